@@ -1,0 +1,81 @@
+import type { Command } from "commander";
+import { connectOrStartLocal } from "../connect.js";
+import { CliError, ExitCode, exitCodeFor } from "../exit-codes.js";
+import { formatDuration, info, printJson, style } from "../output.js";
+import { parsePositiveNumber } from "../parse-options.js";
+
+interface RunFlags {
+  timeout?: number;
+  inactivityTimeout?: number;
+  cwd?: string;
+  shell?: "zsh" | "bash" | "sh" | "default";
+  json?: boolean;
+  url?: string;
+  token?: string;
+  local: boolean;
+}
+
+export function registerRun(program: Command): void {
+  program
+    .command("run")
+    .description("run a shell command through the server, streaming its output live; exits with the command's exit code")
+    .argument("<command...>", "the command (one shell string, or words joined with spaces)")
+    .option("-t, --timeout <seconds>", "kill the whole process group after this many seconds (exit code 124)", parsePositiveNumber)
+    .option("--inactivity-timeout <seconds>", "kill it after this many seconds without output (default STREAM_TIMEOUT, 600)", parsePositiveNumber)
+    .option("-C, --cwd <dir>", "working directory of the command (default: this directory)")
+    .option("--shell <shell>", "zsh | bash | sh | default")
+    .option("--json", "print one JSON result object instead of streaming")
+    .option("--url <url>", "server WebSocket URL (default ws://127.0.0.1:8003/ws/mcp)")
+    .option("--token <token>", "auth token (default: CC_EXECUTOR_TOKEN or the state directory's token file)")
+    .option("--no-local", "fail instead of running in-process when no server is running")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  cc-executor run "echo hello; echo oops >&2; exit 3"     # streams, exits 3
+  cc-executor run --timeout 2 "sleep 30"                  # killed after 2 s, exits 124
+  cc-executor run --json "ls -la"                         # one JSON object on stdout`,
+    )
+    .action(async (words: string[], flags: RunFlags) => {
+      process.exitCode = await runCommand(words.join(" "), flags);
+    });
+}
+
+async function runCommand(command: string, flags: RunFlags): Promise<number> {
+  const conn = await connectOrStartLocal({ url: flags.url, token: flags.token, local: flags.local }, flags.json);
+  let interrupted = false;
+  const onSigint = () => {
+    if (interrupted) return;
+    interrupted = true;
+    info(style("\ninterrupted: canceling the command…", "yellow"));
+    void conn.client.cancel().catch(() => undefined);
+  };
+  process.on("SIGINT", onSigint);
+  process.on("SIGTERM", onSigint);
+  try {
+    const result = await conn.client.execute(command, {
+      timeout: flags.timeout,
+      inactivityTimeout: flags.inactivityTimeout,
+      cwd: flags.cwd ?? process.cwd(),
+      shell: flags.shell,
+      onOutput: flags.json ? undefined : ({ stream, data }) => (stream === "stdout" ? process.stdout : process.stderr).write(data),
+    });
+    const code = interrupted ? ExitCode.interrupted : exitCodeFor(result);
+    if (flags.json) {
+      printJson({ ...result, exit: code });
+    } else if (result.status === "timeout") {
+      info(style(`cc-executor: timed out after ${formatDuration(result.durationMs)}; the process group was killed`, "red"));
+    } else if (result.status === "canceled") {
+      info(style(`cc-executor: canceled after ${formatDuration(result.durationMs)}`, "yellow"));
+    } else if (result.signal) {
+      info(style(`cc-executor: killed by ${result.signal}`, "red"));
+    }
+    return code;
+  } catch (err) {
+    throw new CliError((err as Error).message, ExitCode.failure);
+  } finally {
+    process.off("SIGINT", onSigint);
+    process.off("SIGTERM", onSigint);
+    await conn.close();
+  }
+}

@@ -1,0 +1,50 @@
+import { randomBytes } from "node:crypto";
+import { ExecutorClient, defaultServerUrl } from "../client/index.js";
+import { loadConfig } from "../config.js";
+import { createLogger } from "../logger.js";
+import { startServer, type RunningServer } from "../server/index.js";
+import { info, style } from "./output.js";
+
+export interface ConnectionFlags {
+  url?: string;
+  token?: string;
+  /** Run an in-process server when none is reachable (default true). */
+  local?: boolean;
+}
+
+export interface Connection {
+  client: ExecutorClient;
+  /** Set when the work runs in a server started by this command. */
+  local?: RunningServer;
+  close(): Promise<void>;
+}
+
+function isUnreachable(err: unknown): boolean {
+  return /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ECONNRESET/.test((err as Error).message ?? "");
+}
+
+/**
+ * Connects to the running server; when none answers and `local` is allowed, starts one inside
+ * this process on a free loopback port (same code path, real WebSocket) and says so on stderr.
+ */
+export async function connectOrStartLocal(flags: ConnectionFlags, quiet = false): Promise<Connection> {
+  const url = flags.url ?? defaultServerUrl();
+  try {
+    const client = await ExecutorClient.connect({ url, token: flags.token });
+    return { client, close: () => client.close() };
+  } catch (err) {
+    if (flags.local === false || flags.url !== undefined || !isUnreachable(err)) throw err;
+  }
+  if (!quiet) info(style(`no server at ${url}; running in-process (start one with: cc-executor server start)`, "dim"));
+  const config = loadConfig({ overrides: { host: "127.0.0.1", port: 0, token: randomBytes(24).toString("base64url"), auth: true } });
+  const server = await startServer(config, { logger: createLogger({ level: config.logLevel === "info" ? "warn" : config.logLevel }) });
+  const client = await ExecutorClient.connect({ url: server.url, token: server.token });
+  return {
+    client,
+    local: server,
+    close: async () => {
+      await client.close();
+      await server.close();
+    },
+  };
+}

@@ -1,0 +1,34 @@
+import { constants } from "node:os";
+
+/** Exit codes of the CLI (docs/cli.md lists them). */
+export const ExitCode = {
+  ok: 0,
+  failure: 1,
+  usage: 2,
+  /** The server could not be reached (server status, commands that need a server). */
+  unreachable: 3,
+  /** The command was killed by its timeout (as coreutils `timeout`). */
+  timeout: 124,
+  /** Interrupted with Ctrl-C or canceled. */
+  interrupted: 130,
+} as const;
+
+/** The exit code a shell would show for a process: its own code, or 128 + signal number. */
+export function exitCodeFor(result: { status: string; exitCode: number | null; signal: string | null }): number {
+  if (result.status === "timeout") return ExitCode.timeout;
+  if (result.status === "canceled") return ExitCode.interrupted;
+  if (result.exitCode !== null) return result.exitCode;
+  const signo = result.signal ? (constants.signals as Record<string, number>)[result.signal] : undefined;
+  return signo ? 128 + signo : ExitCode.failure;
+}
+
+/** An error that carries the exit code the CLI should end with. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number = ExitCode.failure,
+  ) {
+    super(message);
+    this.name = "CliError";
+  }
+}

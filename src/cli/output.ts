@@ -1,0 +1,41 @@
+/** Terminal output helpers: colours only on a TTY and never when NO_COLOR is set (https://no-color.org). */
+
+const codes = { red: 31, green: 32, yellow: 33, blue: 34, magenta: 35, cyan: 36, gray: 90, bold: 1, dim: 2 } as const;
+export type Style = keyof typeof codes;
+
+export function colorEnabled(stream: NodeJS.WriteStream = process.stderr): boolean {
+  if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== "") return false;
+  if (process.env.FORCE_COLOR && process.env.FORCE_COLOR !== "0") return true;
+  return Boolean(stream.isTTY);
+}
+
+export function style(text: string, s: Style, stream: NodeJS.WriteStream = process.stderr): string {
+  return colorEnabled(stream) ? `\u001b[${codes[s]}m${text}\u001b[0m` : text;
+}
+
+/** A status line for people, on stderr (stdout stays for data). */
+export function info(message: string): void {
+  process.stderr.write(`${message}\n`);
+}
+
+export function warn(message: string): void {
+  process.stderr.write(`${style("warning:", "yellow")} ${message}\n`);
+}
+
+export function error(message: string): void {
+  process.stderr.write(`${style("error:", "red")} ${message}\n`);
+}
+
+/** One JSON document on stdout. */
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(1)}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${Math.round(s % 60)}s`;
+  return `${Math.floor(m / 60)}h${m % 60}m`;
+}

@@ -1,0 +1,16 @@
+import { Command } from "commander";
+import { VERSION } from "../version.js";
+import { registerRun } from "./commands/run.js";
+import { registerServer } from "./commands/server.js";
+
+/** The `cc-executor` command tree; each command group lives in its own file under commands/. */
+export function buildProgram(): Command {
+  const program = new Command("cc-executor")
+    .description("run shell commands and headless Claude Code tasks as supervised, streamed, strictly ordered tasks")
+    .version(VERSION, "-V, --version")
+    .showHelpAfterError("(add --help for usage)")
+    .configureOutput({ outputError: (str, write) => write(str) });
+  registerServer(program);
+  registerRun(program);
+  return program;
+}

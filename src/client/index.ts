@@ -1,0 +1,2 @@
+export { ExecutorClient, RpcClientError, defaultServerUrl } from "./executor-client.js";
+export type { ConnectOptions, ExecuteOptions, ExecuteResult, ExecutorEvent } from "./executor-client.js";

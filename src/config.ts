@@ -1,0 +1,133 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse as parseDotenv } from "dotenv";
+import { z } from "zod";
+import { defaultHome } from "./paths.js";
+
+/**
+ * The one place that turns environment variables, an optional .env file in the working directory,
+ * and CLI flags into a validated, typed Config. Precedence: flags > environment > .env > defaults.
+ */
+export interface Config {
+  host: string;
+  port: number;
+  shell: "zsh" | "bash" | "sh" | "default";
+  home: string;
+  /** Fixed token from CC_EXECUTOR_TOKEN; otherwise the token file in `home` is used (created on first start). */
+  token: string | undefined;
+  auth: boolean;
+  /** Seconds without output before a process is killed. */
+  streamTimeoutS: number;
+  /** Bytes of each stream's tail kept for results. */
+  maxBufferSize: number;
+  logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  maxSessions: number;
+  /** Seconds a connection may stay without any message or running process before it is closed. */
+  sessionIdleTimeoutS: number;
+  /** Largest WebSocket message accepted, in bytes. */
+  maxMessageSize: number;
+  maxProcesses: number;
+  /** Milliseconds between SIGTERM and SIGKILL. */
+  killGraceMs: number;
+  /** Extra origins allowed to open a WebSocket besides the server's own. */
+  allowedOrigins: string[];
+  redisUrl: string | undefined;
+}
+
+/** Env var -> Config key. Also the list of variables documented in the README. */
+export const ENV_VARS = {
+  CC_EXECUTOR_HOST: "host",
+  CC_EXECUTOR_PORT: "port",
+  CC_EXECUTOR_SHELL: "shell",
+  CC_EXECUTOR_HOME: "home",
+  CC_EXECUTOR_TOKEN: "token",
+  CC_EXECUTOR_AUTH: "auth",
+  STREAM_TIMEOUT: "streamTimeoutS",
+  MAX_BUFFER_SIZE: "maxBufferSize",
+  LOG_LEVEL: "logLevel",
+  MAX_SESSIONS: "maxSessions",
+  SESSION_TIMEOUT: "sessionIdleTimeoutS",
+  CC_EXECUTOR_MAX_MESSAGE_SIZE: "maxMessageSize",
+  CC_EXECUTOR_MAX_PROCESSES: "maxProcesses",
+  CC_EXECUTOR_KILL_GRACE_MS: "killGraceMs",
+  CC_EXECUTOR_ALLOWED_ORIGINS: "allowedOrigins",
+  REDIS_URL: "redisUrl",
+} as const satisfies Record<string, keyof Config>;
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const bool = z.union([z.boolean(), z.enum(["1", "0", "true", "false", "yes", "no", "on", "off"]).transform((v) => ["1", "true", "yes", "on"].includes(v))]);
+
+const ConfigSchema = z.object({
+  host: z.string().min(1).default("127.0.0.1"),
+  port: int(0, 65535).default(8003),
+  shell: z.enum(["zsh", "bash", "sh", "default"]).default("default"),
+  home: z.string().min(1),
+  token: z.string().min(16, "must be at least 16 characters").optional(),
+  auth: bool.default(true),
+  streamTimeoutS: z.coerce.number().positive().default(600),
+  maxBufferSize: int(1024, 1024 ** 3).default(8 * 1024 * 1024),
+  logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  maxSessions: int(1, 100_000).default(100),
+  sessionIdleTimeoutS: z.coerce.number().positive().default(3600),
+  maxMessageSize: int(1024, 256 * 1024 * 1024).default(1024 * 1024),
+  maxProcesses: int(1, 100_000).default(100),
+  killGraceMs: int(0, 600_000).default(3000),
+  allowedOrigins: z
+    .union([z.array(z.string()), z.string().transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean))])
+    .default([]),
+  redisUrl: z.string().url().optional(),
+});
+
+export type ConfigOverrides = Partial<{ [K in keyof Config]: Config[K] | string }>;
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+/** Reads `.env` in `cwd` without touching process.env. Missing file: empty. */
+export function readDotenv(cwd: string): Record<string, string> {
+  const file = join(cwd, ".env");
+  if (!existsSync(file)) return {};
+  try {
+    return parseDotenv(readFileSync(file));
+  } catch (err) {
+    throw new ConfigError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+}
+
+export function loadConfig(options: { overrides?: ConfigOverrides; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Config {
+  const env = { ...readDotenv(options.cwd ?? process.cwd()), ...stripEmpty(options.env ?? process.env) };
+  const raw: Record<string, unknown> = {};
+  const sourceOf: Record<string, string> = {};
+  for (const [name, key] of Object.entries(ENV_VARS)) {
+    if (env[name] !== undefined) {
+      raw[key] = env[name];
+      sourceOf[key] = name;
+    }
+  }
+  for (const [key, value] of Object.entries(options.overrides ?? {})) {
+    if (value !== undefined) {
+      raw[key] = value;
+      sourceOf[key] = `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    }
+  }
+  raw.home ??= defaultHome(env);
+  const parsed = ConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const key = String(issue.path[0] ?? "");
+      return `${sourceOf[key] ?? key}=${JSON.stringify(raw[key])}: ${issue.message}`;
+    });
+    throw new ConfigError(`invalid configuration: ${problems.join("; ")}`);
+  }
+  return Object.freeze(parsed.data) as Config;
+}
+
+function stripEmpty(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== "") out[k] = v;
+  return out;
+}

@@ -1,0 +1,11 @@
+/** Public API of cc-executor. */
+export { ExecutorClient, RpcClientError, defaultServerUrl } from "./client/index.js";
+export type { ConnectOptions, ExecuteOptions, ExecuteResult, ExecutorEvent } from "./client/index.js";
+export { startServer } from "./server/index.js";
+export type { RunningServer, StartServerOptions } from "./server/index.js";
+export { loadConfig, ConfigError } from "./config.js";
+export type { Config } from "./config.js";
+export { startProcess, SupervisedProcess, SpawnError } from "./process/index.js";
+export type { SpawnSpec, ProcessResult, OutputChunk } from "./process/index.js";
+export * as protocol from "./protocol/index.js";
+export { VERSION } from "./version.js";

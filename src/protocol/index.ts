@@ -1,0 +1,5 @@
+export * from "./names.js";
+export * from "./messages.js";
+export * from "./parse.js";
+export * from "./schemas.js";
+export type * from "./notifications.js";

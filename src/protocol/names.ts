@@ -1,0 +1,45 @@
+/**
+ * Method, notification and error-code names of the wire protocol.
+ * The first group is the original cc_executor protocol and must never change;
+ * everything after it is an additive extension documented in docs/protocol.md.
+ */
+export const Methods = {
+  execute: "execute",
+  control: "control",
+  hookStatus: "hook_status",
+} as const;
+export type MethodName = (typeof Methods)[keyof typeof Methods] | (string & {});
+
+export const Notifications = {
+  connected: "connected",
+  processStarted: "process.started",
+  processOutput: "process.output",
+  processCompleted: "process.completed",
+  processPaused: "process.paused",
+  processResumed: "process.resumed",
+  processCanceled: "process.canceled",
+  tokenLimitExceeded: "error.token_limit_exceeded",
+  rateLimitExceeded: "error.rate_limit_exceeded",
+  hookWarning: "hook.warning",
+} as const;
+export type NotificationName = (typeof Notifications)[keyof typeof Notifications] | (string & {});
+
+export const ErrorCodes = {
+  parseError: -32700,
+  invalidRequest: -32600,
+  methodNotFound: -32601,
+  invalidParams: -32602,
+  internalError: -32603,
+  commandNotAllowed: -32001,
+  noProcess: -32002,
+  sessionLimit: -32003,
+  /** Extension: too many processes running server-wide (CC_EXECUTOR_MAX_PROCESSES). */
+  processLimit: -32004,
+} as const;
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/** WebSocket paths the server answers on (the original used /ws/mcp). */
+export const WS_PATHS = ["/ws/mcp", "/ws"] as const;
+
+/** Largest `process.output` data chunk, in bytes of UTF-8. */
+export const OUTPUT_CHUNK_BYTES = 64 * 1024;

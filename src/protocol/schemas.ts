@@ -1,0 +1,48 @@
+import { z } from "zod";
+import { RpcError } from "./messages.js";
+import { ErrorCodes } from "./names.js";
+
+/** Shells a request may ask for; "default" means the server's configured shell. */
+export const ShellName = z.enum(["zsh", "bash", "sh", "default"]);
+export type ShellName = z.infer<typeof ShellName>;
+
+const seconds = z.number().positive().max(7 * 24 * 3600);
+
+/**
+ * `execute` params. `command` is a shell string (run through the shell) or an argv array
+ * (run directly, no shell). Unknown members are ignored so that newer clients keep working.
+ */
+export const ExecuteParams = z.object({
+  command: z.union([z.string().min(1, "must not be empty"), z.array(z.string()).min(1, "must not be empty")]),
+  timeout: seconds.nullish(),
+  /** Seconds without output before the process is killed (overrides STREAM_TIMEOUT). */
+  inactivity_timeout: seconds.nullish(),
+  cwd: z.string().min(1).nullish(),
+  env: z.record(z.string(), z.string()).nullish(),
+  shell: ShellName.nullish(),
+});
+export type ExecuteParams = z.infer<typeof ExecuteParams>;
+
+export const ControlType = z
+  .string()
+  .transform((s) => s.toUpperCase())
+  .pipe(z.enum(["PAUSE", "RESUME", "CANCEL"]));
+
+export const ControlParams = z.object({ type: ControlType });
+export type ControlParams = z.infer<typeof ControlParams>;
+
+/** Formats a zod error as "Invalid params: timeout: Invalid input: expected number, received string". */
+export function describeZodError(error: z.ZodError): string {
+  const parts = error.issues.map((issue) => {
+    const path = issue.path.length > 0 ? issue.path.join(".") : "params";
+    return `${path}: ${issue.message}`;
+  });
+  return `Invalid params: ${parts.join("; ")}`;
+}
+
+/** Validates params or throws the -32602 RpcError that names the bad field. */
+export function parseParams<S extends z.ZodType>(schema: S, params: unknown): z.infer<S> {
+  const result = schema.safeParse(params);
+  if (!result.success) throw new RpcError(ErrorCodes.invalidParams, describeZodError(result.error));
+  return result.data;
+}

@@ -1,0 +1,39 @@
+import type { Config } from "../config.js";
+import type { Logger } from "../logger.js";
+import type { GroupRegistry } from "../process/index.js";
+import { ErrorCodes, RpcError } from "../protocol/index.js";
+
+/** Counts running processes across all sessions against CC_EXECUTOR_MAX_PROCESSES. */
+export class ProcessSlots {
+  private used = 0;
+  constructor(private readonly max: number) {}
+
+  get inUse(): number {
+    return this.used;
+  }
+
+  /** Takes a slot or throws -32004; call the returned function exactly once to give it back. */
+  take(): () => void {
+    if (this.used >= this.max) {
+      throw new RpcError(ErrorCodes.processLimit, `Process limit reached: ${this.max} processes are already running (CC_EXECUTOR_MAX_PROCESSES)`);
+    }
+    this.used++;
+    let released = false;
+    return () => {
+      if (!released) {
+        released = true;
+        this.used--;
+      }
+    };
+  }
+}
+
+/** What method handlers get besides their session: the server's shared services. */
+export interface ServerContext {
+  config: Config;
+  logger: Logger;
+  registry: GroupRegistry;
+  slots: ProcessSlots;
+  /** Summary for hook_status; replaced when hooks are configured. */
+  hookStatus(): unknown;
+}

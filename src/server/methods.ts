@@ -1,0 +1,81 @@
+import { randomUUID } from "node:crypto";
+import { startProcess, SpawnError } from "../process/index.js";
+import { ControlParams, ErrorCodes, ExecuteParams, Methods, parseParams, RpcError } from "../protocol/index.js";
+import type { ServerContext } from "./context.js";
+import { Reply, type ActiveWork, type MethodHandler, type Session } from "./session.js";
+import { streamProcessToSession } from "./stream-to-session.js";
+
+/** Environment variables of the server that a child must never see. */
+const SECRET_ENV = ["CC_EXECUTOR_TOKEN"];
+
+function execute(ctx: ServerContext): MethodHandler {
+  return async (raw, session) => {
+    const params = parseParams(ExecuteParams, raw);
+    session.assertIdle();
+    const release = ctx.slots.take();
+    const executionId = randomUUID();
+    const timeoutS = params.timeout ?? null;
+    let proc;
+    try {
+      proc = await startProcess({
+        command: params.command,
+        cwd: params.cwd ?? undefined,
+        env: params.env ?? undefined,
+        removeEnv: SECRET_ENV,
+        shell: params.shell ?? ctx.config.shell,
+        timeoutMs: timeoutS === null ? undefined : timeoutS * 1000,
+        inactivityTimeoutMs: (params.inactivity_timeout ?? ctx.config.streamTimeoutS) * 1000,
+        killGraceMs: ctx.config.killGraceMs,
+        maxBufferBytes: ctx.config.maxBufferSize,
+        registry: ctx.registry,
+        logger: session.logger,
+      });
+    } catch (err) {
+      release();
+      if (err instanceof SpawnError) throw new RpcError(ErrorCodes.invalidParams, `Invalid params: ${err.message}`);
+      throw err;
+    }
+    const stream = streamProcessToSession(session, proc, { executionId, timeoutS });
+    const finished = stream.completed.finally(release);
+    const work: ActiveWork = {
+      executionId,
+      kind: "command",
+      pause: () => proc.pause(),
+      resume: () => proc.resume(),
+      cancel: () => proc.cancel(),
+      finished,
+    };
+    session.claim(work);
+    session.logger.info({ executionId, pid: proc.pid, command: proc.command }, "process started");
+    return new Reply({ status: "started", pid: proc.pid, pgid: proc.pgid, execution_id: executionId }, stream.announce);
+  };
+}
+
+function control(): MethodHandler {
+  return async (raw, session: Session) => {
+    const { type } = parseParams(ControlParams, raw);
+    const work = session.active;
+    if (!work) throw new RpcError(ErrorCodes.noProcess, "No process to control: nothing is running in this session");
+    const base = { execution_id: work.executionId };
+    switch (type) {
+      case "PAUSE":
+        if (!work.pause()) throw new RpcError(ErrorCodes.noProcess, "No process to pause: it is already paused or finishing");
+        return { status: "paused", ...base };
+      case "RESUME":
+        if (!work.resume()) throw new RpcError(ErrorCodes.noProcess, "No process to resume: it is not paused");
+        return { status: "resumed", ...base };
+      case "CANCEL":
+        void work.cancel();
+        return { status: "canceled", ...base };
+    }
+  };
+}
+
+/** The method table. Later capabilities add their methods here, each a thin adapter over the core. */
+export function buildMethods(ctx: ServerContext): Map<string, MethodHandler> {
+  return new Map<string, MethodHandler>([
+    [Methods.execute, execute(ctx)],
+    [Methods.control, control()],
+    [Methods.hookStatus, () => ctx.hookStatus()],
+  ]);
+}

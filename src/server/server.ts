@@ -1,0 +1,186 @@
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
+import { WebSocketServer, type WebSocket } from "ws";
+import type { Config } from "../config.js";
+import { silentLogger, type Logger } from "../logger.js";
+import { statePaths } from "../paths.js";
+import { GroupRegistry } from "../process/index.js";
+import { ErrorCodes, failure, WS_PATHS } from "../protocol/index.js";
+import { VERSION } from "../version.js";
+import { ensureToken, isLoopbackHost, tokenFromRequest, tokensEqual } from "./auth.js";
+import { ProcessSlots, type ServerContext } from "./context.js";
+import { buildMethods } from "./methods.js";
+import { isOriginAllowed } from "./origin.js";
+import { Session, type MethodHandler } from "./session.js";
+
+export interface RunningServer {
+  /** ws://host:port/ws/mcp */
+  readonly url: string;
+  readonly httpUrl: string;
+  readonly port: number;
+  /** The token clients must present, or undefined when auth is off. */
+  readonly token: string | undefined;
+  readonly sessions: ReadonlySet<Session>;
+  /** Cancels all work (killing every process group), closes connections and the listener. */
+  close(): Promise<void>;
+}
+
+export interface StartServerOptions {
+  logger?: Logger;
+  /** Extra or replacement methods (later capabilities plug in here). */
+  methods?: (ctx: ServerContext) => Map<string, MethodHandler>;
+}
+
+export class StartupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "StartupError";
+  }
+}
+
+export const CAPABILITIES = ["execute", "control", "hook_status", "streaming", "pause_resume", "auth"];
+
+const HEARTBEAT_MS = 30_000;
+
+export async function startServer(config: Config, options: StartServerOptions = {}): Promise<RunningServer> {
+  const logger = options.logger ?? silentLogger;
+  if (!config.auth && !isLoopbackHost(config.host)) {
+    throw new StartupError(`refusing to listen on ${config.host} without authentication: --no-auth is only allowed on a loopback address (127.0.0.1, ::1, localhost)`);
+  }
+  const paths = statePaths(config.home);
+  const token = config.auth ? ensureToken(paths.tokenFile, config.token) : undefined;
+  const registry = new GroupRegistry(paths.groupsDir, logger);
+  const reaped = await registry.reapLeftovers(config.killGraceMs);
+  if (reaped.reaped.length > 0) logger.warn({ groups: reaped.reaped }, `killed ${reaped.reaped.length} process group(s) left by a previous run`);
+
+  const startedAt = Date.now();
+  const sessions = new Set<Session>();
+  const ctx: ServerContext = {
+    config,
+    logger,
+    registry,
+    slots: new ProcessSlots(config.maxProcesses),
+    hookStatus: () => ({ enabled: false, hooks: {}, message: "no hooks configured" }),
+  };
+  const methods = buildMethods(ctx);
+  for (const [name, handler] of options.methods?.(ctx) ?? []) methods.set(name, handler);
+
+  const health = () => ({
+    status: "healthy",
+    service: "cc-executor",
+    version: VERSION,
+    active_sessions: sessions.size,
+    max_sessions: config.maxSessions,
+    active_processes: ctx.slots.inUse,
+    max_processes: config.maxProcesses,
+    uptime_seconds: Math.round((Date.now() - startedAt) / 1000),
+    auth: config.auth,
+    pid: process.pid,
+  });
+
+  const http = createServer((req, res) => handleHttp(req, res, health));
+  const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxMessageSize, perMessageDeflate: false });
+
+  http.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = new URL(req.url ?? "/", "http://localhost").pathname;
+    if (!(WS_PATHS as readonly string[]).includes(path)) return rejectUpgrade(socket, 404, `no WebSocket endpoint at ${path}; use /ws/mcp`);
+    if (!isOriginAllowed(req, config.allowedOrigins)) {
+      logger.warn({ origin: req.headers.origin }, "refused WebSocket upgrade from a foreign origin");
+      return rejectUpgrade(socket, 403, "origin not allowed");
+    }
+    if (token !== undefined && !tokensEqual(tokenFromRequest(req), token)) {
+      logger.warn({ remote: req.socket.remoteAddress }, "refused WebSocket upgrade without a valid token");
+      return rejectUpgrade(socket, 401, "missing or invalid token: send Authorization: Bearer <token> (the token is in the state directory's token file)");
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      if (sessions.size >= config.maxSessions) {
+        ws.send(JSON.stringify(failure(null, ErrorCodes.sessionLimit, `Session limit reached: ${config.maxSessions} sessions are open (MAX_SESSIONS)`)));
+        ws.close(1013, "session limit reached");
+        return;
+      }
+      openSession(ws);
+    });
+  });
+
+  function openSession(ws: WebSocket): void {
+    const session = new Session(ws, methods, logger);
+    const log = logger.child({ session: session.id.slice(0, 8) });
+    sessions.add(session);
+    log.debug("session opened");
+    let alive = true;
+    ws.on("pong", () => (alive = true));
+    ws.on("message", (data, isBinary) => {
+      alive = true;
+      if (isBinary) {
+        session.send(failure(null, ErrorCodes.invalidRequest, "Invalid Request: binary frames are not supported; send JSON text"));
+        return;
+      }
+      void session.handleText(data.toString("utf8"));
+    });
+    const heartbeat = setInterval(() => {
+      if (!alive) return ws.terminate();
+      alive = false;
+      ws.ping();
+      if (Date.now() - session.idleSince > config.sessionIdleTimeoutS * 1000) ws.close(1000, "idle timeout");
+    }, Math.min(HEARTBEAT_MS, config.sessionIdleTimeoutS * 1000));
+    heartbeat.unref();
+    ws.on("error", (err) => log.debug({ err: err.message }, "socket error"));
+    ws.on("close", () => {
+      clearInterval(heartbeat);
+      sessions.delete(session);
+      void session.close().then(() => log.debug("session closed"));
+    });
+    session.sendConnected({ session_id: session.id, version: VERSION, capabilities: CAPABILITIES });
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    http.once("error", (err: NodeJS.ErrnoException) =>
+      reject(err.code === "EADDRINUSE" ? new StartupError(`port ${config.port} on ${config.host} is already in use (is another cc-executor running? try: cc-executor server status)`) : err),
+    );
+    http.listen(config.port, config.host, () => resolve());
+  });
+  const port = (http.address() as AddressInfo).port;
+  const hostForUrl = config.host.includes(":") ? `[${config.host}]` : config.host;
+  logger.info({ host: config.host, port, auth: config.auth, home: config.home }, `cc-executor ${VERSION} listening on ws://${hostForUrl}:${port}/ws/mcp`);
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `ws://${hostForUrl}:${port}/ws/mcp`,
+    httpUrl: `http://${hostForUrl}:${port}`,
+    port,
+    token,
+    sessions,
+    close: () => (closing ??= shutdown(http, wss, sessions, logger)),
+  };
+}
+
+async function shutdown(http: HttpServer, wss: WebSocketServer, sessions: Set<Session>, logger: Logger): Promise<void> {
+  logger.info({ sessions: sessions.size }, "shutting down: stopping all processes");
+  const closing = [...sessions].map((s) => s.close());
+  await Promise.all(closing);
+  for (const ws of wss.clients) ws.close(1001, "server shutting down");
+  await new Promise<void>((resolve) => {
+    http.close(() => resolve());
+    http.closeAllConnections();
+  });
+  wss.close();
+}
+
+function handleHttp(req: IncomingMessage, res: ServerResponse, health: () => object): void {
+  const path = new URL(req.url ?? "/", "http://localhost").pathname;
+  if (req.method === "GET" && (path === "/health" || path === "/healthz")) return sendJson(res, 200, health());
+  sendJson(res, 404, { error: "not found", hint: "WebSocket endpoint: /ws/mcp; health: /health" });
+}
+
+function sendJson(res: ServerResponse, status: number, body: object): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), "cache-control": "no-store" });
+  res.end(text);
+}
+
+function rejectUpgrade(socket: Duplex, status: number, message: string): void {
+  const reason = { 401: "Unauthorized", 403: "Forbidden", 404: "Not Found" }[status] ?? "Error";
+  const body = JSON.stringify({ error: message });
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+}

@@ -1,0 +1,162 @@
+import { randomUUID } from "node:crypto";
+import { EventEmitter } from "node:events";
+import type { WebSocket } from "ws";
+import type { Logger } from "../logger.js";
+import { failure, notification, success, RpcError, ErrorCodes, parseIncoming, Notifications } from "../protocol/index.js";
+import type { ConnectedParams } from "../protocol/index.js";
+
+/** Something a session is running that `control` can act on (a command, a claude task, a task list). */
+export interface ActiveWork {
+  readonly executionId: string;
+  readonly kind: "command" | "claude" | "task-list";
+  pause(): boolean;
+  resume(): boolean;
+  cancel(): Promise<unknown>;
+  /** Settles when the work is over and its terminal notification has been sent. */
+  readonly finished: Promise<unknown>;
+}
+
+/**
+ * A handler result whose follow-up must be sent after the response, e.g. `execute` answers
+ * {status:"started"} first and only then announces process.started, as clients of the original expect.
+ */
+export class Reply {
+  constructor(
+    readonly result: unknown,
+    readonly afterSend: () => void,
+  ) {}
+}
+
+export type MethodHandler = (params: Record<string, unknown>, session: Session) => Promise<unknown> | unknown;
+
+/** Above this many bytes queued for the socket, producers are asked to pause (backpressure). */
+const HIGH_WATER = 1024 * 1024;
+const LOW_WATER = 256 * 1024;
+
+interface SessionEvents {
+  drain: [];
+  closed: [];
+}
+
+/**
+ * One WebSocket connection: JSON-RPC dispatch, the work it runs (one at a time), and flow control
+ * towards the socket. Closing the connection cancels its work, so nothing outlives its client.
+ */
+export class Session extends EventEmitter<SessionEvents> {
+  readonly id = randomUUID();
+  readonly connectedAt = Date.now();
+  active: ActiveWork | undefined;
+  private pendingBytes = 0;
+  private congested = false;
+  private closed = false;
+  private lastActivity = Date.now();
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly methods: ReadonlyMap<string, MethodHandler>,
+    readonly logger: Logger,
+  ) {
+    super();
+    this.setMaxListeners(0);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** True while the socket has more queued than the high-water mark. */
+  get isCongested(): boolean {
+    return this.congested;
+  }
+
+  get idleSince(): number {
+    return this.active ? Date.now() : this.lastActivity;
+  }
+
+  sendConnected(params: ConnectedParams): void {
+    this.notify(Notifications.connected, params);
+  }
+
+  notify(method: string, params: unknown): void {
+    this.send(notification(method, params));
+  }
+
+  send(message: unknown): void {
+    if (this.closed) return;
+    const text = JSON.stringify(message);
+    const size = Buffer.byteLength(text);
+    this.pendingBytes += size;
+    if (!this.congested && this.pendingBytes > HIGH_WATER) this.congested = true;
+    this.ws.send(text, () => {
+      this.pendingBytes -= size;
+      if (this.congested && this.pendingBytes < LOW_WATER) {
+        this.congested = false;
+        this.emit("drain");
+      }
+    });
+  }
+
+  /** Messages are handled one after another, in the order they arrived. */
+  handleText(text: string): Promise<void> {
+    this.inbox = this.inbox.then(() => this.dispatch(text));
+    return this.inbox;
+  }
+
+  private inbox: Promise<void> = Promise.resolve();
+
+  private async dispatch(text: string): Promise<void> {
+    this.lastActivity = Date.now();
+    const incoming = parseIncoming(text);
+    if (incoming.kind === "error") {
+      this.send(incoming.response);
+      return;
+    }
+    const { id, method, params } = incoming;
+    const handler = this.methods.get(method);
+    try {
+      if (!handler) throw new RpcError(ErrorCodes.methodNotFound, `Method not found: ${method}`);
+      const result = await handler(params, this);
+      if (result instanceof Reply) {
+        if (id !== undefined) this.send(success(id, result.result));
+        result.afterSend();
+      } else if (id !== undefined) this.send(success(id, result));
+    } catch (err) {
+      if (id === undefined) return;
+      if (err instanceof RpcError) this.send(failure(id, err.code, err.message, err.data));
+      else {
+        this.logger.error({ err, method }, "method failed");
+        this.send(failure(id, ErrorCodes.internalError, `Internal error: ${(err as Error).message}`));
+      }
+    }
+  }
+
+  /** Throws the -32602 "already running" error (as the original did) when work is running. */
+  assertIdle(): void {
+    if (this.active) {
+      throw new RpcError(ErrorCodes.invalidParams, `A process is already running in this session (execution ${this.active.executionId}); wait for it to complete or cancel it`);
+    }
+  }
+
+  /** Registers work as this session's running work; refuses a second one (-32602, as the original). */
+  claim(work: ActiveWork): void {
+    this.assertIdle();
+    this.active = work;
+    void work.finished.finally(() => {
+      if (this.active === work) this.active = undefined;
+      this.lastActivity = Date.now();
+    });
+  }
+
+  /** Cancels running work and stops sending. Resolves when the work is over. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const work = this.active;
+    if (work) {
+      await work.cancel().catch(() => undefined);
+      await work.finished.catch(() => undefined);
+    }
+    this.emit("drain"); // release producers waiting for a socket that is gone
+    this.emit("closed");
+  }
+}
