@@ -1,0 +1,52 @@
+import { readdirSync, readFileSync } from "node:fs";
+
+export interface ProcInfo {
+  pid: number;
+  ppid: number;
+  pgid: number;
+  state: string;
+  cmdline: string;
+}
+
+/** The process table, read from /proc (what really runs, not what we think runs). */
+export function processTable(): ProcInfo[] {
+  const out: ProcInfo[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8").replace(/\0/g, " ").trim();
+      out.push({ pid: Number(entry), state: f[0]!, ppid: Number(f[1]), pgid: Number(f[2]), cmdline });
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+/** Live (non-zombie) processes whose command line contains `text`. */
+export function liveProcessesMatching(text: string): ProcInfo[] {
+  return processTable().filter((p) => p.cmdline.includes(text) && p.state !== "Z" && p.state !== "X" && p.pid !== process.pid);
+}
+
+/** Live members of a process group. */
+export function liveGroupMembers(pgid: number): ProcInfo[] {
+  return processTable().filter((p) => p.pgid === pgid && p.state !== "Z" && p.state !== "X");
+}
+
+export async function waitUntil(cond: () => boolean, timeoutMs = 10_000, what = "condition"): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * A unique sleep duration: `sleep <uniqueSleep()>` shows up in the process table with an argument
+ * no other process has, so a test can find its grandchildren without trusting our bookkeeping.
+ */
+export function uniqueSleep(base = 300): string {
+  return `${base}.${String(process.pid).padStart(6, "0")}${Math.floor(Math.random() * 1e6).toString().padStart(6, "0")}`;
+}
