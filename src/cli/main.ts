@@ -7,7 +7,6 @@ import { error } from "./output.js";
 import { buildProgram } from "./program.js";
 
 const program = buildProgram();
-program.exitOverride();
 
 try {
   await program.parseAsync(process.argv);

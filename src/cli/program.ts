@@ -9,7 +9,9 @@ export function buildProgram(): Command {
     .description("run shell commands and headless Claude Code tasks as supervised, streamed, strictly ordered tasks")
     .version(VERSION, "-V, --version")
     .showHelpAfterError("(add --help for usage)")
-    .configureOutput({ outputError: (str, write) => write(str) });
+    .configureOutput({ outputError: (str, write) => write(str) })
+    // Throw instead of exiting so that main.ts maps errors to our exit codes; inherited by subcommands.
+    .exitOverride();
   registerServer(program);
   registerRun(program);
   return program;

@@ -21,14 +21,16 @@ export function groupExists(pgid: number): boolean {
 }
 
 /**
- * The kernel's start time of a process (clock ticks since boot, /proc/<pid>/stat field 22).
- * With the pid it identifies a process uniquely, so a recycled pid is never mistaken for ours.
+ * The kernel's start time of a live process (clock ticks since boot, /proc/<pid>/stat field 22),
+ * undefined when it is gone or a zombie. With the pid it identifies a process uniquely, so a
+ * recycled pid is never mistaken for ours.
  */
 export function processStartTime(pid: number): number | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     // The command name (field 2) may contain spaces and parentheses: split after the last ")".
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (fields[0] === "Z" || fields[0] === "X") return undefined;
     return Number(fields[19]);
   } catch {
     return undefined;

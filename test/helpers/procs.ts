@@ -25,9 +25,9 @@ export function processTable(): ProcInfo[] {
   return out;
 }
 
-/** Live (non-zombie) processes whose command line contains `text`. */
-export function liveProcessesMatching(text: string): ProcInfo[] {
-  return processTable().filter((p) => p.cmdline.includes(text) && p.state !== "Z" && p.state !== "X" && p.pid !== process.pid);
+/** Live (non-zombie) `sleep <duration>` processes, as started with a duration from uniqueSleep(). */
+export function liveSleeps(duration: string): ProcInfo[] {
+  return processTable().filter((p) => p.cmdline === `sleep ${duration}` && p.state !== "Z" && p.state !== "X");
 }
 
 /** Live members of a process group. */

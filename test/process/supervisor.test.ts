@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { GroupRegistry, startProcess, SpawnError, type OutputChunk } from "../../src/process/index.js";
-import { liveGroupMembers, liveProcessesMatching, processTable, uniqueSleep, waitUntil } from "../helpers/procs.js";
+import { liveGroupMembers, liveSleeps, processTable, uniqueSleep, waitUntil } from "../helpers/procs.js";
 
 function collect(proc: { on(e: "output", f: (c: OutputChunk) => void): unknown }): OutputChunk[] {
   const chunks: OutputChunk[] = [];
@@ -116,13 +116,13 @@ describe("supervisor", () => {
     const s1 = uniqueSleep();
     const s2 = uniqueSleep();
     const proc = await startProcess({ command: `sleep ${s1} & (sleep ${s2} &); sleep ${s1}`, timeoutMs: 500, killGraceMs: 1000 });
-    await waitUntil(() => liveProcessesMatching(s2).length === 1, 5000, "grandchild started");
+    await waitUntil(() => liveSleeps(s2).length === 1, 5000, "grandchild started");
     const result = await proc.done;
     expect(result.status).toBe("timeout");
     expect(result.timeoutReason).toBe("timeout");
     expect(result.exitCode === 0 && result.status !== "timeout").toBe(false);
-    expect(liveProcessesMatching(s1)).toEqual([]);
-    expect(liveProcessesMatching(s2)).toEqual([]);
+    expect(liveSleeps(s1)).toEqual([]);
+    expect(liveSleeps(s2)).toEqual([]);
     expect(liveGroupMembers(proc.pgid)).toEqual([]);
   });
 
@@ -132,7 +132,7 @@ describe("supervisor", () => {
     const result = await proc.done;
     expect(result.status).toBe("timeout");
     expect(result.signal).toBe("SIGKILL");
-    expect(liveProcessesMatching(s)).toEqual([]);
+    expect(liveSleeps(s)).toEqual([]);
   });
 
   it("inactivity timeout fires when there is no output, not while output flows", async () => {
@@ -145,10 +145,10 @@ describe("supervisor", () => {
   it("cancel kills the group and reports canceled", async () => {
     const s = uniqueSleep();
     const proc = await startProcess({ command: `sleep ${s} & sleep ${s}` });
-    await waitUntil(() => liveProcessesMatching(s).length === 2, 5000, "sleeps started");
+    await waitUntil(() => liveSleeps(s).length === 2, 5000, "sleeps started");
     const result = await proc.cancel();
     expect(result.status).toBe("canceled");
-    expect(liveProcessesMatching(s)).toEqual([]);
+    expect(liveSleeps(s)).toEqual([]);
   });
 
   it("pause stops the whole group and resume continues it", async () => {
@@ -181,7 +181,7 @@ describe("supervisor", () => {
     const s = uniqueSleep();
     const result = await (await startProcess({ command: `sleep ${s} & echo started` })).done;
     expect(result.status).toBe("completed");
-    expect(liveProcessesMatching(s)).toEqual([]);
+    expect(liveSleeps(s)).toEqual([]);
   });
 
   it("finishes even when a daemon that left the group holds the pipes, and says what it cannot reap", async () => {
@@ -191,7 +191,7 @@ describe("supervisor", () => {
     expect(result.status).toBe("completed");
     expect(result.stdout).toBe("out\n");
     // A process in its own session is outside our group: documented as not reaped. Clean up here.
-    for (const p of liveProcessesMatching(s)) process.kill(p.pid, "SIGKILL");
+    for (const p of liveSleeps(s)) process.kill(p.pid, "SIGKILL");
   });
 
   it("records each live group in the registry and removes the record when the group is gone", async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { liveGroupMembers, liveProcessesMatching, uniqueSleep, waitUntil } from "../helpers/procs.js";
+import { liveGroupMembers, liveSleeps, uniqueSleep, waitUntil } from "../helpers/procs.js";
 import { RawPeer, startTestServer, type TestServer } from "../helpers/server.js";
 
 let server: TestServer;
@@ -66,7 +66,7 @@ describe("wire protocol", () => {
     const done = await peer.waitFor((m) => m.method === "process.completed");
     expect(done.params.status).toBe("canceled");
     expect(peer.notifications("process.canceled")).toHaveLength(1);
-    expect(liveProcessesMatching(s)).toEqual([]);
+    expect(liveSleeps(s)).toEqual([]);
     // and the session is usable again
     await peer.request(4, "execute", { command: "echo again" });
     await peer.waitFor((m) => m.method === "process.completed" && m.params.status === "completed");
@@ -80,7 +80,7 @@ describe("wire protocol", () => {
     const done = await peer.waitFor((m) => m.method === "process.completed");
     expect(done.params.status).toBe("timeout");
     expect(done.params.exit_code).not.toBe(0);
-    expect(liveProcessesMatching(s)).toEqual([]);
+    expect(liveSleeps(s)).toEqual([]);
     await peer.close();
   });
 
@@ -120,9 +120,9 @@ describe("wire protocol", () => {
     const peer = await open();
     const s = uniqueSleep();
     await peer.request(1, "execute", { command: `sleep ${s} & sleep ${s}` });
-    await waitUntil(() => liveProcessesMatching(s).length === 2, 5000, "started");
+    await waitUntil(() => liveSleeps(s).length === 2, 5000, "started");
     peer.ws.terminate();
-    await waitUntil(() => liveProcessesMatching(s).length === 0, 10_000, "group killed after disconnect");
+    await waitUntil(() => liveSleeps(s).length === 0, 10_000, "group killed after disconnect");
   });
 });
 
@@ -222,9 +222,9 @@ describe("limits", () => {
     const s = uniqueSleep();
     const peers = await Promise.all([0, 1, 2].map(() => RawPeer.open(srv.url, { token: srv.token })));
     await Promise.all(peers.map((p, i) => p.request(i, "execute", { command: `sleep ${s}` })));
-    await waitUntil(() => liveProcessesMatching(s).length === 3, 5000, "three running");
+    await waitUntil(() => liveSleeps(s).length === 3, 5000, "three running");
     await srv.cleanup();
-    expect(liveProcessesMatching(s)).toEqual([]);
+    expect(liveSleeps(s)).toEqual([]);
     await waitUntil(() => peers.every((p) => p.closed !== undefined), 5000, "peers closed");
   });
 });

@@ -1,0 +1,145 @@
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { finished, runCli, spawnCli } from "../helpers/cli.js";
+import { liveSleeps, uniqueSleep, waitUntil } from "../helpers/procs.js";
+
+let home: string;
+let env: NodeJS.ProcessEnv;
+beforeAll(() => {
+  home = mkdtempSync(join(tmpdir(), "cce-cli-"));
+  // A port nobody listens on: `run` must fall back to an in-process server.
+  env = { CC_EXECUTOR_HOME: home, CC_EXECUTOR_PORT: String(20000 + Math.floor(Math.random() * 20000)) };
+});
+afterAll(() => rmSync(home, { recursive: true, force: true }));
+
+describe("cc-executor run (no server running: in-process)", () => {
+  it("streams stdout and stderr and exits with the command's code", async () => {
+    const r = await runCli(["run", "echo hello; echo oops >&2; exit 3"], { env });
+    expect(r.code).toBe(3);
+    expect(r.stdout).toBe("hello\n");
+    expect(r.stderr).toContain("oops\n");
+    expect(r.stderr).toContain("running in-process");
+  });
+
+  it("--timeout kills the group, says so, exits 124", async () => {
+    const s = uniqueSleep();
+    const r = await runCli(["run", "--timeout", "1", `sleep ${s}`], { env });
+    expect(r.code).toBe(124);
+    expect(r.stderr).toMatch(/timed out after/);
+    expect(liveSleeps(s)).toEqual([]);
+  });
+
+  it("--json prints one result object", async () => {
+    const r = await runCli(["run", "--json", "printf hi"], { env });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ success: true, status: "completed", exitCode: 0, stdout: "hi" });
+  });
+
+  it("Ctrl-C cancels the command: no orphans, exit 130", async () => {
+    const s = uniqueSleep();
+    const child = spawnCli(["run", `sleep ${s}`], { env });
+    const result = finished(child);
+    await waitUntil(() => liveSleeps(s).length === 1, 10_000, "command running");
+    child.kill("SIGINT");
+    const r = await result;
+    expect(r.code).toBe(130);
+    expect(liveSleeps(s)).toEqual([]);
+  });
+
+  it("--no-local fails clearly when no server runs", async () => {
+    const r = await runCli(["run", "--no-local", "true"], { env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/cannot connect/);
+  });
+
+  it("a bad option value is a usage error (exit 2)", async () => {
+    const r = await runCli(["run", "--timeout", "soon", "true"], { env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/positive number/);
+  });
+
+  it("a bad environment value is rejected naming the variable", async () => {
+    const r = await runCli(["server", "status"], { env: { ...env, CC_EXECUTOR_PORT: "eighty" } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/CC_EXECUTOR_PORT="eighty"/);
+  });
+});
+
+describe("cc-executor server", () => {
+  it("start --daemon, status, run through it, stop", async () => {
+    const start = await runCli(["server", "start", "--daemon"], { env });
+    expect(start.code).toBe(0);
+    expect(start.stderr).toMatch(/started in the background \(pid \d+\)/);
+    expect(statSync(join(home, "token")).mode & 0o777).toBe(0o600);
+
+    const status = await runCli(["server", "status", "--json"], { env });
+    expect(status.code).toBe(0);
+    const health = JSON.parse(status.stdout);
+    expect(health).toMatchObject({ status: "healthy", service: "cc-executor" });
+
+    const run = await runCli(["run", "echo via-server"], { env });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe("via-server\n");
+    expect(run.stderr).not.toContain("in-process");
+
+    const again = await runCli(["server", "start", "--daemon"], { env });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/already running/);
+
+    const stop = await runCli(["server", "stop"], { env });
+    expect(stop.code).toBe(0);
+    const after = await runCli(["server", "status"], { env });
+    expect(after.code).toBe(3);
+    expect(after.stderr).toMatch(/not running/);
+  }, 60_000);
+
+  it("after kill -9 of the server, the next start reaps the groups it left", async () => {
+    const s = uniqueSleep();
+    const start = await runCli(["server", "start", "--daemon"], { env });
+    expect(start.code).toBe(0);
+    const pid = Number(/pid (\d+)/.exec(start.stderr)![1]);
+    const run = spawnCli(["run", `sleep ${s} & sleep ${s}`], { env });
+    const runDone = finished(run);
+    await waitUntil(() => liveSleeps(s).length === 2, 10_000, "commands running");
+    process.kill(pid, "SIGKILL");
+    await runDone;
+    // The server is gone but its process group lives on (own session): the leftover a crash leaves.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(liveSleeps(s).length).toBe(2);
+    const restart = await runCli(["server", "start", "--daemon"], { env });
+    expect(restart.code).toBe(0);
+    await waitUntil(() => liveSleeps(s).length === 0, 10_000, "leftovers reaped");
+    expect((await runCli(["server", "stop"], { env })).code).toBe(0);
+  }, 60_000);
+
+  it("foreground start stops cleanly on SIGTERM, killing running groups", async () => {
+    const port = String(20000 + Math.floor(Math.random() * 20000));
+    const fgEnv = { ...env, CC_EXECUTOR_PORT: port };
+    const server = spawnCli(["server", "start"], { env: fgEnv });
+    const serverDone = finished(server);
+    for (let i = 0; i < 100; i++) {
+      if ((await runCli(["server", "status"], { env: fgEnv })).code === 0) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const s = uniqueSleep();
+    const run = spawnCli(["run", `sleep ${s}`], { env: fgEnv });
+    const runDone = finished(run);
+    await waitUntil(() => liveSleeps(s).length === 1, 10_000, "command running");
+    server.kill("SIGTERM");
+    const exit = await serverDone;
+    expect(exit.code).toBe(0);
+    expect(liveSleeps(s)).toEqual([]);
+    const r = await runDone;
+    expect(r.code).not.toBe(0);
+  }, 60_000);
+
+  it("--help on every command", async () => {
+    for (const args of [["--help"], ["run", "--help"], ["server", "--help"], ["server", "start", "--help"], ["server", "status", "--help"], ["server", "stop", "--help"]]) {
+      const r = await runCli(args, { env });
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/Usage: cc-executor/);
+    }
+  });
+});
