@@ -1,0 +1,70 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ExecutorClient, RpcClientError, type ExecutorEvent } from "../../src/client/index.js";
+import { liveSleeps, uniqueSleep, waitUntil } from "../helpers/procs.js";
+import { startTestServer, type TestServer } from "../helpers/server.js";
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(async () => {
+  await server.cleanup();
+});
+
+describe("ExecutorClient", () => {
+  it("finds the token in the state directory by itself", async () => {
+    const client = await ExecutorClient.connect({ url: server.url, home: server.home });
+    expect(client.sessionId).toMatch(/-/);
+    await client.close();
+  });
+
+  it("rejects a wrong token with a clear error", async () => {
+    await expect(ExecutorClient.connect({ url: server.url, token: "x".repeat(20) })).rejects.toThrow(/HTTP 401/);
+  });
+
+  it("execute returns the documented result and streams onOutput", async () => {
+    const client = await ExecutorClient.connect({ url: server.url, token: server.token });
+    const seen: string[] = [];
+    const res = await client.execute("echo hi; echo err >&2; exit 4", { timeout: 30, onOutput: (c) => seen.push(`${c.stream}:${c.data}`) });
+    expect(res).toMatchObject({ success: false, exitCode: 4, signal: null, status: "failed", stdout: "hi\n", stderr: "err\n", truncated: false });
+    expect(res.durationMs).toBeGreaterThanOrEqual(0);
+    expect(seen).toEqual(["stdout:hi\n", "stderr:err\n"]);
+    const ok = await client.execute(["node", "-e", "console.log(process.argv[1])", "a b'c"]);
+    expect(ok).toMatchObject({ success: true, stdout: "a b'c\n" });
+    await client.close();
+  });
+
+  it("stream yields typed notifications and ends after process.completed", async () => {
+    const client = await ExecutorClient.connect({ url: server.url, token: server.token });
+    const events: ExecutorEvent[] = [];
+    for await (const ev of client.stream("echo a; echo b")) events.push(ev);
+    expect(events[0]!.method).toBe("process.started");
+    expect(events.at(-1)!.method).toBe("process.completed");
+    expect(events.filter((e) => e.method === "process.output").map((e) => (e.params as { data: string }).data).join("")).toBe("a\nb\n");
+    await client.close();
+  });
+
+  it("breaking out of stream cancels the process", async () => {
+    const client = await ExecutorClient.connect({ url: server.url, token: server.token });
+    const s = uniqueSleep();
+    for await (const ev of client.stream(`echo go; sleep ${s}`)) {
+      if (ev.method === "process.output") break;
+    }
+    await waitUntil(() => liveSleeps(s).length === 0, 10_000, "canceled");
+    await client.close();
+  });
+
+  it("pause, resume and cancel", async () => {
+    const client = await ExecutorClient.connect({ url: server.url, token: server.token });
+    const s = uniqueSleep();
+    const running = client.execute(`sleep ${s}`);
+    await waitUntil(() => liveSleeps(s).length === 1, 5000, "started");
+    expect(await client.pause()).toMatchObject({ status: "paused" });
+    expect(await client.resume()).toMatchObject({ status: "resumed" });
+    expect(await client.cancel()).toMatchObject({ status: "canceled" });
+    const res = await running;
+    expect(res).toMatchObject({ success: false, status: "canceled" });
+    await expect(client.cancel()).rejects.toBeInstanceOf(RpcClientError);
+    await client.close();
+  });
+});
