@@ -213,6 +213,19 @@ describe("limits", () => {
     await small.cleanup();
   });
 
+  it("closes a session idle for SESSION_TIMEOUT, but not while its process runs", async () => {
+    const srv = await startTestServer({ sessionIdleTimeoutS: 1 });
+    const idle = await RawPeer.open(srv.url, { token: srv.token });
+    const busy = await RawPeer.open(srv.url, { token: srv.token });
+    await busy.request(1, "execute", { command: "sleep 2.5; echo done" });
+    await waitUntil(() => idle.closed !== undefined, 5000, "idle closed");
+    expect(idle.closed).toMatchObject({ code: 1000, reason: "idle timeout" });
+    const done = await busy.waitFor((m) => m.method === "process.completed");
+    expect(done.params.status).toBe("completed");
+    await busy.close();
+    await srv.cleanup();
+  });
+
   it("refuses a non-loopback bind without auth", async () => {
     await expect(startTestServer({ host: "0.0.0.0", auth: false })).rejects.toThrow(/loopback/);
   });
