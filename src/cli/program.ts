@@ -1,5 +1,6 @@
 import { Command } from "commander";
 import { VERSION } from "../version.js";
+import { registerDoctor } from "./commands/doctor.js";
 import { registerRun } from "./commands/run.js";
 import { registerServer } from "./commands/server.js";
 
@@ -14,5 +15,6 @@ export function buildProgram(): Command {
     .exitOverride();
   registerServer(program);
   registerRun(program);
+  registerDoctor(program);
   return program;
 }

@@ -1,0 +1,155 @@
+import { execFile } from "node:child_process";
+import { existsSync, mkdirSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import type { Command } from "commander";
+import { loadConfig, type Config } from "../../config.js";
+import { statePaths } from "../../paths.js";
+import { findExecutable, resolveShell } from "../../process/index.js";
+import { ExitCode } from "../exit-codes.js";
+import { info, printJson, style } from "../output.js";
+import { fetchHealth } from "./server.js";
+
+const run = promisify(execFile);
+
+export type CheckStatus = "ok" | "warn" | "fail";
+export interface Check {
+  name: string;
+  status: CheckStatus;
+  detail: string;
+  hint?: string;
+}
+
+async function checkNode(): Promise<Check> {
+  const [major, minor] = process.versions.node.split(".").map(Number) as [number, number];
+  const ok = major > 20 || (major === 20 && minor >= 19);
+  return { name: "node", status: ok ? "ok" : "fail", detail: `Node.js ${process.versions.node}`, hint: ok ? undefined : "cc-executor needs Node.js >= 20.19" };
+}
+
+async function checkClaude(env: NodeJS.ProcessEnv): Promise<Check[]> {
+  const configured = env.CLAUDE_BIN;
+  const bin = configured ? findExecutable(configured) : findExecutable("claude", env.PATH);
+  if (!bin) {
+    return [
+      {
+        name: "claude",
+        status: "warn",
+        detail: configured ? `CLAUDE_BIN=${configured} is not an executable file` : "`claude` is not on PATH and CLAUDE_BIN is not set",
+        hint: "install Claude Code (npm install -g @anthropic-ai/claude-code) or set CLAUDE_BIN; shell commands work without it",
+      },
+    ];
+  }
+  const checks: Check[] = [];
+  try {
+    const { stdout } = await run(bin, ["--version"], { timeout: 15_000, env });
+    checks.push({ name: "claude", status: "ok", detail: `${bin}: ${stdout.trim()}` });
+  } catch (err) {
+    checks.push({ name: "claude", status: "fail", detail: `${bin} --version failed: ${(err as Error).message.split("\n")[0]}` });
+    return checks;
+  }
+  const credentials = join(env.CLAUDE_CONFIG_DIR ?? join(homedir(), ".claude"), ".credentials.json");
+  if (env.ANTHROPIC_API_KEY) checks.push({ name: "claude auth", status: "ok", detail: "ANTHROPIC_API_KEY is set (API billing unless stripped: see docs/claude.md)" });
+  else if (existsSync(credentials)) checks.push({ name: "claude auth", status: "ok", detail: `logged in (credentials in ${credentials})` });
+  else checks.push({ name: "claude auth", status: "warn", detail: "no ANTHROPIC_API_KEY and no stored login found", hint: "run `claude` once and log in (Claude Max), or set ANTHROPIC_API_KEY" });
+  return checks;
+}
+
+function checkShell(config: Config): Check {
+  const shell = resolveShell(config.shell);
+  const wanted = config.shell === "default" ? "zsh" : config.shell;
+  const status: CheckStatus = shell.name === wanted || (config.shell === "default" && shell.name !== "sh") ? "ok" : "warn";
+  return { name: "shell", status, detail: `commands run with ${shell.path} (CC_EXECUTOR_SHELL=${config.shell})`, hint: status === "warn" ? `${wanted} is not installed; falling back to ${shell.name}` : undefined };
+}
+
+function checkStateDir(config: Config): Check[] {
+  const paths = statePaths(config.home);
+  const checks: Check[] = [];
+  try {
+    mkdirSync(paths.home, { recursive: true, mode: 0o700 });
+    const probe = join(paths.home, `.doctor-${process.pid}`);
+    writeFileSync(probe, "ok");
+    unlinkSync(probe);
+    checks.push({ name: "state dir", status: "ok", detail: `${paths.home} is writable` });
+  } catch (err) {
+    checks.push({ name: "state dir", status: "fail", detail: `${paths.home} is not writable: ${(err as Error).message}`, hint: "set CC_EXECUTOR_HOME to a writable directory" });
+  }
+  if (existsSync(paths.tokenFile)) {
+    const mode = statSync(paths.tokenFile).mode & 0o777;
+    checks.push(
+      mode & 0o077
+        ? { name: "token file", status: "fail", detail: `${paths.tokenFile} has mode ${mode.toString(8)}`, hint: `chmod 600 ${paths.tokenFile} (the server also fixes it on start)` }
+        : { name: "token file", status: "ok", detail: `${paths.tokenFile} mode 600` },
+    );
+  } else checks.push({ name: "token file", status: "ok", detail: "not created yet (the first server start creates it, mode 600)" });
+  return checks;
+}
+
+async function checkPort(config: Config): Promise<Check> {
+  const health = await fetchHealth(config, 1000);
+  if (health) return { name: "server", status: "ok", detail: `cc-executor ${health.version} is running on port ${config.port} (pid ${health.pid})` };
+  const free = await new Promise<boolean>((resolve) => {
+    const srv = createServer();
+    srv.once("error", () => resolve(false));
+    srv.listen(config.port, config.host, () => srv.close(() => resolve(true)));
+  });
+  return free
+    ? { name: "server", status: "ok", detail: `not running; port ${config.port} on ${config.host} is free` }
+    : { name: "server", status: "fail", detail: `port ${config.port} on ${config.host} is taken by another program`, hint: "choose another port with CC_EXECUTOR_PORT or --port" };
+}
+
+async function checkRedis(config: Config): Promise<Check> {
+  if (!config.redisUrl) return { name: "redis", status: "ok", detail: "not configured (history in embedded SQLite)" };
+  const { Redis } = await import("ioredis");
+  const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 2000, retryStrategy: () => null, enableOfflineQueue: false });
+  let lastError: Error | undefined;
+  redis.on("error", (err: Error) => (lastError = err));
+  try {
+    await redis.connect();
+    const pong = await redis.ping();
+    return { name: "redis", status: "ok", detail: `${redactUrl(config.redisUrl)} answers ${pong}` };
+  } catch (err) {
+    return { name: "redis", status: "fail", detail: `${redactUrl(config.redisUrl)} is not reachable: ${(lastError ?? (err as Error)).message}`, hint: "start redis-server or unset REDIS_URL to use SQLite" };
+  } finally {
+    redis.disconnect();
+  }
+}
+
+function redactUrl(url: string): string {
+  return url.replace(/\/\/([^@/]*)@/, "//***@");
+}
+
+function checkSqlite(): Promise<Check> {
+  return import("better-sqlite3")
+    .then(({ default: Database }) => {
+      new Database(":memory:").prepare("select 1").get();
+      return { name: "sqlite", status: "ok" as const, detail: "better-sqlite3 native binding loads" };
+    })
+    .catch((err: Error) => ({ name: "sqlite", status: "fail" as const, detail: `better-sqlite3 does not load: ${err.message.split("\n")[0]}`, hint: "reinstall with a C++ toolchain: npm rebuild better-sqlite3" }));
+}
+
+export async function runDoctor(config: Config, env: NodeJS.ProcessEnv = process.env): Promise<Check[]> {
+  return [await checkNode(), ...(await checkClaude(env)), checkShell(config), ...checkStateDir(config), await checkPort(config), await checkRedis(config), await checkSqlite()];
+}
+
+export function registerDoctor(program: Command): void {
+  program
+    .command("doctor")
+    .description("check this machine: Node, claude (found? logged in?), shell, state dir, token file, port, Redis, SQLite")
+    .option("--json", "print the checks as JSON")
+    .action(async (flags: { json?: boolean }) => {
+      const config = loadConfig();
+      const checks = await runDoctor(config);
+      const failed = checks.some((c) => c.status === "fail");
+      if (flags.json) printJson({ ok: !failed, checks });
+      else {
+        const mark = { ok: style("ok  ", "green"), warn: style("warn", "yellow"), fail: style("FAIL", "red") };
+        for (const c of checks) {
+          info(`${mark[c.status]}  ${c.name.padEnd(12)} ${c.detail}`);
+          if (c.hint) info(`      ${"".padEnd(12)} ${style(`→ ${c.hint}`, "dim")}`);
+        }
+      }
+      if (failed) process.exitCode = ExitCode.failure;
+    });
+}
