@@ -32,6 +32,10 @@ export interface Config {
   /** Extra origins allowed to open a WebSocket besides the server's own. */
   allowedOrigins: string[];
   redisUrl: string | undefined;
+  /** Command policy: regular expressions every simple command must match (empty: all allowed). */
+  allowCommands: string[];
+  /** Command policy: regular expressions no simple command may match. */
+  denyCommands: string[];
 }
 
 /** Env var -> Config key. Also the list of variables documented in the README. */
@@ -52,10 +56,30 @@ export const ENV_VARS = {
   CC_EXECUTOR_KILL_GRACE_MS: "killGraceMs",
   CC_EXECUTOR_ALLOWED_ORIGINS: "allowedOrigins",
   REDIS_URL: "redisUrl",
+  CC_EXECUTOR_ALLOW: "allowCommands",
+  CC_EXECUTOR_DENY: "denyCommands",
 } as const satisfies Record<string, keyof Config>;
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = z.union([z.boolean(), z.enum(["1", "0", "true", "false", "yes", "no", "on", "off"]).transform((v) => ["1", "true", "yes", "on"].includes(v))]);
+
+/** A list from the environment: a JSON array of strings, or comma-separated values. */
+const stringList = z
+  .union([
+    z.array(z.string()),
+    z.string().transform((s, ctx) => {
+      if (!s.trim().startsWith("[")) return s.split(",").map((x) => x.trim()).filter(Boolean);
+      try {
+        const list = JSON.parse(s) as unknown;
+        if (Array.isArray(list) && list.every((x) => typeof x === "string")) return list as string[];
+      } catch {
+        // reported below
+      }
+      ctx.addIssue({ code: "custom", message: "expected a JSON array of strings or comma-separated values" });
+      return z.NEVER;
+    }),
+  ])
+  .default([]);
 
 const ConfigSchema = z.object({
   host: z.string().min(1).default("127.0.0.1"),
@@ -72,10 +96,10 @@ const ConfigSchema = z.object({
   maxMessageSize: int(1024, 256 * 1024 * 1024).default(1024 * 1024),
   maxProcesses: int(1, 100_000).default(100),
   killGraceMs: int(0, 600_000).default(3000),
-  allowedOrigins: z
-    .union([z.array(z.string()), z.string().transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean))])
-    .default([]),
+  allowedOrigins: stringList,
   redisUrl: z.string().url().optional(),
+  allowCommands: stringList,
+  denyCommands: stringList,
 });
 
 export type ConfigOverrides = Partial<{ [K in keyof Config]: Config[K] | string }>;

@@ -2,6 +2,7 @@ import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
 import type { GroupRegistry } from "../process/index.js";
 import { ErrorCodes, RpcError } from "../protocol/index.js";
+import type { CommandPolicy } from "./policy.js";
 
 /** Counts running processes across all sessions against CC_EXECUTOR_MAX_PROCESSES. */
 export class ProcessSlots {
@@ -34,6 +35,7 @@ export interface ServerContext {
   logger: Logger;
   registry: GroupRegistry;
   slots: ProcessSlots;
+  policy: CommandPolicy | undefined;
   /** Summary for hook_status; replaced when hooks are configured. */
   hookStatus(): unknown;
 }

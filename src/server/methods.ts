@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { startProcess, SpawnError } from "../process/index.js";
 import { ControlParams, ErrorCodes, ExecuteParams, Methods, parseParams, RpcError } from "../protocol/index.js";
 import type { ServerContext } from "./context.js";
+import { refusalReason } from "./policy.js";
 import { Reply, type ActiveWork, type MethodHandler, type Session } from "./session.js";
 import { streamProcessToSession } from "./stream-to-session.js";
 
@@ -12,6 +13,8 @@ function execute(ctx: ServerContext): MethodHandler {
   return async (raw, session) => {
     const params = parseParams(ExecuteParams, raw);
     session.assertIdle();
+    const refused = refusalReason(ctx.policy, params.command);
+    if (refused) throw new RpcError(ErrorCodes.commandNotAllowed, `Command not allowed: ${refused}`);
     const release = ctx.slots.take();
     const executionId = randomUUID();
     const timeoutS = params.timeout ?? null;

@@ -12,6 +12,7 @@ import { ensureToken, isLoopbackHost, tokenFromRequest, tokensEqual } from "./au
 import { ProcessSlots, type ServerContext } from "./context.js";
 import { buildMethods } from "./methods.js";
 import { isOriginAllowed } from "./origin.js";
+import { compilePolicy } from "./policy.js";
 import { Session, type MethodHandler } from "./session.js";
 
 export interface RunningServer {
@@ -61,6 +62,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
     logger,
     registry,
     slots: new ProcessSlots(config.maxProcesses),
+    policy: policyOrThrow(config),
     hookStatus: () => ({ enabled: false, hooks: {}, message: "no hooks configured" }),
   };
   const methods = buildMethods(ctx);
@@ -153,6 +155,14 @@ export async function startServer(config: Config, options: StartServerOptions = 
     sessions,
     close: () => (closing ??= shutdown(http, wss, sessions, logger)),
   };
+}
+
+function policyOrThrow(config: Config) {
+  try {
+    return compilePolicy(config.allowCommands, config.denyCommands);
+  } catch (err) {
+    throw new StartupError((err as Error).message);
+  }
 }
 
 async function shutdown(http: HttpServer, wss: WebSocketServer, sessions: Set<Session>, logger: Logger): Promise<void> {
