@@ -32,6 +32,10 @@ export interface Config {
   /** Extra origins allowed to open a WebSocket besides the server's own. */
   allowedOrigins: string[];
   redisUrl: string | undefined;
+  /** Seconds a resumable execution keeps running after its client disconnected. */
+  resumeGraceS: number;
+  /** Bytes of recent notifications per resumable execution kept in memory for replay. */
+  replayBufferBytes: number;
   /** Command policy: regular expressions every simple command must match (empty: all allowed). */
   allowCommands: string[];
   /** Command policy: regular expressions no simple command may match. */
@@ -56,6 +60,8 @@ export const ENV_VARS = {
   CC_EXECUTOR_KILL_GRACE_MS: "killGraceMs",
   CC_EXECUTOR_ALLOWED_ORIGINS: "allowedOrigins",
   REDIS_URL: "redisUrl",
+  CC_EXECUTOR_RESUME_GRACE: "resumeGraceS",
+  CC_EXECUTOR_REPLAY_BUFFER: "replayBufferBytes",
   CC_EXECUTOR_ALLOW: "allowCommands",
   CC_EXECUTOR_DENY: "denyCommands",
 } as const satisfies Record<string, keyof Config>;
@@ -98,6 +104,8 @@ const ConfigSchema = z.object({
   killGraceMs: int(0, 600_000).default(3000),
   allowedOrigins: stringList,
   redisUrl: z.string().url().optional(),
+  resumeGraceS: z.coerce.number().positive().max(7 * 24 * 3600).default(300),
+  replayBufferBytes: int(64 * 1024, 1024 ** 3).default(8 * 1024 * 1024),
   allowCommands: stringList,
   denyCommands: stringList,
 });

@@ -7,6 +7,8 @@ export const Methods = {
   execute: "execute",
   control: "control",
   hookStatus: "hook_status",
+  /** Extension: re-attach to a resumable execution after a dropped connection. */
+  attach: "attach",
 } as const;
 export type MethodName = (typeof Methods)[keyof typeof Methods] | (string & {});
 

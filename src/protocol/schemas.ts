@@ -20,8 +20,17 @@ export const ExecuteParams = z.object({
   cwd: z.string().min(1).nullish(),
   env: z.record(z.string(), z.string()).nullish(),
   shell: ShellName.nullish(),
+  /** Keep running for the grace period when the connection drops; `attach` picks it up again. */
+  resumable: z.boolean().nullish(),
 });
 export type ExecuteParams = z.infer<typeof ExecuteParams>;
+
+export const AttachParams = z.object({
+  execution_id: z.string().min(1),
+  /** The last event_seq the client saw; everything after it is replayed. */
+  since_seq: z.number().int().min(0).nullish(),
+});
+export type AttachParams = z.infer<typeof AttachParams>;
 
 export const ControlType = z
   .string()

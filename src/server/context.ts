@@ -3,6 +3,7 @@ import type { Logger } from "../logger.js";
 import type { GroupRegistry } from "../process/index.js";
 import { ErrorCodes, RpcError } from "../protocol/index.js";
 import type { CommandPolicy } from "./policy.js";
+import type { ActiveWork } from "./session.js";
 
 /** Counts running processes across all sessions against CC_EXECUTOR_MAX_PROCESSES. */
 export class ProcessSlots {
@@ -36,6 +37,8 @@ export interface ServerContext {
   registry: GroupRegistry;
   slots: ProcessSlots;
   policy: CommandPolicy | undefined;
+  /** Resumable work by execution id, attached or not (see ExecutionChannel). */
+  resumable: Map<string, ActiveWork>;
   /** Summary for hook_status; replaced when hooks are configured. */
   hookStatus(): unknown;
 }

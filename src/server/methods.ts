@@ -1,10 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { startProcess, SpawnError } from "../process/index.js";
-import { ControlParams, ErrorCodes, ExecuteParams, Methods, parseParams, RpcError } from "../protocol/index.js";
+import { join } from "node:path";
+import { statePaths } from "../paths.js";
+import { AttachParams, ControlParams, ErrorCodes, ExecuteParams, Methods, parseParams, RpcError } from "../protocol/index.js";
+import { ExecutionChannel } from "./execution-channel.js";
 import type { ServerContext } from "./context.js";
 import { refusalReason } from "./policy.js";
 import { Reply, type ActiveWork, type MethodHandler, type Session } from "./session.js";
-import { streamProcessToSession } from "./stream-to-session.js";
+import { streamProcess } from "./stream-process.js";
 
 /** Environment variables of the server that a child must never see. */
 const SECRET_ENV = ["CC_EXECUTOR_TOKEN"];
@@ -38,7 +41,8 @@ function execute(ctx: ServerContext): MethodHandler {
       if (err instanceof SpawnError) throw new RpcError(ErrorCodes.invalidParams, `Invalid params: ${err.message}`);
       throw err;
     }
-    const stream = streamProcessToSession(session, proc, { executionId, timeoutS });
+    const channel = params.resumable ? openChannel(ctx, session, executionId, () => void proc.cancel()) : undefined;
+    const stream = streamProcess(channel ?? session, proc, { executionId, timeoutS, extra: channel ? { resumable: true } : undefined });
     const finished = stream.completed.finally(release);
     const work: ActiveWork = {
       executionId,
@@ -47,10 +51,52 @@ function execute(ctx: ServerContext): MethodHandler {
       resume: () => proc.resume(),
       cancel: () => proc.cancel(),
       finished,
+      channel,
     };
     session.claim(work);
+    if (channel) trackResumable(ctx, work, channel);
     session.logger.info({ executionId, pid: proc.pid, command: proc.command }, "process started");
     return new Reply({ status: "started", pid: proc.pid, pgid: proc.pgid, execution_id: executionId }, stream.announce);
+  };
+}
+
+/** A replay channel for resumable work, attached to the session that starts it. */
+function openChannel(ctx: ServerContext, session: Session, executionId: string, cancel: () => void): ExecutionChannel {
+  const channel = new ExecutionChannel({
+    executionId,
+    ringBytes: ctx.config.replayBufferBytes,
+    spillPath: join(statePaths(ctx.config.home).runsDir, executionId, "events.jsonl"),
+    graceMs: ctx.config.resumeGraceS * 1000,
+    logger: session.logger,
+    onAbandoned: () => {
+      if (!channel.isFinished) {
+        session.logger.info({ executionId }, "no client came back within the grace period; canceling");
+        cancel();
+      }
+      ctx.resumable.delete(executionId);
+      channel.close();
+    },
+  });
+  void channel.attach(session, 0);
+  return channel;
+}
+
+function trackResumable(ctx: ServerContext, work: ActiveWork, channel: ExecutionChannel): void {
+  ctx.resumable.set(work.executionId, work);
+  void work.finished.finally(() => channel.markFinished());
+}
+
+function attach(ctx: ServerContext): MethodHandler {
+  return async (raw, session) => {
+    const params = parseParams(AttachParams, raw);
+    session.assertIdle();
+    const work = ctx.resumable.get(params.execution_id);
+    if (!work?.channel) throw new RpcError(ErrorCodes.invalidParams, `Invalid params: execution_id: no resumable execution ${params.execution_id} (finished and expired, never resumable, or unknown)`);
+    if (work.channel.attached) throw new RpcError(ErrorCodes.invalidParams, `Invalid params: execution_id: execution ${params.execution_id} is attached to another session`);
+    const running = !work.channel.isFinished;
+    if (running) session.claim(work);
+    const replayed = await work.channel.attach(session, params.since_seq ?? 0);
+    return { status: "attached", execution_id: work.executionId, running, replayed, last_seq: work.channel.lastSeq };
   };
 }
 
@@ -80,5 +126,6 @@ export function buildMethods(ctx: ServerContext): Map<string, MethodHandler> {
     [Methods.execute, execute(ctx)],
     [Methods.control, control()],
     [Methods.hookStatus, () => ctx.hookStatus()],
+    [Methods.attach, attach(ctx)],
   ]);
 }

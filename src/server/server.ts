@@ -63,6 +63,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
     registry,
     slots: new ProcessSlots(config.maxProcesses),
     policy: policyOrThrow(config),
+    resumable: new Map(),
     hookStatus: () => ({ enabled: false, hooks: {}, message: "no hooks configured" }),
   };
   const methods = buildMethods(ctx);
@@ -153,7 +154,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
     port,
     token,
     sessions,
-    close: () => (closing ??= shutdown(http, wss, sessions, logger)),
+    close: () => (closing ??= shutdown(http, wss, sessions, ctx, logger)),
   };
 }
 
@@ -165,10 +166,13 @@ function policyOrThrow(config: Config) {
   }
 }
 
-async function shutdown(http: HttpServer, wss: WebSocketServer, sessions: Set<Session>, logger: Logger): Promise<void> {
+async function shutdown(http: HttpServer, wss: WebSocketServer, sessions: Set<Session>, ctx: ServerContext, logger: Logger): Promise<void> {
   logger.info({ sessions: sessions.size }, "shutting down: stopping all processes");
-  const closing = [...sessions].map((s) => s.close());
-  await Promise.all(closing);
+  // Resumable work survives its connection, not the server: cancel it first so sessions do not detach it.
+  const resumable = [...ctx.resumable.values()];
+  await Promise.all(resumable.map((w) => w.cancel().catch(() => undefined)));
+  await Promise.all(resumable.map((w) => w.finished.catch(() => undefined)));
+  await Promise.all([...sessions].map((s) => s.close()));
   for (const ws of wss.clients) ws.close(1001, "server shutting down");
   await new Promise<void>((resolve) => {
     http.close(() => resolve());

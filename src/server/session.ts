@@ -4,6 +4,7 @@ import type { WebSocket } from "ws";
 import type { Logger } from "../logger.js";
 import { failure, notification, success, RpcError, ErrorCodes, parseIncoming, Notifications } from "../protocol/index.js";
 import type { ConnectedParams } from "../protocol/index.js";
+import type { ExecutionChannel } from "./execution-channel.js";
 
 /** Something a session is running that `control` can act on (a command, a claude task, a task list). */
 export interface ActiveWork {
@@ -14,6 +15,8 @@ export interface ActiveWork {
   cancel(): Promise<unknown>;
   /** Settles when the work is over and its terminal notification has been sent. */
   readonly finished: Promise<unknown>;
+  /** Set for resumable work: a dropped connection detaches it instead of canceling it. */
+  readonly channel?: ExecutionChannel;
 }
 
 /**
@@ -147,12 +150,18 @@ export class Session extends EventEmitter<SessionEvents> {
     });
   }
 
-  /** Cancels running work and stops sending. Resolves when the work is over. */
+  /**
+   * Stops sending. Running work is canceled (resolves when it is over), except resumable work,
+   * which is detached and keeps running for the grace period, waiting for a client to attach.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     const work = this.active;
-    if (work) {
+    if (work?.channel) {
+      this.active = undefined;
+      work.channel.detach();
+    } else if (work) {
       await work.cancel().catch(() => undefined);
       await work.finished.catch(() => undefined);
     }

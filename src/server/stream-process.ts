@@ -1,7 +1,7 @@
 import type { SupervisedProcess } from "../process/index.js";
 import { Notifications } from "../protocol/index.js";
 import type { ProcessCompletedParams, ProcessOutputParams, ProcessStartedParams } from "../protocol/index.js";
-import type { Session } from "./session.js";
+import type { NotificationSink } from "./sink.js";
 
 export interface ProcessStream {
   /** Sends process.started; call once, before any output can arrive (i.e. in the same tick). */
@@ -11,11 +11,11 @@ export interface ProcessStream {
 }
 
 /**
- * Forwards a supervised process to a session as process.* notifications, with flow control:
+ * Forwards a supervised process to a sink as process.* notifications, with flow control:
  * when the socket backs up, the process's pipes stop being read until it drains.
  */
-export function streamProcessToSession(
-  session: Session,
+export function streamProcess(
+  sink: NotificationSink,
   proc: SupervisedProcess,
   info: { executionId: string; timeoutS: number | null; extra?: Record<string, unknown> },
 ): ProcessStream {
@@ -31,7 +31,7 @@ export function streamProcessToSession(
   };
 
   const onDrain = () => proc.resumeOutput();
-  session.on("drain", onDrain);
+  sink.on("drain", onDrain);
   proc.on("output", (chunk) => {
     const params: ProcessOutputParams = {
       execution_id: executionId,
@@ -42,14 +42,14 @@ export function streamProcessToSession(
       total_chunks: chunk.totalChunks,
       seq: chunk.seq,
     };
-    session.notify(Notifications.processOutput, params);
-    if (session.isCongested && !session.isClosed) proc.pauseOutput();
+    sink.notify(Notifications.processOutput, params);
+    if (sink.isCongested && !sink.isClosed) proc.pauseOutput();
   });
-  proc.on("paused", () => session.notify(Notifications.processPaused, { execution_id: executionId, pid: proc.pid, pgid: proc.pgid }));
-  proc.on("resumed", () => session.notify(Notifications.processResumed, { execution_id: executionId, pid: proc.pid, pgid: proc.pgid }));
+  proc.on("paused", () => sink.notify(Notifications.processPaused, { execution_id: executionId, pid: proc.pid, pgid: proc.pgid }));
+  proc.on("resumed", () => sink.notify(Notifications.processResumed, { execution_id: executionId, pid: proc.pid, pgid: proc.pgid }));
 
   const completed = proc.done.then((result) => {
-    session.off("drain", onDrain);
+    sink.off("drain", onDrain);
     const params: ProcessCompletedParams = {
       execution_id: executionId,
       status: result.status,
@@ -64,9 +64,9 @@ export function streamProcessToSession(
       truncated: result.truncated,
     };
     if (result.timeoutReason) params.timeout_reason = result.timeoutReason;
-    if (result.status === "canceled") session.notify(Notifications.processCanceled, { execution_id: executionId, pid: proc.pid, pgid: proc.pgid });
-    session.notify(Notifications.processCompleted, params);
+    if (result.status === "canceled") sink.notify(Notifications.processCanceled, { execution_id: executionId, pid: proc.pid, pgid: proc.pgid });
+    sink.notify(Notifications.processCompleted, params);
     return params;
   });
-  return { announce: () => session.notify(Notifications.processStarted, started), completed };
+  return { announce: () => sink.notify(Notifications.processStarted, started), completed };
 }

@@ -1,0 +1,12 @@
+/**
+ * Where an execution's notifications go. A Session is one (the connection that started the work);
+ * an ExecutionChannel is another (it outlives a dropped connection and can replay what was missed).
+ */
+export interface NotificationSink {
+  notify(method: string, params: unknown): void;
+  /** True while the receiver cannot keep up: producers should stop reading their pipes. */
+  readonly isCongested: boolean;
+  readonly isClosed: boolean;
+  on(event: "drain", listener: () => void): unknown;
+  off(event: "drain", listener: () => void): unknown;
+}
