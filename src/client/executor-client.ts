@@ -24,6 +24,8 @@ export interface ConnectOptions {
   connectTimeoutMs?: number;
   /** Extra headers (e.g. Origin) for the upgrade request. */
   headers?: Record<string, string>;
+  /** Reconnect and re-attach when the connection drops during a resumable execution (default on). */
+  reconnect?: boolean | ReconnectOptions;
 }
 
 export interface ExecuteOptions {
@@ -34,6 +36,8 @@ export interface ExecuteOptions {
   cwd?: string;
   env?: Record<string, string>;
   shell?: "zsh" | "bash" | "sh" | "default";
+  /** Keep the process running when the connection drops; the client reconnects and catches up. */
+  resumable?: boolean;
   onOutput?: (chunk: { stream: "stdout" | "stderr"; data: string }) => void;
   /** Largest stdout/stderr tail kept in the result, per stream (default 8 MiB). */
   maxBuffer?: number;
@@ -79,31 +83,88 @@ export function defaultServerUrl(env: NodeJS.ProcessEnv = process.env): string {
 
 interface ClientEvents {
   notification: [ExecutorEvent];
+  /** The connection is gone for good (closed by us, by the server, or reconnecting gave up). */
   close: [{ code: number; reason: string }];
+  /** The connection dropped while a resumable execution ran; trying again (attempt n, after delayMs). */
+  reconnecting: [{ attempt: number; delayMs: number }];
+  reconnected: [{ sessionId: string; replayed: number }];
+}
+
+export interface ReconnectOptions {
+  /** Attempts before giving up (default 10). */
+  attempts?: number;
+  /** First delay; doubles each attempt, with jitter (default 250 ms). */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+}
+
+/** Opens a socket and waits for the server's `connected` greeting. */
+async function openSocket(url: string, headers: Record<string, string>, timeoutMs: number): Promise<{ ws: WebSocket; hello: ConnectedParams }> {
+  const ws = new WebSocket(url, { headers, handshakeTimeout: timeoutMs, perMessageDeflate: false });
+  return new Promise((resolve, reject) => {
+    const fail = (err: Error) => {
+      ws.removeAllListeners();
+      ws.on("error", () => undefined);
+      ws.terminate();
+      reject(err);
+    };
+    ws.once("unexpected-response", (_req, res) => {
+      let body = "";
+      res.on("data", (d: Buffer) => (body += d.toString()));
+      res.on("end", () => {
+        let message = body;
+        try {
+          message = (JSON.parse(body) as { error?: string }).error ?? body;
+        } catch {
+          // plain text body
+        }
+        fail(new RpcClientError(res.statusCode ?? 0, `server refused the connection (HTTP ${res.statusCode}): ${message}`));
+      });
+    });
+    ws.once("error", (err) => fail(new Error(`cannot connect to ${url}: ${err.message}`)));
+    ws.once("close", (code, reason) => fail(new Error(`connection closed before it was ready (${code} ${reason.toString()})`)));
+    ws.on("message", function first(data) {
+      let msg: { method?: string; params?: unknown; error?: { code: number; message: string } };
+      try {
+        msg = JSON.parse(data.toString());
+      } catch {
+        return;
+      }
+      if (msg.error) return fail(new RpcClientError(msg.error.code, msg.error.message));
+      if (msg.method !== Notifications.connected) return;
+      ws.off("message", first);
+      ws.removeAllListeners("error");
+      ws.removeAllListeners("close");
+      ws.removeAllListeners("unexpected-response");
+      ws.on("error", () => undefined); // surfaced through "close"
+      resolve({ ws, hello: msg.params as ConnectedParams });
+    });
+  });
 }
 
 /**
  * TypeScript client for the cc-executor WebSocket JSON-RPC server.
  * One client is one session: one running process at a time, as on the server.
+ * When the connection drops during a resumable execution, it reconnects with backoff and
+ * re-attaches, so the caller sees every notification exactly once.
  */
 export class ExecutorClient extends EventEmitter<ClientEvents> {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private closedError: Error | undefined;
+  private closingByUser = false;
+  /** The resumable execution in progress and the last event_seq seen of it. */
+  private resumable: { executionId: string; lastSeq: number } | undefined;
 
   private constructor(
-    private readonly ws: WebSocket,
-    readonly session: ConnectedParams,
+    private ws: WebSocket,
+    public session: ConnectedParams,
+    private readonly reopen: () => Promise<{ ws: WebSocket; hello: ConnectedParams }>,
+    private readonly reconnect: Required<ReconnectOptions> | undefined,
   ) {
     super();
     this.setMaxListeners(0);
-    ws.on("message", (data) => this.onMessage(data.toString()));
-    ws.on("close", (code, reason) => {
-      this.closedError = new Error(`connection closed (${code}${reason.length ? `: ${reason.toString()}` : ""})`);
-      for (const p of this.pending.values()) p.reject(this.closedError);
-      this.pending.clear();
-      this.emit("close", { code, reason: reason.toString() });
-    });
+    this.bind(ws);
   }
 
   static async connect(options: ConnectOptions = {}): Promise<ExecutorClient> {
@@ -111,46 +172,42 @@ export class ExecutorClient extends EventEmitter<ClientEvents> {
     const token = options.token ?? readLocalToken(statePaths(options.home ?? defaultHome()).tokenFile);
     const headers: Record<string, string> = { ...options.headers };
     if (token) headers.authorization = `Bearer ${token}`;
-    const ws = new WebSocket(url, { headers, handshakeTimeout: options.connectTimeoutMs ?? 10_000, perMessageDeflate: false });
-    return new Promise<ExecutorClient>((resolve, reject) => {
-      const fail = (err: Error) => {
-        ws.removeAllListeners();
-        ws.on("error", () => undefined);
-        ws.terminate();
-        reject(err);
-      };
-      ws.once("unexpected-response", (_req, res) => {
-        let body = "";
-        res.on("data", (d: Buffer) => (body += d.toString()));
-        res.on("end", () => {
-          let message = body;
-          try {
-            message = (JSON.parse(body) as { error?: string }).error ?? body;
-          } catch {
-            // plain text body
-          }
-          fail(new RpcClientError(res.statusCode ?? 0, `server refused the connection (HTTP ${res.statusCode}): ${message}`));
-        });
-      });
-      ws.once("error", (err) => fail(new Error(`cannot connect to ${url}: ${err.message}`)));
-      ws.once("close", (code, reason) => fail(new Error(`connection closed before it was ready (${code} ${reason.toString()})`)));
-      ws.on("message", function first(data) {
-        let msg: { method?: string; params?: unknown; error?: { code: number; message: string } };
+    const reopen = () => openSocket(url, headers, options.connectTimeoutMs ?? 10_000);
+    const { ws, hello } = await reopen();
+    const reconnect = options.reconnect === false ? undefined : { attempts: 10, baseDelayMs: 250, maxDelayMs: 5000, ...(options.reconnect === true ? {} : options.reconnect) };
+    return new ExecutorClient(ws, hello, reopen, reconnect);
+  }
+
+  private bind(ws: WebSocket): void {
+    ws.on("message", (data) => this.onMessage(data.toString()));
+    ws.on("close", (code, reason) => void this.onClose(code, reason.toString()));
+  }
+
+  private async onClose(code: number, reason: string): Promise<void> {
+    const error = new Error(`connection closed (${code}${reason ? `: ${reason}` : ""})`);
+    for (const p of this.pending.values()) p.reject(error);
+    this.pending.clear();
+    if (!this.closingByUser && this.reconnect && this.resumable) {
+      const { executionId } = this.resumable;
+      for (let attempt = 1; attempt <= this.reconnect.attempts; attempt++) {
+        const delayMs = Math.min(this.reconnect.maxDelayMs, this.reconnect.baseDelayMs * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
+        this.emit("reconnecting", { attempt, delayMs });
+        await new Promise((r) => setTimeout(r, delayMs));
         try {
-          msg = JSON.parse(data.toString());
-        } catch {
+          const { ws, hello } = await this.reopen();
+          this.ws = ws;
+          this.session = hello;
+          this.bind(ws);
+          const res = await this.request<{ replayed: number }>(Methods.attach, { execution_id: executionId, since_seq: this.resumable?.lastSeq ?? 0 });
+          this.emit("reconnected", { sessionId: hello.session_id, replayed: res.replayed });
           return;
+        } catch {
+          // try again
         }
-        if (msg.error) return fail(new RpcClientError(msg.error.code, msg.error.message));
-        if (msg.method !== Notifications.connected) return;
-        ws.off("message", first);
-        ws.removeAllListeners("error");
-        ws.removeAllListeners("close");
-        ws.removeAllListeners("unexpected-response");
-        ws.on("error", () => undefined); // surfaced through "close"
-        resolve(new ExecutorClient(ws, msg.params as ConnectedParams));
-      });
-    });
+      }
+    }
+    this.closedError = error;
+    this.emit("close", { code, reason });
   }
 
   get sessionId(): string {
@@ -228,7 +285,9 @@ export class ExecutorClient extends EventEmitter<ClientEvents> {
       if (options.cwd !== undefined) params.cwd = options.cwd;
       if (options.env !== undefined) params.env = options.env;
       if (options.shell !== undefined) params.shell = options.shell;
-      await this.request(Methods.execute, params);
+      if (options.resumable) params.resumable = true;
+      const started = await this.request<{ execution_id: string }>(Methods.execute, params);
+      if (options.resumable) this.resumable = { executionId: started.execution_id, lastSeq: 0 };
       for (;;) {
         while (queue.length > 0) {
           const ev = queue.shift()!;
@@ -243,6 +302,7 @@ export class ExecutorClient extends EventEmitter<ClientEvents> {
         wake = undefined;
       }
     } finally {
+      this.resumable = undefined;
       this.off("notification", onEvent);
       this.off("close", onClose);
       if (!finished && !closed) await this.cancel().catch(() => undefined);
@@ -267,6 +327,7 @@ export class ExecutorClient extends EventEmitter<ClientEvents> {
 
   /** Closes the connection; the server cancels whatever this session was running. */
   async close(): Promise<void> {
+    this.closingByUser = true;
     if (this.ws.readyState === WebSocket.CLOSED) return;
     await new Promise<void>((resolve) => {
       this.ws.once("close", () => resolve());
@@ -282,6 +343,11 @@ export class ExecutorClient extends EventEmitter<ClientEvents> {
       return;
     }
     if (typeof msg.method === "string") {
+      const params = msg.params as { execution_id?: string; event_seq?: number } | undefined;
+      if (this.resumable && params?.execution_id === this.resumable.executionId && typeof params.event_seq === "number") {
+        if (params.event_seq <= this.resumable.lastSeq) return; // already seen before a reconnect
+        this.resumable.lastSeq = params.event_seq;
+      }
       this.emit("notification", { method: msg.method, params: (msg.params ?? {}) as Record<string, unknown> });
       return;
     }

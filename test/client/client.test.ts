@@ -67,4 +67,31 @@ describe("ExecutorClient", () => {
     await expect(client.cancel()).rejects.toBeInstanceOf(RpcClientError);
     await client.close();
   });
+
+  it("reconnects with backoff during a resumable execution and loses nothing", async () => {
+    const client = await ExecutorClient.connect({ url: server.url, token: server.token, reconnect: { baseDelayMs: 50 } });
+    const firstSession = client.sessionId;
+    const events: string[] = [];
+    client.on("reconnecting", () => events.push("reconnecting"));
+    client.on("reconnected", () => events.push("reconnected"));
+    let drops = 0;
+    const running = client.execute("for i in $(seq 1 20); do seq $(( (i-1)*500+1 )) $(( i*500 )); sleep 0.05; done", {
+      resumable: true,
+      onOutput: () => {
+        if (drops < 2 && Math.random() < 0.2) {
+          drops++;
+          (client as unknown as { ws: { terminate(): void } }).ws.terminate();
+        }
+      },
+    });
+    const res = await running;
+    expect(res.status).toBe("completed");
+    const numbers = res.stdout.trim().split("\n").map(Number);
+    expect(numbers).toHaveLength(10_000);
+    numbers.forEach((n, i) => expect(n).toBe(i + 1));
+    expect(drops).toBeGreaterThan(0);
+    expect(events).toContain("reconnected");
+    expect(client.sessionId).not.toBe(firstSession);
+    await client.close();
+  }, 30_000);
 });
