@@ -119,15 +119,22 @@ export class ConfigError extends Error {
   }
 }
 
-/** Reads `.env` in `cwd` without touching process.env. Missing file: empty. */
+/** Project settings files, later ones winning: `.cc-executor/config.env` (written by `cc-executor init`), then `.env`. */
+export const PROJECT_CONFIG_FILES = [join(".cc-executor", "config.env"), ".env"];
+
+/** Reads the project settings files in `cwd` without touching process.env. Missing files: empty. */
 export function readDotenv(cwd: string): Record<string, string> {
-  const file = join(cwd, ".env");
-  if (!existsSync(file)) return {};
-  try {
-    return parseDotenv(readFileSync(file));
-  } catch (err) {
-    throw new ConfigError(`cannot read ${file}: ${(err as Error).message}`);
+  const values: Record<string, string> = {};
+  for (const name of PROJECT_CONFIG_FILES) {
+    const file = join(cwd, name);
+    if (!existsSync(file)) continue;
+    try {
+      Object.assign(values, parseDotenv(readFileSync(file)));
+    } catch (err) {
+      throw new ConfigError(`cannot read ${file}: ${(err as Error).message}`);
+    }
   }
+  return values;
 }
 
 export function loadConfig(options: { overrides?: ConfigOverrides; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Config {

@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { VERSION } from "../version.js";
 import { registerDoctor } from "./commands/doctor.js";
+import { registerInit } from "./commands/init.js";
 import { registerRun } from "./commands/run.js";
 import { registerServer } from "./commands/server.js";
 
@@ -16,5 +17,6 @@ export function buildProgram(): Command {
   registerServer(program);
   registerRun(program);
   registerDoctor(program);
+  registerInit(program);
   return program;
 }

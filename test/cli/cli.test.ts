@@ -143,3 +143,26 @@ describe("cc-executor server", () => {
     }
   });
 });
+
+describe("cc-executor init", () => {
+  it("writes the orchestrator prompt, a sample task list and a commented config, and keeps existing files", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "cce-init-"));
+    const first = await runCli(["init", "--dir", dir, "--json"], { env });
+    expect(JSON.parse(first.stdout)).toEqual({ written: ["cc_execute.md", "tasks.example.md", ".cc-executor/config.env"], skipped: [] });
+    const second = await runCli(["init", "--dir", dir, "--json"], { env });
+    expect(JSON.parse(second.stdout).skipped).toHaveLength(3);
+    expect(statSync(join(dir, "cc_execute.md")).size).toBeGreaterThan(1000);
+  });
+});
+
+describe("cc-executor doctor", () => {
+  it("reports each check and fails (exit 1) when a configured Redis is unreachable", async () => {
+    const ok = await runCli(["doctor", "--json"], { env: { ...env, CLAUDE_BIN: "/nonexistent/claude" } });
+    const report = JSON.parse(ok.stdout);
+    expect(report.checks.map((c: { name: string }) => c.name)).toEqual(expect.arrayContaining(["node", "claude", "shell", "state dir", "token file", "server", "redis", "sqlite"]));
+    expect(report.checks.find((c: { name: string }) => c.name === "claude").detail).toMatch(/CLAUDE_BIN=\/nonexistent\/claude/);
+    const bad = await runCli(["doctor"], { env: { ...env, REDIS_URL: "redis://127.0.0.1:1" } });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/FAIL\s+redis/);
+  });
+});
