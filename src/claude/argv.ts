@@ -1,0 +1,70 @@
+import { accessSync, constants, statSync } from "node:fs";
+import { findExecutable } from "../process/index.js";
+
+export type PermissionMode = "default" | "acceptEdits" | "bypassPermissions" | "plan" | "dontAsk" | "auto";
+export const PERMISSION_MODES: readonly PermissionMode[] = ["default", "acceptEdits", "bypassPermissions", "plan", "dontAsk", "auto"];
+
+/** The claude CLI options we pass through (docs/claude.md explains each). */
+export interface ClaudeCliOptions {
+  model?: string;
+  maxTurns?: number;
+  /** --allowedTools: tools claude may use without asking, e.g. ["Read", "Write", "Bash(git:*)"]. */
+  tools?: string[];
+  disallowedTools?: string[];
+  appendSystemPrompt?: string;
+  /** Path (or JSON text) of an MCP server configuration. */
+  mcpConfig?: string;
+  permissionMode?: PermissionMode;
+  /** JSON schema for structured output (--json-schema); the answer then arrives as result.structured_output. */
+  jsonSchema?: object;
+}
+
+/**
+ * The argv for one headless run. Options first, then `--`, then the prompt as one element: the
+ * prompt is never interpreted by a shell or by the option parser, whatever it contains.
+ */
+export function buildClaudeArgv(prompt: string, options: ClaudeCliOptions = {}): string[] {
+  const argv = ["-p", "--output-format", "stream-json", "--verbose"];
+  if (options.model) argv.push("--model", options.model);
+  if (options.maxTurns !== undefined) argv.push("--max-turns", String(options.maxTurns));
+  if (options.tools?.length) argv.push("--allowedTools", options.tools.join(","));
+  if (options.disallowedTools?.length) argv.push("--disallowedTools", options.disallowedTools.join(","));
+  if (options.appendSystemPrompt) argv.push("--append-system-prompt", options.appendSystemPrompt);
+  if (options.mcpConfig) argv.push("--mcp-config", options.mcpConfig);
+  if (options.permissionMode) argv.push("--permission-mode", options.permissionMode);
+  if (options.jsonSchema) argv.push("--json-schema", JSON.stringify(options.jsonSchema));
+  argv.push("--", prompt);
+  return argv;
+}
+
+export class ClaudeBinaryNotFoundError extends Error {
+  constructor(detail: string) {
+    super(`claude binary not found: ${detail}. Install Claude Code (npm install -g @anthropic-ai/claude-code) and make sure \`claude\` is on PATH, or set CLAUDE_BIN to its path`);
+    this.name = "ClaudeBinaryNotFoundError";
+  }
+}
+
+/** CLAUDE_BIN when set (it must be an executable file), else `claude` on PATH. */
+export function resolveClaudeBinary(env: NodeJS.ProcessEnv = process.env): string {
+  const configured = env.CLAUDE_BIN?.trim();
+  if (configured) {
+    try {
+      if (!statSync(configured).isFile()) throw new Error("not a file");
+      accessSync(configured, constants.X_OK);
+      return configured;
+    } catch {
+      throw new ClaudeBinaryNotFoundError(`CLAUDE_BIN=${configured} is not an executable file (PATH was not searched because CLAUDE_BIN is set)`);
+    }
+  }
+  const found = findExecutable("claude", env.PATH ?? "");
+  if (!found) throw new ClaudeBinaryNotFoundError("CLAUDE_BIN is not set and no `claude` on PATH");
+  return found;
+}
+
+/** What to do with ANTHROPIC_API_KEY: pass it on (API billing) or remove it (use the Claude login). */
+export type ApiKeyMode = "inherit" | "strip";
+
+/** Environment additions/removals for the claude process. */
+export function claudeEnv(apiKeyMode: ApiKeyMode): { remove: string[] } {
+  return { remove: apiKeyMode === "strip" ? ["ANTHROPIC_API_KEY"] : [] };
+}

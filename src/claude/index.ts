@@ -1,0 +1,12 @@
+export { ClaudeTask, startClaudeTask, ccExecute } from "./runner.js";
+export type { ClaudeTaskOptions, ClaudeTaskResult, ClaudeTaskEvent, TokenUsage } from "./runner.js";
+export { buildClaudeArgv, resolveClaudeBinary, ClaudeBinaryNotFoundError, PERMISSION_MODES } from "./argv.js";
+export type { ClaudeCliOptions, PermissionMode, ApiKeyMode } from "./argv.js";
+export { classifyOutcome } from "./classify.js";
+export type { ClaudeErrorType, ClaudeFailure, RunObservation } from "./classify.js";
+export { StreamJsonParser, parseLine } from "./stream-parser.js";
+export type { StreamEvent } from "./stream-parser.js";
+export { extractJsonResult, JsonAnswer } from "./json-result.js";
+export { decideRetry, DEFAULT_RETRY } from "./retry-policy.js";
+export type { RetryConfig, RetryDecision } from "./retry-policy.js";
+export { newExecutionUuid, verifyUuid } from "./uuid.js";
