@@ -36,6 +36,18 @@ export interface Config {
   resumeGraceS: number;
   /** Bytes of recent notifications per resumable execution kept in memory for replay. */
   replayBufferBytes: number;
+  /** claude tasks: ANTHROPIC_API_KEY passed on ("inherit") or removed ("strip", the Claude login is used). */
+  claudeApiKey: "inherit" | "strip";
+  /** claude tasks: wait for a usage limit to reset instead of failing. */
+  waitOnLimit: boolean;
+  /** claude tasks: attempts in all (retries of 429/529, UUID misses, crashes). */
+  claudeMaxAttempts: number;
+  /** claude tasks: first backoff delay for 429/529, milliseconds. */
+  claudeRetryDelayMs: number;
+  /** claude tasks: default wall-clock timeout per attempt, seconds. */
+  claudeTimeoutS: number;
+  /** claude tasks: permission mode passed to claude (default: the CLI's own default). */
+  permissionMode: "default" | "acceptEdits" | "bypassPermissions" | "plan" | "dontAsk" | "auto" | undefined;
   /** Command policy: regular expressions every simple command must match (empty: all allowed). */
   allowCommands: string[];
   /** Command policy: regular expressions no simple command may match. */
@@ -62,6 +74,12 @@ export const ENV_VARS = {
   REDIS_URL: "redisUrl",
   CC_EXECUTOR_RESUME_GRACE: "resumeGraceS",
   CC_EXECUTOR_REPLAY_BUFFER: "replayBufferBytes",
+  CC_EXECUTOR_CLAUDE_API_KEY: "claudeApiKey",
+  CC_EXECUTOR_WAIT_ON_LIMIT: "waitOnLimit",
+  CC_EXECUTOR_CLAUDE_MAX_ATTEMPTS: "claudeMaxAttempts",
+  CC_EXECUTOR_CLAUDE_RETRY_DELAY_MS: "claudeRetryDelayMs",
+  CC_EXECUTOR_CLAUDE_TIMEOUT: "claudeTimeoutS",
+  CC_EXECUTOR_PERMISSION_MODE: "permissionMode",
   CC_EXECUTOR_ALLOW: "allowCommands",
   CC_EXECUTOR_DENY: "denyCommands",
 } as const satisfies Record<string, keyof Config>;
@@ -106,6 +124,12 @@ const ConfigSchema = z.object({
   redisUrl: z.string().url().optional(),
   resumeGraceS: z.coerce.number().positive().max(7 * 24 * 3600).default(300),
   replayBufferBytes: int(64 * 1024, 1024 ** 3).default(8 * 1024 * 1024),
+  claudeApiKey: z.enum(["inherit", "strip"]).default("inherit"),
+  waitOnLimit: bool.default(false),
+  claudeMaxAttempts: int(1, 20).default(3),
+  claudeRetryDelayMs: int(0, 600_000).default(5000),
+  claudeTimeoutS: z.coerce.number().positive().max(7 * 24 * 3600).default(1800),
+  permissionMode: z.enum(["default", "acceptEdits", "bypassPermissions", "plan", "dontAsk", "auto"]).optional(),
   allowCommands: stringList,
   denyCommands: stringList,
 });

@@ -49,7 +49,7 @@ export function decideRetry(
     case "crash":
       return more ? { action: "retry", delayMs: 0, reason: failure.error_type } : { action: "fail" };
     case "usage_limit": {
-      if (!config.waitOnLimit || failure.reset_timestamp === undefined) return { action: "fail" };
+      if (!more || !config.waitOnLimit || failure.reset_timestamp === undefined) return { action: "fail" };
       const until = failure.reset_timestamp * 1000 + 5000; // a little after the reset
       if (until - now > config.maxLimitWaitMs) return { action: "fail" };
       return { action: "wait_until", untilEpochMs: until, reason: "usage limit: waiting for the reset" };

@@ -138,6 +138,9 @@ export class ClaudeTask {
   }
 
   private async run(): Promise<ClaudeTaskResult> {
+    // Start on the next turn of the event loop: whoever created the task (e.g. a server method
+    // answering "started") gets to finish its synchronous work before the first event.
+    await new Promise((resolve) => setImmediate(resolve));
     const o = this.options;
     const startedAt = Date.now();
     const runDir = join(statePaths(o.home ?? defaultHome()).runsDir, this.executionId);
@@ -158,7 +161,9 @@ export class ClaudeTask {
         const extracted = last.structured !== undefined ? extractJsonResult(JSON.stringify(last.structured)) : extractJsonResult(last.text);
         if (extracted.ok) answer = { result: extracted.value.result, summary: extracted.value.summary, files_created: extracted.value.files_created, files_modified: extracted.value.files_modified };
       }
+      const { success, ...outcome } = fields;
       const result: ClaudeTaskResult = {
+        success,
         result: answer.result,
         summary: answer.summary || summarize(answer.result),
         files_created: answer.files_created,
@@ -176,7 +181,7 @@ export class ClaudeTask {
         transcript_path: transcriptPath,
         result_path: resultPath,
         permission_denials: (last.observation?.permissionDenials ?? []).map((d) => ({ tool_name: d.tool_name, tool_input: d.tool_input })),
-        ...fields,
+        ...outcome,
       };
       if (!result.success && result.error_type === "invalid_json") result.result = last.text;
       try {

@@ -7,8 +7,12 @@ export const ExitCode = {
   usage: 2,
   /** The server could not be reached (server status, commands that need a server). */
   unreachable: 3,
+  /** A usage or rate limit, or an overloaded API: try again later (EX_TEMPFAIL). */
+  tryLater: 75,
   /** The command was killed by its timeout (as coreutils `timeout`). */
   timeout: 124,
+  /** The claude binary was not found (as a shell's "command not found"). */
+  claudeNotFound: 127,
   /** Interrupted with Ctrl-C or canceled. */
   interrupted: 130,
 } as const;

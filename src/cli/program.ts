@@ -1,5 +1,6 @@
 import { Command } from "commander";
 import { VERSION } from "../version.js";
+import { registerClaude } from "./commands/claude.js";
 import { registerDoctor } from "./commands/doctor.js";
 import { registerInit } from "./commands/init.js";
 import { registerRun } from "./commands/run.js";
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerServer(program);
   registerRun(program);
+  registerClaude(program);
   registerDoctor(program);
   registerInit(program);
   return program;

@@ -12,6 +12,7 @@ import type {
 } from "../protocol/index.js";
 import { readLocalToken } from "../server/auth.js";
 import { TailBuffer } from "../process/tail-buffer.js";
+import type { ClaudeTaskResult } from "../claude/index.js";
 
 export interface ConnectOptions {
   /** Default: ws://$CC_EXECUTOR_HOST:$CC_EXECUTOR_PORT/ws/mcp (127.0.0.1:8003). */
@@ -63,6 +64,26 @@ export type ExecutorEvent =
   | { method: "process.completed"; params: ProcessCompletedParams }
   | { method: "process.paused" | "process.resumed" | "process.canceled"; params: { execution_id: string; pid: number; pgid: number } }
   | { method: string; params: Record<string, unknown> };
+
+/** Params of cc_execute (snake_case, as on the wire) plus an event callback. */
+export interface ClaudeRequestOptions {
+  json?: boolean;
+  timeout?: number;
+  model?: string;
+  max_turns?: number;
+  tools?: string[];
+  disallowed_tools?: string[];
+  append_system_prompt?: string;
+  mcp_config?: string;
+  permission_mode?: "default" | "acceptEdits" | "bypassPermissions" | "plan" | "dontAsk" | "auto";
+  cwd?: string;
+  env?: Record<string, string>;
+  uuid?: boolean;
+  wait_on_limit?: boolean;
+  max_attempts?: number;
+  resumable?: boolean;
+  onEvent?: (event: ExecutorEvent) => void;
+}
 
 export class RpcClientError extends Error {
   constructor(
@@ -307,6 +328,51 @@ export class ExecutorClient extends EventEmitter<ClientEvents> {
       this.off("close", onClose);
       if (!finished && !closed) await this.cancel().catch(() => undefined);
     }
+  }
+
+  /**
+   * Runs one claude task on the server (method cc_execute) and resolves with its result once
+   * `claude.completed` arrives; every notification of the task is passed to `onEvent`.
+   * Resumable by default: a dropped connection is re-attached without losing events.
+   */
+  async claude(prompt: string, options: ClaudeRequestOptions = {}): Promise<ClaudeTaskResult> {
+    const { onEvent, ...params } = options;
+    const resumable = params.resumable ?? true;
+    let executionId: string | undefined;
+    const early: ExecutorEvent[] = [];
+    return new Promise<ClaudeTaskResult>((resolve, reject) => {
+      const onNotification = (ev: ExecutorEvent) => {
+        const id = (ev.params as { execution_id?: string }).execution_id;
+        if (executionId === undefined) return void early.push(ev);
+        if (id !== executionId) return;
+        onEvent?.(ev);
+        if (ev.method === Notifications.claudeCompleted) {
+          cleanup();
+          resolve((ev.params as { result: ClaudeTaskResult }).result);
+        }
+      };
+      const onClose = () => {
+        cleanup();
+        reject(this.closedError ?? new Error("connection closed before the claude task completed"));
+      };
+      const cleanup = () => {
+        this.off("notification", onNotification);
+        this.off("close", onClose);
+        this.resumable = undefined;
+      };
+      this.on("notification", onNotification);
+      this.on("close", onClose);
+      this.request<{ execution_id: string }>(Methods.ccExecute, { prompt, ...params, resumable })
+        .then((res) => {
+          executionId = res.execution_id;
+          if (resumable) this.resumable = { executionId, lastSeq: 0 };
+          for (const ev of early.splice(0)) onNotification(ev);
+        })
+        .catch((err: Error) => {
+          cleanup();
+          reject(err);
+        });
+    });
   }
 
   cancel(): Promise<{ status: string }> {

@@ -1,2 +1,2 @@
 export { ExecutorClient, RpcClientError, defaultServerUrl } from "./executor-client.js";
-export type { ConnectOptions, ExecuteOptions, ExecuteResult, ExecutorEvent } from "./executor-client.js";
+export type { ConnectOptions, ExecuteOptions, ExecuteResult, ExecutorEvent, ClaudeRequestOptions, ReconnectOptions } from "./executor-client.js";

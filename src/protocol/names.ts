@@ -9,6 +9,8 @@ export const Methods = {
   hookStatus: "hook_status",
   /** Extension: re-attach to a resumable execution after a dropped connection. */
   attach: "attach",
+  /** Extension: run one claude task (docs/claude.md). */
+  ccExecute: "cc_execute",
 } as const;
 export type MethodName = (typeof Methods)[keyof typeof Methods] | (string & {});
 
@@ -23,6 +25,11 @@ export const Notifications = {
   tokenLimitExceeded: "error.token_limit_exceeded",
   rateLimitExceeded: "error.rate_limit_exceeded",
   hookWarning: "hook.warning",
+  /** Extensions for claude tasks. */
+  claudeEvent: "claude.event",
+  claudeRetry: "claude.retry",
+  claudeWaiting: "claude.waiting",
+  claudeCompleted: "claude.completed",
 } as const;
 export type NotificationName = (typeof Notifications)[keyof typeof Notifications] | (string & {});
 

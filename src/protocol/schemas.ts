@@ -32,6 +32,29 @@ export const AttachParams = z.object({
 });
 export type AttachParams = z.infer<typeof AttachParams>;
 
+/** `cc_execute` params: one claude task (docs/protocol.md, docs/claude.md). */
+export const CcExecuteParams = z.object({
+  prompt: z.string().min(1, "must not be empty"),
+  json: z.boolean().nullish(),
+  timeout: seconds.nullish(),
+  model: z.string().min(1).nullish(),
+  max_turns: z.number().int().positive().nullish(),
+  tools: z.array(z.string().min(1)).nullish(),
+  disallowed_tools: z.array(z.string().min(1)).nullish(),
+  append_system_prompt: z.string().nullish(),
+  mcp_config: z.string().nullish(),
+  permission_mode: z.enum(["default", "acceptEdits", "bypassPermissions", "plan", "dontAsk", "auto"]).nullish(),
+  cwd: z.string().min(1).nullish(),
+  env: z.record(z.string(), z.string()).nullish(),
+  /** The anti-hallucination UUID check (default true). */
+  uuid: z.boolean().nullish(),
+  wait_on_limit: z.boolean().nullish(),
+  max_attempts: z.number().int().min(1).max(20).nullish(),
+  /** Survive a dropped connection (default true for claude tasks). */
+  resumable: z.boolean().nullish(),
+});
+export type CcExecuteParams = z.infer<typeof CcExecuteParams>;
+
 export const ControlType = z
   .string()
   .transform((s) => s.toUpperCase())

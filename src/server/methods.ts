@@ -1,11 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { startProcess, SpawnError } from "../process/index.js";
-import { join } from "node:path";
-import { statePaths } from "../paths.js";
 import { AttachParams, ControlParams, ErrorCodes, ExecuteParams, Methods, parseParams, RpcError } from "../protocol/index.js";
-import { ExecutionChannel } from "./execution-channel.js";
 import type { ServerContext } from "./context.js";
 import { refusalReason } from "./policy.js";
+import { openChannel, trackResumable } from "./resumable.js";
+import { ccExecuteMethod } from "./claude-method.js";
 import { Reply, type ActiveWork, type MethodHandler, type Session } from "./session.js";
 import { streamProcess } from "./stream-process.js";
 
@@ -60,32 +59,6 @@ function execute(ctx: ServerContext): MethodHandler {
   };
 }
 
-/** A replay channel for resumable work, attached to the session that starts it. */
-function openChannel(ctx: ServerContext, session: Session, executionId: string, cancel: () => void): ExecutionChannel {
-  const channel = new ExecutionChannel({
-    executionId,
-    ringBytes: ctx.config.replayBufferBytes,
-    spillPath: join(statePaths(ctx.config.home).runsDir, executionId, "events.jsonl"),
-    graceMs: ctx.config.resumeGraceS * 1000,
-    logger: session.logger,
-    onAbandoned: () => {
-      if (!channel.isFinished) {
-        session.logger.info({ executionId }, "no client came back within the grace period; canceling");
-        cancel();
-      }
-      ctx.resumable.delete(executionId);
-      channel.close();
-    },
-  });
-  void channel.attach(session, 0);
-  return channel;
-}
-
-function trackResumable(ctx: ServerContext, work: ActiveWork, channel: ExecutionChannel): void {
-  ctx.resumable.set(work.executionId, work);
-  void work.finished.finally(() => channel.markFinished());
-}
-
 function attach(ctx: ServerContext): MethodHandler {
   return async (raw, session) => {
     const params = parseParams(AttachParams, raw);
@@ -127,5 +100,6 @@ export function buildMethods(ctx: ServerContext): Map<string, MethodHandler> {
     [Methods.control, control()],
     [Methods.hookStatus, () => ctx.hookStatus()],
     [Methods.attach, attach(ctx)],
+    [Methods.ccExecute, ccExecuteMethod(ctx)],
   ]);
 }

@@ -1,7 +1,50 @@
-import type { SupervisedProcess } from "../process/index.js";
+import type { OutputChunk, ProcessResult, SupervisedProcess } from "../process/index.js";
 import { Notifications } from "../protocol/index.js";
 import type { ProcessCompletedParams, ProcessOutputParams, ProcessStartedParams } from "../protocol/index.js";
 import type { NotificationSink } from "./sink.js";
+
+/** The process.* notifications of one execution, as functions (shared by commands and claude attempts). */
+export function streamProcessEvents(sink: NotificationSink, executionId: string) {
+  return {
+    started(info: { pid: number; pgid: number; command: string; timeout: number | null; startedAt?: number; [extra: string]: unknown }): void {
+      const { startedAt, ...rest } = info;
+      const params: ProcessStartedParams = { execution_id: executionId, ...rest, started_at: new Date(startedAt ?? Date.now()).toISOString() };
+      sink.notify(Notifications.processStarted, params);
+    },
+    output(chunk: OutputChunk): void {
+      const params: ProcessOutputParams = {
+        execution_id: executionId,
+        type: chunk.stream,
+        data: chunk.data,
+        truncated: chunk.truncated,
+        chunk_index: chunk.chunkIndex,
+        total_chunks: chunk.totalChunks,
+        seq: chunk.seq,
+      };
+      sink.notify(Notifications.processOutput, params);
+    },
+    completed(result: ProcessResult & { pid?: number; pgid?: number }, extra: Record<string, unknown> = {}): ProcessCompletedParams {
+      const params: ProcessCompletedParams = {
+        execution_id: executionId,
+        status: result.status,
+        exit_code: result.exitCode,
+        signal: result.signal,
+        execution_time: result.durationMs / 1000,
+        duration_ms: result.durationMs,
+        pid: result.pid ?? 0,
+        pgid: result.pgid ?? 0,
+        stdout_bytes: result.stdoutBytes,
+        stderr_bytes: result.stderrBytes,
+        truncated: result.truncated,
+        ...extra,
+      };
+      if (result.timeoutReason) params.timeout_reason = result.timeoutReason;
+      if (result.status === "canceled") sink.notify(Notifications.processCanceled, { execution_id: executionId, pid: params.pid, pgid: params.pgid });
+      sink.notify(Notifications.processCompleted, params);
+      return params;
+    },
+  };
+}
 
 export interface ProcessStream {
   /** Sends process.started; call once, before any output can arrive (i.e. in the same tick). */
@@ -19,54 +62,22 @@ export function streamProcess(
   proc: SupervisedProcess,
   info: { executionId: string; timeoutS: number | null; extra?: Record<string, unknown> },
 ): ProcessStream {
-  const { executionId } = info;
-  const started: ProcessStartedParams = {
-    execution_id: executionId,
-    pid: proc.pid,
-    pgid: proc.pgid,
-    command: proc.command,
-    timeout: info.timeoutS,
-    started_at: new Date(proc.startedAt).toISOString(),
-    ...info.extra,
-  };
-
+  const events = streamProcessEvents(sink, info.executionId);
+  const ids = { execution_id: info.executionId, pid: proc.pid, pgid: proc.pgid };
   const onDrain = () => proc.resumeOutput();
   sink.on("drain", onDrain);
   proc.on("output", (chunk) => {
-    const params: ProcessOutputParams = {
-      execution_id: executionId,
-      type: chunk.stream,
-      data: chunk.data,
-      truncated: chunk.truncated,
-      chunk_index: chunk.chunkIndex,
-      total_chunks: chunk.totalChunks,
-      seq: chunk.seq,
-    };
-    sink.notify(Notifications.processOutput, params);
+    events.output(chunk);
     if (sink.isCongested && !sink.isClosed) proc.pauseOutput();
   });
-  proc.on("paused", () => sink.notify(Notifications.processPaused, { execution_id: executionId, pid: proc.pid, pgid: proc.pgid }));
-  proc.on("resumed", () => sink.notify(Notifications.processResumed, { execution_id: executionId, pid: proc.pid, pgid: proc.pgid }));
-
+  proc.on("paused", () => sink.notify(Notifications.processPaused, ids));
+  proc.on("resumed", () => sink.notify(Notifications.processResumed, ids));
   const completed = proc.done.then((result) => {
     sink.off("drain", onDrain);
-    const params: ProcessCompletedParams = {
-      execution_id: executionId,
-      status: result.status,
-      exit_code: result.exitCode,
-      signal: result.signal,
-      execution_time: result.durationMs / 1000,
-      duration_ms: result.durationMs,
-      pid: proc.pid,
-      pgid: proc.pgid,
-      stdout_bytes: result.stdoutBytes,
-      stderr_bytes: result.stderrBytes,
-      truncated: result.truncated,
-    };
-    if (result.timeoutReason) params.timeout_reason = result.timeoutReason;
-    if (result.status === "canceled") sink.notify(Notifications.processCanceled, { execution_id: executionId, pid: proc.pid, pgid: proc.pgid });
-    sink.notify(Notifications.processCompleted, params);
-    return params;
+    return events.completed({ ...result, pid: proc.pid, pgid: proc.pgid });
   });
-  return { announce: () => sink.notify(Notifications.processStarted, started), completed };
+  return {
+    announce: () => events.started({ pid: proc.pid, pgid: proc.pgid, command: proc.command, timeout: info.timeoutS, startedAt: proc.startedAt, ...info.extra }),
+    completed,
+  };
 }

@@ -1,0 +1,184 @@
+import type { Command } from "commander";
+import { Option } from "commander";
+import type { ClaudeTaskResult } from "../../claude/index.js";
+import type { ClaudeRequestOptions, ExecutorEvent } from "../../client/index.js";
+import { Notifications } from "../../protocol/index.js";
+import { connectOrStartLocal } from "../connect.js";
+import { CliError, ExitCode } from "../exit-codes.js";
+import { formatDuration, info, printJson, style } from "../output.js";
+import { parsePositiveInt, parsePositiveNumber } from "../parse-options.js";
+
+interface ClaudeFlags {
+  json?: boolean;
+  model?: string;
+  timeout?: number;
+  maxTurns?: number;
+  tools?: string;
+  disallowedTools?: string;
+  appendSystemPrompt?: string;
+  mcpConfig?: string;
+  permissionMode?: ClaudeRequestOptions["permission_mode"];
+  cwd?: string;
+  uuid: boolean;
+  waitOnLimit?: boolean;
+  maxAttempts?: number;
+  quiet?: boolean;
+  url?: string;
+  token?: string;
+  local: boolean;
+}
+
+const list = (s?: string) => (s ? s.split(",").map((x) => x.trim()).filter(Boolean) : undefined);
+
+/** Exit code for a claude result: 0 only on verified success. */
+export function claudeExitCode(r: Pick<ClaudeTaskResult, "success" | "error_type">): number {
+  if (r.success) return ExitCode.ok;
+  switch (r.error_type) {
+    case "timeout":
+      return ExitCode.timeout;
+    case "canceled":
+      return ExitCode.interrupted;
+    case "binary_not_found":
+      return ExitCode.claudeNotFound;
+    case "usage_limit":
+    case "rate_limit":
+    case "overloaded":
+      return ExitCode.tryLater;
+    default:
+      return ExitCode.failure;
+  }
+}
+
+/** Live progress on stderr from the task's notifications. */
+function progressPrinter(): (ev: ExecutorEvent) => void {
+  let countdown: NodeJS.Timeout | undefined;
+  return (ev) => {
+    const p = ev.params as Record<string, any>;
+    if (ev.method !== Notifications.claudeWaiting && countdown) {
+      clearInterval(countdown);
+      countdown = undefined;
+      if (process.stderr.isTTY) process.stderr.write("\n");
+    }
+    switch (ev.method) {
+      case Notifications.claudeEvent: {
+        const e = p.event as Record<string, any>;
+        if (e.kind === "init") info(style(`claude ${e.model} · session ${e.sessionId} · attempt ${p.attempt}`, "dim"));
+        else if (e.kind === "assistant_text" && e.text) info(style(`» ${String(e.text).trim().split("\n").slice(0, 6).join("\n  ")}`, "gray"));
+        else if (e.kind === "tool_use") info(style(`⚙ ${e.name} ${summarizeInput(e.input)}`, "cyan"));
+        else if (e.kind === "tool_result" && e.isError) info(style("  tool reported an error", "yellow"));
+        else if (e.kind === "api_retry") info(style(`  API ${e.status ?? "connection"} error; claude retries (attempt ${e.attempt})`, "yellow"));
+        else if (e.kind === "error") info(style(`✗ ${e.error_type}: ${e.message}`, "yellow"));
+        break;
+      }
+      case Notifications.rateLimitExceeded:
+      case Notifications.tokenLimitExceeded:
+        info(style(`✗ ${p.error_type}: ${p.message}`, "yellow"));
+        break;
+      case Notifications.claudeRetry:
+        info(style(`↻ retrying in ${formatDuration(p.delay_ms)} (${p.reason})`, "yellow"));
+        break;
+      case Notifications.claudeWaiting: {
+        const until = Number(p.until_epoch_ms);
+        const line = () => `⏳ waiting for the usage limit to reset at ${new Date(until).toLocaleTimeString()}: ${formatDuration(Math.max(0, until - Date.now()))} left`;
+        if (process.stderr.isTTY) {
+          countdown = setInterval(() => process.stderr.write(`\r${style(line(), "yellow")}\u001b[K`), 1000);
+          countdown.unref();
+        } else info(line());
+        break;
+      }
+    }
+  };
+}
+
+function summarizeInput(input: unknown): string {
+  if (!input || typeof input !== "object") return "";
+  const o = input as Record<string, unknown>;
+  const v = o.command ?? o.file_path ?? o.path ?? o.pattern ?? o.url ?? o.description;
+  return typeof v === "string" ? v.split("\n")[0]!.slice(0, 100) : "";
+}
+
+export function registerClaude(program: Command): void {
+  program
+    .command("claude")
+    .description("run one Claude Code task headless (a fresh `claude -p` process), verified with an execution UUID")
+    .argument("<prompt...>", "the task (quote it; words are joined with spaces)")
+    .option("--json", "JSON mode: ask claude for {result, summary, files_created, files_modified} and print one JSON result object")
+    .option("-m, --model <model>", "model, e.g. sonnet, opus, haiku or a full name")
+    .option("-t, --timeout <seconds>", "wall-clock limit per attempt (default CC_EXECUTOR_CLAUDE_TIMEOUT, 1800)", parsePositiveNumber)
+    .option("--max-turns <n>", "stop claude after n turns", parsePositiveInt)
+    .option("--tools <list>", "tools claude may use without asking, comma-separated (e.g. Read,Write,Bash)")
+    .option("--disallowed-tools <list>", "tools claude must not use, comma-separated")
+    .option("--append-system-prompt <text>", "text appended to claude's system prompt")
+    .option("--mcp-config <file>", "MCP server configuration for claude")
+    .addOption(new Option("--permission-mode <mode>", "claude's permission mode").choices(["default", "acceptEdits", "bypassPermissions", "plan", "dontAsk", "auto"]))
+    .option("-C, --cwd <dir>", "working directory (default: this one)")
+    .option("--no-uuid", "turn off the execution-UUID check")
+    .option("--wait-on-limit", "when the usage limit is reached, wait for its reset (with a countdown) and retry")
+    .option("--max-attempts <n>", "attempts in all for retryable failures (default 3)", parsePositiveInt)
+    .option("-q, --quiet", "no progress on stderr")
+    .option("--url <url>", "server WebSocket URL (default ws://127.0.0.1:8003/ws/mcp)")
+    .option("--token <token>", "auth token")
+    .option("--no-local", "fail instead of running in-process when no server is running")
+    .addHelpText(
+      "after",
+      `
+Exit codes: 0 verified success, 1 failure, 75 usage/rate limit or overload (try later),
+124 timeout, 127 claude binary not found, 130 canceled.
+
+Examples:
+  cc-executor claude "Create hello.py that prints hi"
+  cc-executor claude --json --tools Read,Write,Bash "Write tests for src/parse.ts and make them pass"
+  cc-executor claude --model sonnet --timeout 900 --max-turns 30 "Refactor utils.ts"`,
+    )
+    .action(async (words: string[], flags: ClaudeFlags) => {
+      process.exitCode = await runClaude(words.join(" "), flags);
+    });
+}
+
+async function runClaude(prompt: string, flags: ClaudeFlags): Promise<number> {
+  const conn = await connectOrStartLocal({ url: flags.url, token: flags.token, local: flags.local }, flags.json || flags.quiet);
+  let interrupted = false;
+  const onSignal = () => {
+    if (interrupted) return;
+    interrupted = true;
+    info(style("\ninterrupted: canceling the claude task…", "yellow"));
+    void conn.client.cancel().catch(() => undefined);
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    const result = await conn.client.claude(prompt, {
+      json: flags.json,
+      model: flags.model,
+      timeout: flags.timeout,
+      max_turns: flags.maxTurns,
+      tools: list(flags.tools),
+      disallowed_tools: list(flags.disallowedTools),
+      append_system_prompt: flags.appendSystemPrompt,
+      mcp_config: flags.mcpConfig,
+      permission_mode: flags.permissionMode,
+      cwd: flags.cwd ?? process.cwd(),
+      uuid: flags.uuid,
+      wait_on_limit: flags.waitOnLimit,
+      max_attempts: flags.maxAttempts,
+      onEvent: flags.json || flags.quiet ? undefined : progressPrinter(),
+    });
+    if (flags.json) printJson(result);
+    else {
+      if (result.result) process.stdout.write(`${result.result}\n`);
+      const tokens = `${result.usage.input_tokens} in / ${result.usage.output_tokens} out tokens`;
+      if (result.success) {
+        info(style(`✓ done${result.uuid_verified ? " · UUID verified" : ""} · ${result.attempts} attempt(s) · ${result.num_turns} turns · ${tokens} · $${result.cost_usd.toFixed(4)} · ${formatDuration(result.duration_ms)}`, "green"));
+      } else info(style(`✗ ${result.error_type}: ${result.message}`, "red"));
+      for (const d of result.permission_denials) info(style(`  permission denied: ${d.tool_name} ${summarizeInput(d.tool_input)}`, "yellow"));
+      if (!flags.quiet) info(style(`transcript: ${result.transcript_path}`, "dim"));
+    }
+    return interrupted ? ExitCode.interrupted : claudeExitCode(result);
+  } catch (err) {
+    throw new CliError((err as Error).message, ExitCode.failure);
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    await conn.close();
+  }
+}

@@ -1,0 +1,115 @@
+import { randomUUID } from "node:crypto";
+import { startClaudeTask, type ClaudeTaskEvent, type ClaudeTaskOptions } from "../claude/index.js";
+import type { StreamEvent } from "../claude/index.js";
+import type { Config } from "../config.js";
+import { CcExecuteParams, Notifications, parseParams } from "../protocol/index.js";
+import type { ServerContext } from "./context.js";
+import { openChannel, trackResumable } from "./resumable.js";
+import type { ActiveWork, MethodHandler } from "./session.js";
+import type { NotificationSink } from "./sink.js";
+import { streamProcessEvents } from "./stream-process.js";
+
+/** Server-wide defaults for claude tasks, from the configuration. */
+export function claudeDefaults(config: Config): ClaudeTaskOptions {
+  return {
+    home: config.home,
+    apiKeyMode: config.claudeApiKey,
+    timeout: config.claudeTimeoutS,
+    permissionMode: config.permissionMode,
+    killGraceMs: config.killGraceMs,
+    retry: { maxAttempts: config.claudeMaxAttempts, baseDelayMs: config.claudeRetryDelayMs, waitOnLimit: config.waitOnLimit },
+  };
+}
+
+/** A typed stream event without the raw JSON (which already went out as process.output). */
+function lightEvent(ev: StreamEvent): Record<string, unknown> {
+  const { raw: _raw, ...rest } = ev as StreamEvent & { raw?: unknown };
+  return rest;
+}
+
+/** Turns claude task events into notifications (the same events the CLI and the TS API see). */
+export function claudeEventsToSink(sink: NotificationSink, executionId: string): (ev: ClaudeTaskEvent) => void {
+  const process = streamProcessEvents(sink, executionId);
+  return (ev) => {
+    switch (ev.type) {
+      case "attempt_started":
+        process.started({ pid: ev.pid, pgid: ev.pgid, command: "claude " + ev.argv.slice(0, -1).join(" ") + " <prompt>", timeout: null, attempt: ev.attempt });
+        break;
+      case "output":
+        process.output(ev.chunk);
+        break;
+      case "attempt_ended":
+        process.completed(ev.process, { attempt: ev.attempt });
+        break;
+      case "stream":
+        if (ev.event.kind !== "noise") sink.notify(Notifications.claudeEvent, { execution_id: executionId, attempt: ev.attempt, event: lightEvent(ev.event) });
+        break;
+      case "error": {
+        const f = ev.failure;
+        const payload = { execution_id: executionId, attempt: ev.attempt, error_type: f.error_type, message: f.message, recoverable: f.recoverable, reset_timestamp: f.reset_timestamp, retry_after: f.retry_after };
+        if (f.error_type === "output_token_limit" || f.error_type === "prompt_too_long") sink.notify(Notifications.tokenLimitExceeded, payload);
+        else if (f.error_type === "rate_limit" || f.error_type === "overloaded" || f.error_type === "usage_limit") sink.notify(Notifications.rateLimitExceeded, payload);
+        else sink.notify(Notifications.claudeEvent, { execution_id: executionId, attempt: ev.attempt, event: { kind: "error", ...payload } });
+        break;
+      }
+      case "retry":
+        sink.notify(Notifications.claudeRetry, { execution_id: executionId, attempt: ev.attempt, delay_ms: ev.delayMs, reason: ev.reason });
+        break;
+      case "waiting_for_limit":
+        sink.notify(Notifications.claudeWaiting, { execution_id: executionId, until: new Date(ev.untilEpochMs).toISOString(), until_epoch_ms: ev.untilEpochMs, reason: ev.reason });
+        break;
+      case "completed":
+        sink.notify(Notifications.claudeCompleted, { execution_id: executionId, result: ev.result });
+        break;
+    }
+  };
+}
+
+export function ccExecuteMethod(ctx: ServerContext): MethodHandler {
+  return (raw, session) => {
+    const p = parseParams(CcExecuteParams, raw);
+    session.assertIdle();
+    const release = ctx.slots.take();
+    const executionId = randomUUID();
+    const defaults = claudeDefaults(ctx.config);
+    const resumable = p.resumable ?? true;
+    let cancel = () => {};
+    const channel = resumable ? openChannel(ctx, session, executionId, () => cancel()) : undefined;
+    const sink: NotificationSink = channel ?? session;
+    const options: ClaudeTaskOptions = {
+      ...defaults,
+      executionId,
+      json: p.json ?? false,
+      timeout: p.timeout ?? defaults.timeout,
+      model: p.model ?? undefined,
+      maxTurns: p.max_turns ?? undefined,
+      tools: p.tools ?? undefined,
+      disallowedTools: p.disallowed_tools ?? undefined,
+      appendSystemPrompt: p.append_system_prompt ?? undefined,
+      mcpConfig: p.mcp_config ?? undefined,
+      permissionMode: p.permission_mode ?? defaults.permissionMode,
+      cwd: p.cwd ?? undefined,
+      env: p.env ?? undefined,
+      uuid: p.uuid ?? true,
+      retry: { ...defaults.retry, ...(p.wait_on_limit != null ? { waitOnLimit: p.wait_on_limit } : {}), ...(p.max_attempts != null ? { maxAttempts: p.max_attempts } : {}) },
+      registry: ctx.registry,
+      logger: session.logger,
+      onEvent: claudeEventsToSink(sink, executionId),
+    };
+    const task = startClaudeTask(p.prompt, options);
+    cancel = () => void task.cancel();
+    const work: ActiveWork = {
+      executionId,
+      kind: "claude",
+      pause: () => task.pause(),
+      resume: () => task.resume(),
+      cancel: () => task.cancel(),
+      finished: task.result.finally(release),
+      channel,
+    };
+    session.claim(work);
+    if (channel) trackResumable(ctx, work, channel);
+    session.logger.info({ executionId }, "claude task started");
+    return { status: "started", execution_id: executionId, resumable };
+  };
+}
