@@ -9,3 +9,5 @@ export { startProcess, SupervisedProcess, SpawnError } from "./process/index.js"
 export type { SpawnSpec, ProcessResult, OutputChunk } from "./process/index.js";
 export * as protocol from "./protocol/index.js";
 export { VERSION } from "./version.js";
+export { ccExecute, startClaudeTask, ClaudeTask } from "./claude/index.js";
+export type { ClaudeTaskOptions, ClaudeTaskResult, ClaudeTaskEvent } from "./claude/index.js";
