@@ -1,0 +1,200 @@
+import { randomUUID } from "node:crypto";
+import { startClaudeTask, type ClaudeTaskEvent, type ClaudeTaskOptions, type ClaudeTaskResult } from "../claude/index.js";
+import type { Logger } from "../logger.js";
+import { startProcess, type GroupRegistry, type OutputChunk, type ProcessResult, type ShellPreference } from "../process/index.js";
+import type { TaskOutcome, TaskSpec } from "./model.js";
+
+/** One run of one task, as plain data: what a local or a queue executor needs to run it. */
+export interface TaskRequest {
+  runId: string;
+  task: TaskSpec;
+  /** claude tasks: the prompt with earlier results and references filled in. */
+  prompt?: string;
+  /** direct tasks: the shell command. */
+  command?: string;
+  timeoutS: number;
+  cwd: string;
+  env: Record<string, string>;
+  /** 1-based run of this task (failure-policy retries count up). */
+  attempt: number;
+  executionId: string;
+}
+
+/** What a running task reports while it runs. */
+export type TaskActivity =
+  | { type: "claude"; event: ClaudeTaskEvent }
+  | { type: "process.started"; pid: number; pgid: number; command: string; timeout: number; startedAt: number }
+  | { type: "process.output"; chunk: OutputChunk }
+  | { type: "process.completed"; result: ProcessResult & { pid: number; pgid: number } };
+
+export interface TaskExecution {
+  /** Never rejects: a failed task is an outcome with a failed status. */
+  readonly outcome: Promise<TaskOutcome>;
+  cancel(): void;
+  pause(): boolean;
+  resume(): boolean;
+}
+
+/** Runs single tasks. The runner owns order, context and checkpoints; executors only run. */
+export interface TaskExecutor {
+  start(request: TaskRequest, onActivity: (activity: TaskActivity) => void): TaskExecution;
+}
+
+export interface LocalExecutorOptions {
+  /** Defaults for claude tasks (binary, API-key mode, permission mode, retry policy, state dir). */
+  claude?: ClaudeTaskOptions;
+  shell?: ShellPreference;
+  killGraceMs?: number;
+  maxBufferBytes?: number;
+  registry?: GroupRegistry;
+  logger?: Logger;
+}
+
+/** Bytes of a direct task's output kept as its result (the context uses a shorter tail). */
+const DIRECT_RESULT_BYTES = 64 * 1024;
+
+function baseOutcome(req: TaskRequest, startedAt: number): Omit<TaskOutcome, "status" | "result" | "summary"> {
+  const endedAt = Date.now();
+  return {
+    id: req.task.id,
+    index: req.task.index,
+    title: req.task.title,
+    method: req.task.method,
+    attempts: req.attempt,
+    started_at: new Date(startedAt).toISOString(),
+    ended_at: new Date(endedAt).toISOString(),
+    duration_ms: endedAt - startedAt,
+    timeout_s: req.timeoutS,
+    files_created: [],
+    files_modified: [],
+    execution_id: req.executionId,
+  };
+}
+
+export function outcomeFromClaude(req: TaskRequest, startedAt: number, r: ClaudeTaskResult): TaskOutcome {
+  const status = r.success ? "completed" : r.error_type === "timeout" ? "timeout" : r.error_type === "canceled" ? "canceled" : "failed";
+  const outcome: TaskOutcome = {
+    ...baseOutcome(req, startedAt),
+    status,
+    result: r.result,
+    summary: r.summary,
+    files_created: r.files_created,
+    files_modified: r.files_modified,
+    uuid_verified: r.uuid_verified,
+    input_tokens: r.usage.input_tokens,
+    output_tokens: r.usage.output_tokens,
+    cost_usd: r.cost_usd,
+    num_turns: r.num_turns,
+    session_id: r.session_id,
+    transcript_path: r.transcript_path,
+  };
+  if (!r.success) {
+    outcome.error_type = r.error_type;
+    outcome.message = r.message;
+  }
+  return outcome;
+}
+
+export function outcomeFromProcess(req: TaskRequest, startedAt: number, p: ProcessResult): TaskOutcome {
+  const output = [p.stdout, p.stderr.trim() ? `[stderr]\n${p.stderr}` : ""].filter(Boolean).join("\n");
+  const result = output.length > DIRECT_RESULT_BYTES ? output.slice(-DIRECT_RESULT_BYTES) : output;
+  const lastLine = p.stdout.trim().split("\n").at(-1) ?? "";
+  const outcome: TaskOutcome = {
+    ...baseOutcome(req, startedAt),
+    status: p.status,
+    result,
+    summary: p.status === "completed" ? lastLine.slice(0, 300) : `${p.status}${p.exitCode !== null ? ` (exit code ${p.exitCode})` : ""}${p.signal ? ` (signal ${p.signal})` : ""}`,
+    exit_code: p.exitCode,
+    signal: p.signal,
+  };
+  if (p.status !== "completed") {
+    outcome.error_type = p.status === "timeout" ? "timeout" : p.status === "canceled" ? "canceled" : "nonzero_exit";
+    outcome.message = p.status === "timeout" ? `timed out after ${req.timeoutS} s` : p.status === "canceled" ? "canceled" : `exit code ${p.exitCode ?? "none"}${p.signal ? `, signal ${p.signal}` : ""}`;
+  }
+  return outcome;
+}
+
+/** Runs tasks on this machine: claude tasks with the claude runner, direct tasks with the supervisor. */
+export class LocalExecutor implements TaskExecutor {
+  constructor(private readonly options: LocalExecutorOptions = {}) {}
+
+  start(req: TaskRequest, onActivity: (activity: TaskActivity) => void): TaskExecution {
+    return req.task.method === "claude" ? this.startClaude(req, onActivity) : this.startDirect(req, onActivity);
+  }
+
+  private startClaude(req: TaskRequest, onActivity: (activity: TaskActivity) => void): TaskExecution {
+    const startedAt = Date.now();
+    const base = this.options.claude ?? {};
+    const t = req.task;
+    const task = startClaudeTask(req.prompt ?? "", {
+      ...base,
+      executionId: req.executionId,
+      timeout: req.timeoutS,
+      json: t.json ?? base.json,
+      model: t.model ?? base.model,
+      tools: t.tools ?? base.tools,
+      cwd: req.cwd,
+      env: { ...base.env, ...req.env },
+      registry: this.options.registry ?? base.registry,
+      logger: this.options.logger ?? base.logger,
+      killGraceMs: this.options.killGraceMs ?? base.killGraceMs,
+      onEvent: (event) => onActivity({ type: "claude", event }),
+    });
+    return {
+      outcome: task.result.then((r) => outcomeFromClaude(req, startedAt, r)),
+      cancel: () => void task.cancel(),
+      pause: () => task.pause(),
+      resume: () => task.resume(),
+    };
+  }
+
+  private startDirect(req: TaskRequest, onActivity: (activity: TaskActivity) => void): TaskExecution {
+    const startedAt = Date.now();
+    let canceled = false;
+    let proc: Awaited<ReturnType<typeof startProcess>> | undefined;
+    const outcome = startProcess({
+      command: req.command ?? "",
+      cwd: req.cwd,
+      env: req.env,
+      removeEnv: ["CC_EXECUTOR_TOKEN"],
+      shell: this.options.shell,
+      timeoutMs: req.timeoutS * 1000,
+      killGraceMs: this.options.killGraceMs,
+      maxBufferBytes: this.options.maxBufferBytes,
+      registry: this.options.registry,
+      logger: this.options.logger,
+    }).then(
+      async (p) => {
+        proc = p;
+        if (canceled) void p.cancel();
+        onActivity({ type: "process.started", pid: p.pid, pgid: p.pgid, command: p.command, timeout: req.timeoutS, startedAt: p.startedAt });
+        p.on("output", (chunk) => onActivity({ type: "process.output", chunk }));
+        const result = await p.done;
+        onActivity({ type: "process.completed", result: { ...result, pid: p.pid, pgid: p.pgid } });
+        return outcomeFromProcess(req, startedAt, result);
+      },
+      (err: Error): TaskOutcome => ({
+        ...baseOutcome(req, startedAt),
+        status: "failed",
+        result: "",
+        summary: `could not start: ${err.message}`,
+        exit_code: null,
+        error_type: "spawn_failed",
+        message: err.message,
+      }),
+    );
+    return {
+      outcome,
+      cancel: () => {
+        canceled = true;
+        void proc?.cancel();
+      },
+      pause: () => proc?.pause() ?? false,
+      resume: () => proc?.resume() ?? false,
+    };
+  }
+}
+
+export function newExecutionId(): string {
+  return randomUUID();
+}

@@ -1,0 +1,16 @@
+export { startTaskList, runTaskList, resumeTaskList, TaskListRun, RunNotResumableError, DEFAULT_TIMEOUTS } from "./runner.js";
+export type { TaskListOptions } from "./runner.js";
+export type { TaskListEvent, TimeoutChoice } from "./events.js";
+export { LocalExecutor, outcomeFromClaude, outcomeFromProcess } from "./executor.js";
+export type { TaskExecutor, TaskExecution, TaskRequest, TaskActivity, LocalExecutorOptions } from "./executor.js";
+export { TaskListError, planPhases, parseFailurePolicy, parseDuration } from "./model.js";
+export type { TaskList, TaskSpec, TaskOutcome, TaskStatus, TaskMethod, FailurePolicy, Phase } from "./model.js";
+export { parseTaskListText, loadTaskListFile, resolveTaskList, formatFromPath } from "./parse.js";
+export type { TaskListFormat, TaskListSource } from "./parse.js";
+export { parseMarkdownTaskList } from "./parse-markdown.js";
+export { parseYamlTaskList, parseJsonTaskList, taskListFromObject } from "./parse-structured.js";
+export { buildContextSection, fillReferences, composePrompt } from "./context.js";
+export { loadRunState, listRunStates, newRunId, isRunId, RunNotFoundError, checkpointPath } from "./checkpoint.js";
+export type { RunState, RunStatus } from "./checkpoint.js";
+export { summarize, markdownReport } from "./summary.js";
+export type { TaskListSummary, TaskRow } from "./summary.js";

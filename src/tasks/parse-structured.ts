@@ -1,0 +1,166 @@
+import { basename } from "node:path";
+import { isMap, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from "yaml";
+import { z } from "zod";
+import { parseDuration, parseFailurePolicy, parseToolList, TaskListError, validateTaskList, type TaskList, type TaskSpec } from "./model.js";
+
+const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  const s = parseDuration(v);
+  if (s === undefined) ctx.addIssue({ code: "custom", message: `must be a positive number of seconds (or "90s", "5m", "1h"), got ${JSON.stringify(v)}` });
+  return s as number;
+});
+const tools = z.union([z.array(z.string()), z.string()]).transform((v) => parseToolList(v)!);
+const failurePolicy = z.union([z.string(), z.object({ retry: z.number() })]).transform((v, ctx) => {
+  const p = parseFailurePolicy(v);
+  if (!p) ctx.addIssue({ code: "custom", message: `must be "stop", "continue", "retry N" or {retry: N} (N from 1 to 20), got ${JSON.stringify(v)}` });
+  return p!;
+});
+const method = z.enum(["claude", "direct"]);
+const id = z.union([z.string(), z.number()]).transform(String).pipe(z.string().regex(/^[\w.-]+$/, "may only contain letters, digits, _ . -"));
+
+const TaskInput = z
+  .object({
+    id: id.optional(),
+    title: z.string().optional(),
+    name: z.string().optional(),
+    prompt: z.string().optional(),
+    command: z.string().optional(),
+    method: method.optional(),
+    timeout: duration.optional(),
+    tools: tools.optional(),
+    model: z.string().optional(),
+    parallel_group: z.union([z.string(), z.number()]).transform(String).optional(),
+    on_failure: failurePolicy.optional(),
+    json: z.boolean().optional(),
+  })
+  .strict();
+
+const TaskListInput = z
+  .object({
+    name: z.string().optional(),
+    description: z.string().optional(),
+    defaults: z
+      .object({
+        timeout: duration.optional(),
+        tools: tools.optional(),
+        model: z.string().optional(),
+        method: method.optional(),
+        json: z.boolean().optional(),
+        on_failure: failurePolicy.optional(),
+      })
+      .strict()
+      .optional(),
+    on_failure: failurePolicy.optional(),
+    tasks: z.array(z.union([z.string(), TaskInput])).min(1, "must list at least one task"),
+  })
+  .strict();
+export type TaskListInput = z.input<typeof TaskListInput>;
+
+/** A list of strings, or the `{name, defaults, tasks}` object, validated into a TaskList. */
+export function taskListFromObject(value: unknown, source?: string, lineAt?: (path: PropertyKey[]) => number | undefined): TaskList {
+  const input = Array.isArray(value) ? { tasks: value } : value;
+  const parsed = TaskListInput.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new TaskListError(issue.message, { source, line: lineAt?.(issue.path), path: issue.path.join(".") || "(top level)" });
+  }
+  const data = parsed.data;
+  const defaults = data.defaults ?? {};
+  const tasks: TaskSpec[] = data.tasks.map((entry, i) => {
+    const t = typeof entry === "string" ? { prompt: entry } : entry;
+    const method = t.method ?? defaults.method ?? (t.command !== undefined && t.prompt === undefined ? "direct" : "claude");
+    const where = { source, line: lineAt?.(["tasks", i]), path: `tasks.${i}` };
+    if (t.prompt !== undefined && t.command !== undefined) throw new TaskListError('give either "prompt" (claude task) or "command" (direct task), not both', where);
+    if (method === "direct" && t.command === undefined) throw new TaskListError('a direct task needs "command"', where);
+    if (method === "claude" && t.prompt === undefined) throw new TaskListError('a claude task needs "prompt"', where);
+    const text = (t.prompt ?? t.command ?? "").trim();
+    const task: TaskSpec = {
+      id: t.id ?? `task-${i + 1}`,
+      index: i + 1,
+      title: t.title ?? t.name ?? firstLine(text),
+      method,
+    };
+    if (method === "direct") task.command = text;
+    else task.prompt = text;
+    assign(task, "timeout", t.timeout);
+    assign(task, "tools", t.tools);
+    assign(task, "model", t.model);
+    assign(task, "parallelGroup", t.parallel_group);
+    assign(task, "onFailure", t.on_failure);
+    assign(task, "json", t.json);
+    return task;
+  });
+  const list: TaskList = {
+    name: data.name ?? (source ? basename(source).replace(/\.(ya?ml|json)$/i, "") : "task list"),
+    description: data.description,
+    source,
+    defaults: { timeout: defaults.timeout, tools: defaults.tools, model: defaults.model, method: defaults.method, json: defaults.json },
+    onFailure: data.on_failure ?? defaults.on_failure ?? { action: "stop" },
+    tasks,
+  };
+  return validateTaskList(list, (t) => lineAt?.(["tasks", t.index - 1]));
+}
+
+function assign<K extends keyof TaskSpec>(task: TaskSpec, key: K, value: TaskSpec[K] | undefined): void {
+  if (value !== undefined) task[key] = value;
+}
+
+function firstLine(text: string): string {
+  const line = text.split("\n").find((l) => l.trim() !== "")?.trim() ?? "";
+  return line.length > 80 ? `${line.slice(0, 77)}…` : line;
+}
+
+/** YAML, with errors pointing at the line of the bad field. */
+export function parseYamlTaskList(text: string, source?: string): TaskList {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const syntax = doc.errors[0];
+  if (syntax) {
+    const line = syntax.linePos?.[0]?.line;
+    throw new TaskListError(`invalid YAML: ${syntax.message.split("\n")[0]}`, { source, line });
+  }
+  const lineAt = (path: PropertyKey[]) => {
+    const node = nearestNode(doc, path);
+    return node?.range ? lineCounter.linePos(node.range[0]).line : undefined;
+  };
+  return taskListFromObject(doc.toJS(), source, lineAt);
+}
+
+/** The deepest node along `path` that exists (a missing field points at its parent). */
+function nearestNode(doc: Document, path: PropertyKey[]): YamlNode | undefined {
+  let node = doc.contents as YamlNode | null;
+  for (const key of path) {
+    if (!node) break;
+    let next: unknown;
+    if (isMap(node)) next = node.get(key as string, true);
+    else if (isSeq(node)) next = node.get(Number(key), true);
+    if (!next || typeof next !== "object") break;
+    node = next as YamlNode;
+  }
+  return node ?? undefined;
+}
+
+/** JSON, with the line of a syntax error when the engine reports a position. */
+export function parseJsonTaskList(text: string, source?: string): TaskList {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    const message = (err as Error).message;
+    const pos = /position (\d+)/.exec(message);
+    const line = pos ? text.slice(0, Number(pos[1])).split("\n").length : undefined;
+    throw new TaskListError(`invalid JSON: ${message}`, { source, line });
+  }
+  // JSON is valid YAML: reparse for line numbers only when there is a schema error to report.
+  try {
+    return taskListFromObject(value, source);
+  } catch (err) {
+    if (err instanceof TaskListError && err.where.line === undefined) {
+      try {
+        parseYamlTaskList(text, source);
+      } catch (located) {
+        if (located instanceof TaskListError) throw located;
+      }
+    }
+    throw err;
+  }
+}
