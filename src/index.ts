@@ -11,3 +11,5 @@ export * as protocol from "./protocol/index.js";
 export { VERSION } from "./version.js";
 export { ccExecute, startClaudeTask, ClaudeTask } from "./claude/index.js";
 export type { ClaudeTaskOptions, ClaudeTaskResult, ClaudeTaskEvent } from "./claude/index.js";
+export { runTaskList, startTaskList, resumeTaskList, TaskListRun, loadTaskListFile, parseTaskListText, listRunStates, TaskListError, LocalExecutor } from "./tasks/index.js";
+export type { TaskList, TaskSpec, TaskOutcome, TaskListEvent, TaskListOptions, TaskListSummary, TaskExecutor, TaskRequest } from "./tasks/index.js";

@@ -5,6 +5,7 @@ import { registerDoctor } from "./commands/doctor.js";
 import { registerInit } from "./commands/init.js";
 import { registerRun } from "./commands/run.js";
 import { registerServer } from "./commands/server.js";
+import { registerTasks } from "./commands/tasks.js";
 
 /** The `cc-executor` command tree; each command group lives in its own file under commands/. */
 export function buildProgram(): Command {
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerServer(program);
   registerRun(program);
   registerClaude(program);
+  registerTasks(program);
   registerDoctor(program);
   registerInit(program);
   return program;

@@ -13,6 +13,7 @@ import type {
 import { readLocalToken } from "../server/auth.js";
 import { TailBuffer } from "../process/tail-buffer.js";
 import type { ClaudeTaskResult } from "../claude/index.js";
+import type { TaskListSummary } from "../tasks/index.js";
 
 export interface ConnectOptions {
   /** Default: ws://$CC_EXECUTOR_HOST:$CC_EXECUTOR_PORT/ws/mcp (127.0.0.1:8003). */
@@ -81,6 +82,25 @@ export interface ClaudeRequestOptions {
   uuid?: boolean;
   wait_on_limit?: boolean;
   max_attempts?: number;
+  resumable?: boolean;
+  onEvent?: (event: ExecutorEvent) => void;
+}
+
+/** What to run: a list of prompts, task objects, a file on the server's machine, the list's text, or a run to resume. */
+export type TaskListRequest =
+  | Array<string | Record<string, unknown>>
+  | { tasks: Array<string | Record<string, unknown>>; name?: string; defaults?: Record<string, unknown>; on_failure?: string | { retry: number } }
+  | { file: string }
+  | { text: string; format?: "markdown" | "yaml" | "json"; source?: string }
+  | { resume_run_id: string };
+
+export interface TaskListRequestOptions {
+  concurrency?: number;
+  cwd?: string;
+  env?: Record<string, string>;
+  /** Also write the report here (a path on the server's machine). */
+  report?: string;
+  context_chars?: number;
   resumable?: boolean;
   onEvent?: (event: ExecutorEvent) => void;
 }
@@ -337,23 +357,42 @@ export class ExecutorClient extends EventEmitter<ClientEvents> {
    */
   async claude(prompt: string, options: ClaudeRequestOptions = {}): Promise<ClaudeTaskResult> {
     const { onEvent, ...params } = options;
-    const resumable = params.resumable ?? true;
-    let executionId: string | undefined;
+    const done = await this.runTracked(Methods.ccExecute, { prompt, ...params, resumable: params.resumable ?? true }, "execution_id", Notifications.claudeCompleted, onEvent);
+    return (done as { result: ClaudeTaskResult }).result;
+  }
+
+  /**
+   * Runs a task list on the server (or resumes one: `{ resume_run_id }`) and resolves with its
+   * summary once every task has ended. Task events (task.started, task.completed, ...) and each
+   * task's process/claude notifications reach `onEvent`.
+   */
+  async runTaskList(source: TaskListRequest, options: TaskListRequestOptions = {}): Promise<TaskListSummary> {
+    const { onEvent, ...params } = options;
+    const body = Array.isArray(source) ? { tasks: source } : source;
+    const done = await this.runTracked(Methods.runTaskList, { ...body, ...params, resumable: params.resumable ?? true }, "run_id", Notifications.taskListCompleted, onEvent);
+    return (done as { summary: TaskListSummary }).summary;
+  }
+
+  /**
+   * Starts long work, forwards its notifications (those whose `idField` matches the id the server
+   * answered with) and resolves with the params of its completion notification.
+   */
+  private runTracked(method: string, params: Record<string, unknown>, idField: "execution_id" | "run_id", completion: string, onEvent?: (ev: ExecutorEvent) => void): Promise<Record<string, unknown>> {
+    let workId: string | undefined;
     const early: ExecutorEvent[] = [];
-    return new Promise<ClaudeTaskResult>((resolve, reject) => {
+    return new Promise((resolve, reject) => {
       const onNotification = (ev: ExecutorEvent) => {
-        const id = (ev.params as { execution_id?: string }).execution_id;
-        if (executionId === undefined) return void early.push(ev);
-        if (id !== executionId) return;
+        if (workId === undefined) return void early.push(ev);
+        if ((ev.params as Record<string, unknown>)[idField] !== workId) return;
         onEvent?.(ev);
-        if (ev.method === Notifications.claudeCompleted) {
+        if (ev.method === completion) {
           cleanup();
-          resolve((ev.params as { result: ClaudeTaskResult }).result);
+          resolve(ev.params as Record<string, unknown>);
         }
       };
       const onClose = () => {
         cleanup();
-        reject(this.closedError ?? new Error("connection closed before the claude task completed"));
+        reject(this.closedError ?? new Error(`connection closed before ${method} completed`));
       };
       const cleanup = () => {
         this.off("notification", onNotification);
@@ -362,10 +401,10 @@ export class ExecutorClient extends EventEmitter<ClientEvents> {
       };
       this.on("notification", onNotification);
       this.on("close", onClose);
-      this.request<{ execution_id: string }>(Methods.ccExecute, { prompt, ...params, resumable })
+      this.request<Record<string, string>>(method, params)
         .then((res) => {
-          executionId = res.execution_id;
-          if (resumable) this.resumable = { executionId, lastSeq: 0 };
+          workId = res[idField];
+          if (params.resumable) this.resumable = { executionId: workId!, lastSeq: 0 };
           for (const ev of early.splice(0)) onNotification(ev);
         })
         .catch((err: Error) => {
@@ -409,8 +448,9 @@ export class ExecutorClient extends EventEmitter<ClientEvents> {
       return;
     }
     if (typeof msg.method === "string") {
-      const params = msg.params as { execution_id?: string; event_seq?: number } | undefined;
-      if (this.resumable && params?.execution_id === this.resumable.executionId && typeof params.event_seq === "number") {
+      const params = msg.params as { execution_id?: string; run_id?: string; event_seq?: number } | undefined;
+      const ofResumable = this.resumable && (params?.execution_id === this.resumable.executionId || params?.run_id === this.resumable.executionId);
+      if (ofResumable && typeof params?.event_seq === "number" && this.resumable) {
         if (params.event_seq <= this.resumable.lastSeq) return; // already seen before a reconnect
         this.resumable.lastSeq = params.event_seq;
       }

@@ -11,6 +11,8 @@ export const Methods = {
   attach: "attach",
   /** Extension: run one claude task (docs/claude.md). */
   ccExecute: "cc_execute",
+  /** Extension: run (or resume) a task list (docs/task-lists.md). */
+  runTaskList: "run_task_list",
 } as const;
 export type MethodName = (typeof Methods)[keyof typeof Methods] | (string & {});
 
@@ -30,6 +32,13 @@ export const Notifications = {
   claudeRetry: "claude.retry",
   claudeWaiting: "claude.waiting",
   claudeCompleted: "claude.completed",
+  /** Extensions for task lists; the process.* and claude.* notifications of each task carry run_id and task_id. */
+  taskListStarted: "tasklist.started",
+  taskStarted: "task.started",
+  taskCompleted: "task.completed",
+  taskFailed: "task.failed",
+  taskSkipped: "task.skipped",
+  taskListCompleted: "tasklist.completed",
 } as const;
 export type NotificationName = (typeof Notifications)[keyof typeof Notifications] | (string & {});
 

@@ -55,6 +55,37 @@ export const CcExecuteParams = z.object({
 });
 export type CcExecuteParams = z.infer<typeof CcExecuteParams>;
 
+/**
+ * `run_task_list` params: exactly one of `file` (a path on the server's machine), `text` (the list
+ * itself, with `format` or sniffed), `tasks` (strings or task objects) or `resume_run_id`.
+ */
+export const RunTaskListParams = z
+  .object({
+    file: z.string().min(1).nullish(),
+    text: z.string().min(1).nullish(),
+    format: z.enum(["markdown", "yaml", "json"]).nullish(),
+    /** With `text`: the file it was read from, for messages and the report. */
+    source: z.string().min(1).nullish(),
+    tasks: z.array(z.unknown()).min(1, "must list at least one task").nullish(),
+    name: z.string().min(1).nullish(),
+    defaults: z.record(z.string(), z.unknown()).nullish(),
+    on_failure: z.union([z.string(), z.object({ retry: z.number() })]).nullish(),
+    resume_run_id: z.string().regex(/^tl-[\w-]+$/, "must be a task-list run id (tl-...)").nullish(),
+    concurrency: z.number().int().min(1).max(64).nullish(),
+    cwd: z.string().min(1).nullish(),
+    env: z.record(z.string(), z.string()).nullish(),
+    /** Also write the report to this path on the server (markdown, or JSON for *.json). */
+    report: z.string().min(1).nullish(),
+    context_chars: z.number().int().min(500).max(1_000_000).nullish(),
+    /** Survive a dropped connection (default true); `attach` takes the run id. */
+    resumable: z.boolean().nullish(),
+  })
+  .refine((p) => [p.file, p.text, p.tasks, p.resume_run_id].filter((v) => v != null).length === 1, {
+    message: "give exactly one of file, text, tasks or resume_run_id",
+    path: ["tasks"],
+  });
+export type RunTaskListParams = z.infer<typeof RunTaskListParams>;
+
 export const ControlType = z
   .string()
   .transform((s) => s.toUpperCase())

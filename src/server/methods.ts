@@ -5,6 +5,7 @@ import type { ServerContext } from "./context.js";
 import { refusalReason } from "./policy.js";
 import { openChannel, trackResumable } from "./resumable.js";
 import { ccExecuteMethod } from "./claude-method.js";
+import { runTaskListMethod } from "./task-list-method.js";
 import { Reply, type ActiveWork, type MethodHandler, type Session } from "./session.js";
 import { streamProcess } from "./stream-process.js";
 
@@ -101,5 +102,6 @@ export function buildMethods(ctx: ServerContext): Map<string, MethodHandler> {
     [Methods.hookStatus, () => ctx.hookStatus()],
     [Methods.attach, attach(ctx)],
     [Methods.ccExecute, ccExecuteMethod(ctx)],
+    [Methods.runTaskList, runTaskListMethod(ctx)],
   ]);
 }

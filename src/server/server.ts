@@ -40,7 +40,7 @@ export class StartupError extends Error {
   }
 }
 
-export const CAPABILITIES = ["execute", "control", "hook_status", "streaming", "pause_resume", "auth"];
+export const CAPABILITIES = ["execute", "control", "hook_status", "streaming", "pause_resume", "auth", "attach", "cc_execute", "run_task_list"];
 
 const HEARTBEAT_MS = 30_000;
 

@@ -3,6 +3,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, r
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { statePaths } from "../paths.js";
+import { processStartTime } from "../process/index.js";
 import type { FailurePolicy, TaskList, TaskOutcome } from "./model.js";
 
 export type RunStatus = "running" | "completed" | "failed" | "canceled" | "interrupted";
@@ -31,7 +32,7 @@ export interface RunState {
   updated_at: string;
   ended_at?: string;
   /** The process running the list, to tell a live run from one whose runner died. */
-  runner: { pid: number; host: string };
+  runner: { pid: number; host: string; start_time?: number };
   /** Runs of this list: 1, then +1 per resume. */
   sessions: number;
   options: { concurrency: number; on_failure?: FailurePolicy; context_chars: number };
@@ -100,20 +101,17 @@ export function loadRunState(home: string, runId: string): RunState {
   return { ...state, status: effectiveStatus(state) };
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
+/** The runner is alive when its pid is a live (non-zombie) process started when the runner started (no pid reuse). */
+function alive(runner: RunState["runner"]): boolean {
+  const started = processStartTime(runner.pid);
+  return started !== undefined && (runner.start_time === undefined || started === runner.start_time);
 }
 
 /** A run whose checkpoint says "running" but whose runner is gone was interrupted (crash, kill -9). */
 export function effectiveStatus(state: RunState): RunStatus {
   if (state.status !== "running") return state.status;
   if (state.runner.host !== hostname()) return "running";
-  return state.runner.pid === process.pid || alive(state.runner.pid) ? "running" : "interrupted";
+  return state.runner.pid === process.pid || alive(state.runner) ? "running" : "interrupted";
 }
 
 /** Every task-list run in the state directory, newest first. Unreadable checkpoints are skipped. */
@@ -136,5 +134,5 @@ export function listRunStates(home: string): RunState[] {
 }
 
 export function currentRunner(): RunState["runner"] {
-  return { pid: process.pid, host: hostname() };
+  return { pid: process.pid, host: hostname(), start_time: processStartTime(process.pid) };
 }

@@ -50,7 +50,7 @@ export function claudeExitCode(r: Pick<ClaudeTaskResult, "success" | "error_type
 }
 
 /** Live progress on stderr from the task's notifications. */
-function progressPrinter(): (ev: ExecutorEvent) => void {
+export function progressPrinter(): (ev: ExecutorEvent) => void {
   let countdown: NodeJS.Timeout | undefined;
   return (ev) => {
     const p = ev.params as Record<string, any>;

@@ -1,0 +1,230 @@
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import { RpcClientError, type ExecutorEvent, type TaskListRequest } from "../../client/index.js";
+import { loadConfig } from "../../config.js";
+import { ErrorCodes, Notifications } from "../../protocol/index.js";
+import { formatFromPath, listRunStates, loadRunState, loadTaskListFile, planPhases, summarize, TaskListError, RunNotFoundError, type TaskListSummary, type TaskOutcome } from "../../tasks/index.js";
+import { connectOrStartLocal } from "../connect.js";
+import { CliError, ExitCode } from "../exit-codes.js";
+import { formatDuration, info, printJson, style } from "../output.js";
+import { parsePositiveInt } from "../parse-options.js";
+import { progressPrinter } from "./claude.js";
+
+interface RunFlags {
+  json?: boolean;
+  report?: string;
+  concurrency?: number;
+  cwd?: string;
+  quiet?: boolean;
+  verbose?: boolean;
+  url?: string;
+  token?: string;
+  local: boolean;
+}
+
+const CONNECTION_HELP = `
+Without a running server (cc-executor server start) the list runs in-process.
+Exit codes: 0 every task completed, 1 a task failed (the list stopped), 2 invalid task list,
+130 interrupted (Ctrl-C): the running task is stopped and the run can be resumed.`;
+
+function addConnectionOptions(cmd: Command): Command {
+  return cmd
+    .option("--json", "print the run's JSON summary on stdout (progress stays on stderr)")
+    .option("--report <file>", "also write the report here (markdown; JSON when the name ends in .json)")
+    .option("-c, --concurrency <n>", "most tasks of a parallel group running at once (default 4)", parsePositiveInt)
+    .option("-q, --quiet", "no progress on stderr")
+    .option("-v, --verbose", "show each claude task's tool calls and each direct task's output")
+    .option("--url <url>", "server WebSocket URL (default ws://127.0.0.1:8003/ws/mcp)")
+    .option("--token <token>", "auth token")
+    .option("--no-local", "fail instead of running in-process when no server is running");
+}
+
+export function registerTasks(program: Command): void {
+  const tasks = program.command("tasks").description("run task lists: tasks in strict order, a fresh Claude process per task, results passed forward");
+
+  addConnectionOptions(
+    tasks
+      .command("run")
+      .description("run a task list (markdown, YAML or JSON file) with live progress and a final summary")
+      .argument("<file>", "the task list: .md, .yaml/.yml or .json")
+      .option("-C, --cwd <dir>", "working directory of the tasks (default: this directory)"),
+  )
+    .addHelpText("after", `${CONNECTION_HELP}
+
+Examples:
+  cc-executor tasks run examples/basic/tasks.md
+  cc-executor tasks run plan.yaml --report report.md --json`)
+    .action(async (file: string, flags: RunFlags) => {
+      let text: string;
+      try {
+        const list = loadTaskListFile(file); // clear errors (with line numbers) before anything starts
+        text = readFileSync(list.source!, "utf8");
+      } catch (err) {
+        throw new CliError((err as Error).message, err instanceof TaskListError ? ExitCode.usage : ExitCode.failure);
+      }
+      const source = resolve(file);
+      process.exitCode = await runList({ text, format: formatFromPath(file) ?? undefined, source }, flags);
+    });
+
+  addConnectionOptions(
+    tasks
+      .command("resume")
+      .description("continue a stopped, failed or interrupted run: completed tasks are kept, the rest run in order")
+      .argument("<run-id>", "the run to continue (see: cc-executor tasks list)"),
+  )
+    .addHelpText("after", CONNECTION_HELP)
+    .action(async (runId: string, flags: RunFlags) => {
+      process.exitCode = await runList({ resume_run_id: runId }, flags);
+    });
+
+  tasks
+    .command("list")
+    .description("past and running task-list runs, newest first")
+    .option("-n, --limit <n>", "show at most n runs", parsePositiveInt, 20)
+    .option("--json", "print JSON")
+    .action((flags: { limit: number; json?: boolean }) => {
+      const home = loadConfig().home;
+      const runs = listRunStates(home).slice(0, flags.limit).map((s) => {
+        const sum = summarize(s, "");
+        return { run_id: s.run_id, name: s.name, status: s.status, completed: sum.completed, total: sum.total, failed: sum.failed, started_at: s.started_at, ended_at: s.ended_at, duration_ms: sum.duration_ms, source: s.source, resume_command: sum.resume_command };
+      });
+      if (flags.json) return printJson(runs);
+      if (runs.length === 0) return info(`no task-list runs yet in ${home} (start one with: cc-executor tasks run <file>)`);
+      for (const r of runs) {
+        const colour = r.status === "completed" ? "green" : r.status === "running" ? "cyan" : r.status === "failed" ? "red" : "yellow";
+        process.stdout.write(`${r.run_id}  ${style(r.status.padEnd(11), colour, process.stdout)} ${String(r.completed).padStart(3)}/${String(r.total).padEnd(3)} ${formatDuration(r.duration_ms).padStart(8)}  ${r.name}\n`);
+      }
+    });
+
+  tasks
+    .command("show")
+    .description("the summary of one run: every task's status, duration, tokens and cost")
+    .argument("<run-id>")
+    .option("--json", "print the JSON summary")
+    .action((runId: string, flags: { json?: boolean }) => {
+      const home = loadConfig().home;
+      let summary: TaskListSummary;
+      try {
+        const state = loadRunState(home, runId);
+        summary = summarize(state, `${home}/runs/${runId}/checkpoint.json`);
+      } catch (err) {
+        throw new CliError((err as Error).message, err instanceof RunNotFoundError ? ExitCode.usage : ExitCode.failure);
+      }
+      if (flags.json) return printJson(summary);
+      printSummary(summary, process.stdout);
+    });
+
+  tasks
+    .command("validate")
+    .description("check a task list and show its plan (phases, methods, timeouts) without running it")
+    .argument("<file>")
+    .option("--json", "print the parsed list as JSON")
+    .action((file: string, flags: { json?: boolean }) => {
+      let list;
+      try {
+        list = loadTaskListFile(file);
+      } catch (err) {
+        throw new CliError((err as Error).message, err instanceof TaskListError ? ExitCode.usage : ExitCode.failure);
+      }
+      if (flags.json) return printJson(list);
+      process.stdout.write(`${list.name}: ${list.tasks.length} task(s)\n`);
+      for (const phase of planPhases(list)) {
+        const items = phase.kind === "sequential" ? [phase.task] : phase.tasks;
+        if (phase.kind === "parallel") process.stdout.write(`  parallel group "${phase.group}":\n`);
+        for (const t of items) {
+          const extra = [t.method, t.timeout ? `timeout ${t.timeout}s` : "", t.onFailure ? `on failure: ${t.onFailure.action}${t.onFailure.action === "retry" ? ` ${t.onFailure.times}` : ""}` : ""].filter(Boolean).join(", ");
+          process.stdout.write(`  ${phase.kind === "parallel" ? "  " : ""}${t.index}. ${t.title} (${extra})\n`);
+        }
+      }
+    });
+}
+
+function taskLine(o: TaskOutcome, total: number): string {
+  const parts = [formatDuration(o.duration_ms)];
+  if (o.method === "claude") {
+    parts.push(`${o.input_tokens ?? 0}/${o.output_tokens ?? 0} tokens`, `$${(o.cost_usd ?? 0).toFixed(4)}`);
+    if (o.uuid_verified) parts.push("UUID verified");
+  } else parts.push(`exit ${o.exit_code ?? "none"}`);
+  return `[${o.index}/${total}] ${o.title} · ${parts.join(" · ")}`;
+}
+
+/** Live per-task progress on stderr. */
+function taskProgress(verbose: boolean): (ev: ExecutorEvent) => void {
+  const claudeDetail = progressPrinter();
+  let total = 0;
+  return (ev) => {
+    const p = ev.params as Record<string, any>;
+    switch (ev.method) {
+      case Notifications.taskListStarted:
+        total = p.total;
+        info(style(`▶ ${p.name}: ${p.total} task(s) · run ${p.run_id}${p.resumed ? ` · resumed, ${p.already_done.length} already done` : ""}`, "bold"));
+        break;
+      case Notifications.taskStarted:
+        info(style(`▶ [${p.index}/${total}] ${p.title} (${p.method}, timeout ${p.timeout_s}s${p.timeout_basis === "given" ? "" : ` ${p.timeout_basis}`}${p.attempt > 1 ? `, attempt ${p.attempt}` : ""})`, "cyan"));
+        break;
+      case Notifications.taskCompleted:
+        info(style(`✓ ${taskLine(p.outcome, total)}`, "green"));
+        break;
+      case Notifications.taskFailed:
+        info(style(`✗ ${taskLine(p.outcome, total)} · ${p.status}: ${p.outcome.message ?? ""}${p.will_retry ? " · retrying" : ""}`, "red"));
+        break;
+      case Notifications.taskSkipped:
+        info(style(`- [${p.index}/${total}] ${p.title}: not run (${p.reason})`, "dim"));
+        break;
+      case Notifications.processOutput:
+        if (verbose && p.task_id) process.stderr.write(style(String(p.data), "gray"));
+        break;
+      default:
+        if (verbose) claudeDetail(ev);
+        else if (ev.method === Notifications.claudeWaiting || ev.method === Notifications.claudeRetry || ev.method === Notifications.rateLimitExceeded) claudeDetail(ev);
+    }
+  };
+}
+
+function printSummary(s: TaskListSummary, stream: NodeJS.WriteStream = process.stderr): void {
+  const colour = s.status === "completed" ? "green" : s.status === "canceled" ? "yellow" : "red";
+  const lines = [
+    "",
+    style(`${s.name}: ${s.status} · ${s.completed}/${s.total} completed${s.failed ? ` · ${s.failed} failed` : ""}${s.skipped ? ` · ${s.skipped} skipped` : ""}${s.pending ? ` · ${s.pending} not run` : ""} · ${formatDuration(s.duration_ms)}`, colour, stream),
+    `tokens ${s.input_tokens} in / ${s.output_tokens} out · $${s.cost_usd.toFixed(4)}`,
+  ];
+  for (const t of s.tasks) lines.push(`  ${String(t.index).padStart(3)}. ${t.status.padEnd(9)} ${t.title}`);
+  if (s.report_path) lines.push(style(`report: ${s.report_path}`, "dim", stream));
+  if (s.resume_command) lines.push(style(`resume with: ${s.resume_command}`, "yellow", stream));
+  stream.write(`${lines.join("\n")}\n`);
+}
+
+async function runList(request: TaskListRequest, flags: RunFlags): Promise<number> {
+  const conn = await connectOrStartLocal({ url: flags.url, token: flags.token, local: flags.local }, flags.quiet);
+  let interrupted = false;
+  const onSignal = () => {
+    if (interrupted) return;
+    interrupted = true;
+    info(style("\ninterrupted: stopping the running task…", "yellow"));
+    void conn.client.cancel().catch(() => undefined);
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    const summary = await conn.client.runTaskList(request, {
+      concurrency: flags.concurrency,
+      cwd: "resume_run_id" in request ? undefined : resolve(flags.cwd ?? process.cwd()),
+      report: flags.report ? resolve(flags.report) : undefined,
+      onEvent: flags.quiet ? undefined : taskProgress(Boolean(flags.verbose)),
+    });
+    if (!flags.quiet) printSummary(summary);
+    if (flags.json) printJson(summary);
+    if (summary.status === "completed") return ExitCode.ok;
+    if (summary.status === "canceled" || interrupted) return ExitCode.interrupted;
+    return ExitCode.failure;
+  } catch (err) {
+    // The server refuses a bad list or run id with -32602 before anything runs: a usage error.
+    const refused = err instanceof RpcClientError && err.code === ErrorCodes.invalidParams;
+    throw new CliError((err as Error).message.replace(/^Invalid params: /, ""), refused ? ExitCode.usage : ExitCode.failure);
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    await conn.close();
+  }
+}

@@ -1,0 +1,155 @@
+import { Notifications, parseParams, RpcError, ErrorCodes, RunTaskListParams } from "../protocol/index.js";
+import { newRunId, parseTaskListText, resolveTaskList, resumeTaskList, startTaskList, TaskListError, RunNotFoundError, RunNotResumableError } from "../tasks/index.js";
+import type { TaskList, TaskListEvent, TaskListOptions, TaskListRun } from "../tasks/index.js";
+import { claudeDefaults, claudeEventsToSink } from "./claude-method.js";
+import type { ServerContext } from "./context.js";
+import { openChannel, trackResumable } from "./resumable.js";
+import type { ActiveWork, MethodHandler } from "./session.js";
+import type { NotificationSink } from "./sink.js";
+import { streamProcessEvents } from "./stream-process.js";
+
+/** A sink that adds fields (run_id, task_id) to every notification it passes on. */
+function withFields(sink: NotificationSink, fields: Record<string, unknown>): NotificationSink {
+  return {
+    notify: (method, params) => sink.notify(method, { ...(params as object), ...fields }),
+    get isCongested() {
+      return sink.isCongested;
+    },
+    get isClosed() {
+      return sink.isClosed;
+    },
+    on: (event, listener) => sink.on(event, listener),
+    off: (event, listener) => sink.off(event, listener),
+  };
+}
+
+/** Task-list events as notifications; each task's process.* and claude.* notifications go out inside them. */
+export function taskListEventsToSink(sink: NotificationSink, runId: string): (ev: TaskListEvent) => void {
+  const runSink = withFields(sink, { run_id: runId });
+  const perExecution = new Map<string, { claude: ReturnType<typeof claudeEventsToSink>; process: ReturnType<typeof streamProcessEvents> }>();
+  const translators = (executionId: string, taskId: string) => {
+    let t = perExecution.get(executionId);
+    if (!t) {
+      const taskSink = withFields(runSink, { task_id: taskId });
+      t = { claude: claudeEventsToSink(taskSink, executionId), process: streamProcessEvents(taskSink, executionId) };
+      perExecution.set(executionId, t);
+    }
+    return t;
+  };
+  return (ev) => {
+    switch (ev.type) {
+      case "tasklist.started": {
+        const { type: _t, ...rest } = ev;
+        runSink.notify(Notifications.taskListStarted, rest);
+        break;
+      }
+      case "task.started":
+        runSink.notify(Notifications.taskStarted, {
+          task_id: ev.task_id,
+          index: ev.index,
+          title: ev.title,
+          method: ev.method,
+          attempt: ev.attempt,
+          execution_id: ev.execution_id,
+          timeout_s: ev.timeout.timeout_s,
+          timeout_basis: ev.timeout.basis,
+        });
+        break;
+      case "task.activity": {
+        const t = translators(ev.execution_id, ev.task_id);
+        const a = ev.activity;
+        if (a.type === "claude") t.claude(a.event);
+        else if (a.type === "process.started") t.process.started({ pid: a.pid, pgid: a.pgid, command: a.command, timeout: a.timeout, startedAt: a.startedAt });
+        else if (a.type === "process.output") t.process.output(a.chunk);
+        else {
+          t.process.completed(a.result);
+          perExecution.delete(ev.execution_id);
+        }
+        break;
+      }
+      case "task.completed":
+        runSink.notify(Notifications.taskCompleted, { task_id: ev.outcome.id, index: ev.outcome.index, title: ev.outcome.title, status: ev.outcome.status, outcome: ev.outcome });
+        break;
+      case "task.failed":
+        runSink.notify(Notifications.taskFailed, { task_id: ev.outcome.id, index: ev.outcome.index, title: ev.outcome.title, status: ev.outcome.status, will_retry: ev.will_retry, policy: ev.policy, outcome: ev.outcome });
+        break;
+      case "task.skipped": {
+        const { type: _t, ...rest } = ev;
+        runSink.notify(Notifications.taskSkipped, rest);
+        break;
+      }
+      case "tasklist.completed":
+        runSink.notify(Notifications.taskListCompleted, { status: ev.summary.status, summary: ev.summary });
+        break;
+    }
+  };
+}
+
+function listFromParams(p: RunTaskListParams): TaskList {
+  if (p.text) return parseTaskListText(p.text, { format: p.format ?? undefined, source: p.source ?? undefined });
+  if (p.file) return resolveTaskList({ file: p.file });
+  const object: Record<string, unknown> = { tasks: p.tasks };
+  if (p.name) object.name = p.name;
+  if (p.defaults) object.defaults = p.defaults;
+  if (p.on_failure) object.on_failure = p.on_failure;
+  return resolveTaskList(object as { tasks: unknown[] });
+}
+
+/** `run_task_list`: runs or resumes a task list in this session, streaming task.* notifications. */
+export function runTaskListMethod(ctx: ServerContext, extraOptions: () => Partial<TaskListOptions> = () => ({})): MethodHandler {
+  return (raw, session) => {
+    const p = parseParams(RunTaskListParams, raw);
+    session.assertIdle();
+    const runId = p.resume_run_id ?? newRunId();
+    const resumable = p.resumable ?? true;
+    // Events start on the next tick: the run is built (and validated) before its sink exists.
+    let emit: (ev: TaskListEvent) => void = () => {};
+    const options: TaskListOptions = {
+      home: ctx.config.home,
+      runId,
+      cwd: p.cwd ?? undefined,
+      env: p.env ?? undefined,
+      report: p.report ?? undefined,
+      contextChars: p.context_chars ?? undefined,
+      defaultTimeouts: { claude: ctx.config.claudeTimeoutS },
+      local: {
+        claude: { ...claudeDefaults(ctx.config), registry: ctx.registry },
+        shell: ctx.config.shell,
+        killGraceMs: ctx.config.killGraceMs,
+        maxBufferBytes: ctx.config.maxBufferSize,
+        registry: ctx.registry,
+      },
+      logger: session.logger,
+      onEvent: (ev) => emit(ev),
+      ...extraOptions(),
+    };
+    if (p.concurrency != null) options.concurrency = p.concurrency;
+    const release = ctx.slots.take();
+    let run: TaskListRun;
+    try {
+      run = p.resume_run_id ? resumeTaskList(p.resume_run_id, options) : startTaskList(listFromParams(p), options);
+    } catch (err) {
+      release();
+      if (err instanceof TaskListError || err instanceof RunNotFoundError || err instanceof RunNotResumableError) {
+        throw new RpcError(ErrorCodes.invalidParams, `Invalid params: ${err.message}`);
+      }
+      throw err;
+    }
+    const channel = resumable ? openChannel(ctx, session, runId, () => void run.cancel()) : undefined;
+    emit = taskListEventsToSink(channel ?? session, runId);
+    const started = run;
+    const work: ActiveWork = {
+      executionId: runId,
+      kind: "task-list",
+      pause: () => started.pause(),
+      resume: () => started.resume(),
+      cancel: () => started.cancel(),
+      finished: started.finished.finally(release),
+      channel,
+    };
+    session.claim(work);
+    if (channel) trackResumable(ctx, work, channel);
+    session.logger.info({ runId, tasks: started.list.tasks.length, resumed: Boolean(p.resume_run_id) }, "task list started");
+    return { status: "started", run_id: runId, execution_id: runId, name: started.list.name, total: started.list.tasks.length, resumable, state_path: started.statePath };
+  };
+}
