@@ -52,9 +52,11 @@ export function buildContextSection(earlier: readonly TaskOutcome[], options: { 
     "## Results of earlier tasks\n" +
     "These tasks of the same task list ran before this one, in this order, each in its own session. " +
     "Use what they produced; do not redo their work.\n";
+  const section = (body: string) => `${header}\n${body}\n`;
+  const fits = (body: string) => section(body).length <= max;
   const full = earlier.map(fullEntry);
   let body = full.join("\n\n");
-  if (header.length + body.length <= max) return `${header}\n${body}\n`;
+  if (fits(body)) return section(body);
 
   const recent = full.slice(-FULL_RECENT);
   const older = earlier.slice(0, -FULL_RECENT).map(compactEntry);
@@ -63,10 +65,10 @@ export function buildContextSection(earlier: readonly TaskOutcome[], options: { 
     const kept = older.slice(dropped);
     const note = dropped ? `- (${dropped} earlier task${dropped === 1 ? "" : "s"} omitted${where})\n` : "";
     body = `${note}${kept.join("\n")}${kept.length ? "\n\n" : ""}${recent.join("\n\n")}`;
-    if (header.length + body.length <= max) return `${header}\n${body}\n`;
+    if (fits(body)) return section(body);
   }
-  // Even the recent entries alone are too long: keep their heads.
-  return `${header}\n${tail(body, max - header.length - 2)}\n`;
+  // Even the recent entries alone are too long: keep their ends (the latest task last).
+  return section(tail(body, max - header.length - 3));
 }
 
 function referenceValue(o: TaskOutcome, field: string): string {

@@ -50,7 +50,8 @@ const TaskListInput = z
       .strict()
       .optional(),
     on_failure: failurePolicy.optional(),
-    tasks: z.array(z.union([z.string(), TaskInput])).min(1, "must list at least one task"),
+    // A bare string is a claude task with that prompt; preprocessing keeps field-level errors precise.
+    tasks: z.array(z.preprocess((v) => (typeof v === "string" ? { prompt: v } : v), TaskInput)).min(1, "must list at least one task"),
   })
   .strict();
 export type TaskListInput = z.input<typeof TaskListInput>;
@@ -65,8 +66,7 @@ export function taskListFromObject(value: unknown, source?: string, lineAt?: (pa
   }
   const data = parsed.data;
   const defaults = data.defaults ?? {};
-  const tasks: TaskSpec[] = data.tasks.map((entry, i) => {
-    const t = typeof entry === "string" ? { prompt: entry } : entry;
+  const tasks: TaskSpec[] = data.tasks.map((t, i) => {
     const method = t.method ?? defaults.method ?? (t.command !== undefined && t.prompt === undefined ? "direct" : "claude");
     const where = { source, line: lineAt?.(["tasks", i]), path: `tasks.${i}` };
     if (t.prompt !== undefined && t.command !== undefined) throw new TaskListError('give either "prompt" (claude task) or "command" (direct task), not both', where);
@@ -114,15 +114,19 @@ export function parseYamlTaskList(text: string, source?: string): TaskList {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const syntax = doc.errors[0];
-  if (syntax) {
-    const line = syntax.linePos?.[0]?.line;
-    throw new TaskListError(`invalid YAML: ${syntax.message.split("\n")[0]}`, { source, line });
-  }
+  if (syntax) throw new TaskListError(`invalid YAML: ${syntax.message.split("\n")[0]}`, { source, line: lineCounter.linePos(syntax.pos[0]).line });
   const lineAt = (path: PropertyKey[]) => {
     const node = nearestNode(doc, path);
     return node?.range ? lineCounter.linePos(node.range[0]).line : undefined;
   };
-  return taskListFromObject(doc.toJS(), source, lineAt);
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 1000 });
+  } catch (err) {
+    // e.g. an alias without its anchor, or an alias bomb
+    throw new TaskListError(`invalid YAML: ${(err as Error).message}`, { source });
+  }
+  return taskListFromObject(value, source, lineAt);
 }
 
 /** The deepest node along `path` that exists (a missing field points at its parent). */
@@ -139,16 +143,22 @@ function nearestNode(doc: Document, path: PropertyKey[]): YamlNode | undefined {
   return node ?? undefined;
 }
 
+/** Node 20's JSON.parse names a position for some errors only; the YAML parser (JSON is YAML) locates the rest. */
+function jsonErrorLine(text: string, message: string): number | undefined {
+  const pos = /position (\d+)/.exec(message);
+  if (pos) return text.slice(0, Number(pos[1])).split("\n").length;
+  const lineCounter = new LineCounter();
+  const yamlError = parseDocument(text, { lineCounter }).errors[0];
+  return yamlError ? lineCounter.linePos(yamlError.pos[0]).line : undefined;
+}
+
 /** JSON, with the line of a syntax error when the engine reports a position. */
 export function parseJsonTaskList(text: string, source?: string): TaskList {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (err) {
-    const message = (err as Error).message;
-    const pos = /position (\d+)/.exec(message);
-    const line = pos ? text.slice(0, Number(pos[1])).split("\n").length : undefined;
-    throw new TaskListError(`invalid JSON: ${message}`, { source, line });
+    throw new TaskListError(`invalid JSON: ${(err as Error).message.split("\n")[0]}`, { source, line: jsonErrorLine(text, (err as Error).message) });
   }
   // JSON is valid YAML: reparse for line numbers only when there is a schema error to report.
   try {
