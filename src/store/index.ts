@@ -1,0 +1,33 @@
+export type {
+  ExecutionEnd,
+  ExecutionKind,
+  ExecutionQuery,
+  ExecutionRecord,
+  ExecutionStart,
+  ExecutionStatus,
+  Store,
+  StoreHealth,
+  TaskListRun,
+  TaskListRunStatus,
+  TimeoutBasis,
+} from "./types.js";
+export { digestOf, labelOf, LABEL_MAX } from "./record.js";
+export { SqliteStore, type SqliteStoreOptions } from "./sqlite.js";
+export { RedisStore, type RedisStoreOptions } from "./redis.js";
+export { openStore, type OpenStoreOptions } from "./open.js";
+export {
+  categoryTag,
+  claudeComplexity,
+  classifyTask,
+  commandProgram,
+  defaultTimeout,
+  DEFAULT_TIMEOUT_S,
+  estimateTimeout,
+  FLOOR_S,
+  historyTimeout,
+  percentile,
+  type Complexity,
+  type EstimateOptions,
+  type EstimatorKind,
+  type TimeoutEstimate,
+} from "./estimator.js";
