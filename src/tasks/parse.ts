@@ -57,14 +57,15 @@ export function loadTaskListFile(path: string, format?: TaskListFormat): TaskLis
   return list;
 }
 
-/** What callers may hand to the runner: a parsed list, a list of prompts, a `{tasks}` object, or a file path. */
-export type TaskListSource = TaskList | string[] | { tasks: unknown[]; [k: string]: unknown } | { file: string };
+/** What callers may hand to the runner: a file path, a parsed list, a list of prompts, a `{tasks}` object, or `{file}`. */
+export type TaskListSource = string | TaskList | Array<string | Record<string, unknown>> | { tasks: unknown[]; [k: string]: unknown } | { file: string };
 
 function isTaskList(value: unknown): value is TaskList {
   return typeof value === "object" && value !== null && Array.isArray((value as TaskList).tasks) && typeof (value as TaskList).onFailure === "object";
 }
 
 export function resolveTaskList(input: TaskListSource): TaskList {
+  if (typeof input === "string") return loadTaskListFile(input);
   if (Array.isArray(input)) return taskListFromObject(input);
   if ("file" in input && typeof input.file === "string") return loadTaskListFile(input.file);
   if (isTaskList(input)) return input;
