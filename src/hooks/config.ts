@@ -10,7 +10,7 @@ import { HOOK_EVENTS, type HookEvent } from "./events.js";
  */
 export const PROJECT_HOOKS_FILE = join(".cc-executor", "hooks.json");
 export const HOME_HOOKS_FILE = "hooks.json";
-export const DEFAULT_HOOK_TIMEOUT_S = 30;
+export const DEFAULT_HOOK_TIMEOUT_S = 60;
 
 export interface CommandHookSpec {
   kind: "command";

@@ -82,6 +82,11 @@ export interface HookOutcome {
   warnings: string[];
   /** The same warnings, structured. */
   warningDetails: HookWarning[];
+  /**
+   * post-claude / post-task: a hook answered proceed:false — the caller marks the finished work
+   * failed (e.g. a hook that runs the project's tests). Other post events only warn.
+   */
+  rejected?: { hook: string; message: string };
   /** Hooks that were run (a refusal stops the chain). */
   ran: number;
 }

@@ -104,7 +104,7 @@ export class HookSet {
       if (!answer) continue;
       if (answer.proceed === false) {
         if (pre) return this.refuse(outcome, name, answer.message || `refused by hook ${name}`);
-        this.warn(outcome, { hook: name, event, message: "post-event hooks cannot refuse; proceed:false ignored" });
+        else outcome.rejected ??= { hook: name, message: answer.message || `rejected by hook ${name}` };
       }
       if (answer.command !== undefined) {
         if (COMMAND_EVENTS.includes(event)) ctx.command = outcome.command = answer.command;

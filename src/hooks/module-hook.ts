@@ -1,9 +1,12 @@
 import { statSync } from "node:fs";
 import { extname } from "node:path";
 import { pathToFileURL } from "node:url";
+import { tsImport } from "tsx/esm/api";
 import { checkAnswer, type HookRun } from "./answer.js";
 import type { ModuleHookSpec } from "./config.js";
 import type { HookContext } from "./events.js";
+
+const TS_EXTENSIONS = [".ts", ".mts", ".cts"];
 
 type HookFunction = (context: HookContext) => unknown;
 
@@ -20,16 +23,18 @@ async function loadFunction(hook: ModuleHookSpec): Promise<HookFunction> {
   const cached = loaded.get(key);
   if (cached && cached.mtimeMs === mtimeMs) return cached.fn;
   let mod: Record<string, unknown>;
+  const url = `${pathToFileURL(hook.modulePath).href}?mtime=${mtimeMs}`;
   try {
-    mod = (await import(`${pathToFileURL(hook.modulePath).href}?mtime=${mtimeMs}`)) as Record<string, unknown>;
+    // Node 20 cannot import TypeScript: tsx compiles .ts/.mts/.cts hooks on the fly.
+    mod = TS_EXTENSIONS.includes(extname(hook.modulePath))
+      ? ((await tsImport(url, import.meta.url)) as Record<string, unknown>)
+      : ((await import(url)) as Record<string, unknown>);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ERR_UNKNOWN_FILE_EXTENSION" && [".ts", ".mts", ".cts"].includes(extname(hook.modulePath))) {
-      throw new Error(`cannot import a TypeScript file with this Node (${process.version}): compile it to .mjs, run under tsx, or use Node >= 22.6 with --experimental-strip-types`);
-    }
     throw new Error(`cannot import: ${(err as Error).message}`);
   }
-  const fn = mod[hook.exportName];
+  // A .ts file outside a "type": "module" package compiles to CommonJS: its exports sit under `default`.
+  const cjs = mod.default as Record<string, unknown> | undefined;
+  const fn = typeof mod[hook.exportName] === "function" ? mod[hook.exportName] : cjs && typeof cjs === "object" ? cjs[hook.exportName] : mod[hook.exportName];
   if (typeof fn !== "function") throw new Error(`export "${hook.exportName}" is ${fn === undefined ? "missing" : `a ${typeof fn}, not a function`}`);
   loaded.set(key, { mtimeMs, fn: fn as HookFunction });
   return fn as HookFunction;

@@ -51,8 +51,8 @@ describe("hooks.json lookup", () => {
     expect(status.events).toMatchObject({ "pre-execute": 2, "post-claude": 1, "pre-claude": 0 });
     expect(status.hooks).toEqual([
       { event: "pre-execute", index: 0, name: "pre-execute[0] ./a.sh", type: "command", command: "./a.sh", timeout: 10, on_error: "block" },
-      { event: "pre-execute", index: 1, name: "second", type: "command", command: "./b.sh", timeout: 30, on_error: "warn" },
-      { event: "post-claude", index: 0, name: "post-claude[0] ./notify.mjs#notify", type: "module", module: "./notify.mjs", export: "notify", timeout: 30, on_error: "warn" },
+      { event: "pre-execute", index: 1, name: "second", type: "command", command: "./b.sh", timeout: 60, on_error: "warn" },
+      { event: "post-claude", index: 0, name: "post-claude[0] ./notify.mjs#notify", type: "module", module: "./notify.mjs", export: "notify", timeout: 60, on_error: "warn" },
     ]);
   });
 });

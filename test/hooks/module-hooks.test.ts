@@ -109,3 +109,18 @@ console.log(JSON.stringify([first.prompt, second.prompt]));
     expect(JSON.parse(out.trim())).toEqual(["v1", "v2"]);
   });
 });
+
+describe("TypeScript module hooks", () => {
+  it("are compiled on the fly under plain Node 20 (the built package, no tsx loader)", () => {
+    const p = project(
+      { "pre-claude": { module: "./guard.ts" } },
+      { "guard.ts": `interface Ctx { prompt?: string }\nexport default (ctx: Ctx): { prompt: string } => ({ prompt: (ctx.prompt ?? "") + " (checked by ts)" });\n` },
+    );
+    const dist = resolve("dist/hooks/index.js");
+    const script = `import { loadHooks } from ${JSON.stringify(dist)};
+const o = await loadHooks({ cwd: ${JSON.stringify(p.cwd)}, home: ${JSON.stringify(p.home)} }).run("pre-claude", { prompt: "hi" });
+console.log(JSON.stringify(o));`;
+    const out = JSON.parse(execFileSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" }));
+    expect(out).toMatchObject({ proceed: true, prompt: "hi (checked by ts)", warnings: [] });
+  });
+});

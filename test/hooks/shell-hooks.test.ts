@@ -216,10 +216,11 @@ describe("shell hooks: failures", () => {
     const outcome = await p.load().run("post-execute", { command: "ls", result: { status: "completed", exit_code: 0 } });
     expect(outcome).toMatchObject({ proceed: true, ran: 5 });
     expect(outcome.message).toBeUndefined();
-    expect(outcome.warnings).toHaveLength(4);
+    expect(outcome.warnings).toHaveLength(3);
     expect(outcome.warnings[1]).toMatch(/exited with code 2: no/);
-    expect(outcome.warnings[2]).toMatch(/cannot refuse/);
-    expect(outcome.warnings[3]).toMatch(/timed out/);
+    expect(outcome.warnings[2]).toMatch(/timed out/);
+    // proceed:false after the fact does not block: it reports a rejection the caller may act on
+    expect(outcome.rejected).toEqual({ hook: expect.stringContaining("post-execute"), message: "too late" });
     expect(existsSync(join(p.root, "last-ran"))).toBe(true);
   });
 });
