@@ -14,6 +14,10 @@ export type ClaudeErrorType =
   | "binary_not_found"
   | "uuid_verification_failed"
   | "invalid_json"
+  /** A post-claude hook rejected the result (e.g. the project's tests fail). */
+  | "hook_rejected"
+  /** A pre-claude hook refused to run the task. */
+  | "hook_refused"
   | "unknown";
 
 export interface ClaudeFailure {

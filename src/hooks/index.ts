@@ -4,3 +4,4 @@ export { HOOK_EVENTS, isPreEvent } from "./events.js";
 export type { HookEvent, HookContext, HookAnswer, HookOutcome, HookWarning } from "./events.js";
 export { HookConfigError, findHooksFile, readHooksFile, PROJECT_HOOKS_FILE, HOME_HOOKS_FILE, DEFAULT_HOOK_TIMEOUT_S } from "./config.js";
 export type { HookSpec, CommandHookSpec, ModuleHookSpec, HooksConfig } from "./config.js";
+export { startGuardedClaude, type GuardedClaudeTask, type GuardedStart } from "./guarded-claude.js";
