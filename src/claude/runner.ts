@@ -2,7 +2,7 @@ import { createWriteStream, mkdirSync, writeFileSync, type WriteStream } from "n
 import { join } from "node:path";
 import { silentLogger, type Logger } from "../logger.js";
 import { defaultHome, statePaths } from "../paths.js";
-import { startProcess, type GroupRegistry, type OutputChunk, type ProcessResult, type SupervisedProcess } from "../process/index.js";
+import { applyFlow, startProcess, type GroupRegistry, type OutputChunk, type OutputFlow, type ProcessResult, type SupervisedProcess } from "../process/index.js";
 import { buildClaudeArgv, claudeEnv, resolveClaudeBinary, ClaudeBinaryNotFoundError, type ApiKeyMode, type ClaudeCliOptions } from "./argv.js";
 import { classifyOutcome, type ClaudeErrorType, type ClaudeFailure, type RunObservation } from "./classify.js";
 import { concisenessInstruction, extractJsonResult, jsonModeInstruction, JSON_ANSWER_SCHEMA } from "./json-result.js";
@@ -36,6 +36,8 @@ export interface ClaudeTaskOptions extends ClaudeCliOptions {
   killGraceMs?: number;
   logger?: Logger;
   onEvent?: (event: ClaudeTaskEvent) => void;
+  /** Backpressure from the receiver of the events: claude's stdout is not read while it is congested. */
+  flow?: OutputFlow;
 }
 
 export interface TokenUsage {
@@ -307,6 +309,7 @@ export class ClaudeTask {
       return { spawnError: `cannot start ${bin}: ${(err as Error).message}` };
     }
     this.current = proc;
+    applyFlow(proc, o.flow);
     if (this.canceled) void proc.cancel();
     this.emit({ type: "attempt_started", attempt, pid: proc.pid, pgid: proc.pgid, argv });
 

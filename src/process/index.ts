@@ -5,3 +5,4 @@ export type { GroupRecord, ReapReport } from "./group-registry.js";
 export { resolveShell, findExecutable } from "./shell.js";
 export type { ShellPreference, ResolvedShell } from "./shell.js";
 export { signalGroup, groupExists, groupMembers, processStartTime, terminateGroup } from "./process-group.js";
+export { applyFlow, type OutputFlow } from "./flow.js";
