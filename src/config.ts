@@ -32,6 +32,8 @@ export interface Config {
   /** Extra origins allowed to open a WebSocket besides the server's own. */
   allowedOrigins: string[];
   redisUrl: string | undefined;
+  /** Distributed mode: the BullMQ queue that submitters and workers share (keys under bull:<name>:). */
+  queueName: string;
   /** Seconds a resumable execution keeps running after its client disconnected. */
   resumeGraceS: number;
   /** Bytes of recent notifications per resumable execution kept in memory for replay. */
@@ -44,8 +46,14 @@ export interface Config {
   claudeMaxAttempts: number;
   /** claude tasks: first backoff delay for 429/529, milliseconds. */
   claudeRetryDelayMs: number;
-  /** claude tasks: default wall-clock timeout per attempt, seconds. */
-  claudeTimeoutS: number;
+  /** claude tasks without a timeout and without history: seconds per attempt (unset: 300/900/1800 by prompt complexity). */
+  claudeTimeoutS: number | undefined;
+  /** Commands and direct tasks without a timeout and without history: seconds. */
+  commandTimeoutS: number;
+  /** Upper bound of every estimated timeout, seconds. */
+  maxTimeoutS: number;
+  /** Estimate a timeout from history when a request gives none (false: no timeout, as the original). */
+  estimateTimeouts: boolean;
   /** claude tasks: permission mode passed to claude (default: the CLI's own default). */
   permissionMode: "default" | "acceptEdits" | "bypassPermissions" | "plan" | "dontAsk" | "auto" | undefined;
   /** Command policy: regular expressions every simple command must match (empty: all allowed). */
@@ -72,6 +80,7 @@ export const ENV_VARS = {
   CC_EXECUTOR_KILL_GRACE_MS: "killGraceMs",
   CC_EXECUTOR_ALLOWED_ORIGINS: "allowedOrigins",
   REDIS_URL: "redisUrl",
+  CC_EXECUTOR_QUEUE: "queueName",
   CC_EXECUTOR_RESUME_GRACE: "resumeGraceS",
   CC_EXECUTOR_REPLAY_BUFFER: "replayBufferBytes",
   CC_EXECUTOR_CLAUDE_API_KEY: "claudeApiKey",
@@ -79,6 +88,9 @@ export const ENV_VARS = {
   CC_EXECUTOR_CLAUDE_MAX_ATTEMPTS: "claudeMaxAttempts",
   CC_EXECUTOR_CLAUDE_RETRY_DELAY_MS: "claudeRetryDelayMs",
   CC_EXECUTOR_CLAUDE_TIMEOUT: "claudeTimeoutS",
+  CC_EXECUTOR_COMMAND_TIMEOUT: "commandTimeoutS",
+  CC_EXECUTOR_MAX_TIMEOUT: "maxTimeoutS",
+  CC_EXECUTOR_ESTIMATE_TIMEOUTS: "estimateTimeouts",
   CC_EXECUTOR_PERMISSION_MODE: "permissionMode",
   CC_EXECUTOR_ALLOW: "allowCommands",
   CC_EXECUTOR_DENY: "denyCommands",
@@ -122,13 +134,17 @@ const ConfigSchema = z.object({
   killGraceMs: int(0, 600_000).default(3000),
   allowedOrigins: stringList,
   redisUrl: z.string().url().optional(),
+  queueName: z.string().regex(/^[\w.-]+$/, "may only contain letters, digits, _ . - (no colon)").default("cc-executor"),
   resumeGraceS: z.coerce.number().positive().max(7 * 24 * 3600).default(300),
   replayBufferBytes: int(64 * 1024, 1024 ** 3).default(8 * 1024 * 1024),
   claudeApiKey: z.enum(["inherit", "strip"]).default("inherit"),
   waitOnLimit: bool.default(false),
   claudeMaxAttempts: int(1, 20).default(3),
   claudeRetryDelayMs: int(0, 600_000).default(5000),
-  claudeTimeoutS: z.coerce.number().positive().max(7 * 24 * 3600).default(1800),
+  claudeTimeoutS: z.coerce.number().positive().max(7 * 24 * 3600).optional(),
+  commandTimeoutS: z.coerce.number().positive().max(7 * 24 * 3600).default(600),
+  maxTimeoutS: z.coerce.number().positive().max(7 * 24 * 3600).default(3 * 3600),
+  estimateTimeouts: bool.default(true),
   permissionMode: z.enum(["default", "acceptEdits", "bypassPermissions", "plan", "dontAsk", "auto"]).optional(),
   allowCommands: stringList,
   denyCommands: stringList,

@@ -1,25 +1,18 @@
 import { randomUUID } from "node:crypto";
-import { startClaudeTask, type ClaudeTaskEvent, type ClaudeTaskOptions } from "../claude/index.js";
+import type { ClaudeTaskEvent, ClaudeTaskOptions } from "../claude/index.js";
+import type { HookWarning } from "../hooks/index.js";
 import type { StreamEvent } from "../claude/index.js";
-import type { Config } from "../config.js";
-import { CcExecuteParams, Notifications, parseParams } from "../protocol/index.js";
-import type { ServerContext } from "./context.js";
+import { claudeDefaults, planTimeout, startRecordedClaude } from "../doors/index.js";
+import { CcExecuteParams, ErrorCodes, Notifications, parseParams, RpcError } from "../protocol/index.js";
+import { hookWarningParams, type ServerContext } from "./context.js";
+import { monitorSink } from "./monitor.js";
 import { openChannel, trackResumable } from "./resumable.js";
 import type { ActiveWork, MethodHandler } from "./session.js";
 import type { NotificationSink } from "./sink.js";
 import { streamProcessEvents } from "./stream-process.js";
 
-/** Server-wide defaults for claude tasks, from the configuration. */
-export function claudeDefaults(config: Config): ClaudeTaskOptions {
-  return {
-    home: config.home,
-    apiKeyMode: config.claudeApiKey,
-    timeout: config.claudeTimeoutS,
-    permissionMode: config.permissionMode,
-    killGraceMs: config.killGraceMs,
-    retry: { maxAttempts: config.claudeMaxAttempts, baseDelayMs: config.claudeRetryDelayMs, waitOnLimit: config.waitOnLimit },
-  };
-}
+// Shared with the MCP tools; exported from here as before.
+export { claudeDefaults, claudeHistoryEnd } from "../doors/index.js";
 
 /** A typed stream event without the raw JSON (which already went out as process.output). */
 function lightEvent(ev: StreamEvent): Record<string, unknown> {
@@ -28,12 +21,12 @@ function lightEvent(ev: StreamEvent): Record<string, unknown> {
 }
 
 /** Turns claude task events into notifications (the same events the CLI and the TS API see). */
-export function claudeEventsToSink(sink: NotificationSink, executionId: string): (ev: ClaudeTaskEvent) => void {
+export function claudeEventsToSink(sink: NotificationSink, executionId: string, startedExtra: Record<string, unknown> = {}): (ev: ClaudeTaskEvent) => void {
   const process = streamProcessEvents(sink, executionId);
   return (ev) => {
     switch (ev.type) {
       case "attempt_started":
-        process.started({ pid: ev.pid, pgid: ev.pgid, command: "claude " + ev.argv.slice(0, -1).join(" ") + " <prompt>", timeout: null, attempt: ev.attempt });
+        process.started({ pid: ev.pid, pgid: ev.pgid, command: "claude " + ev.argv.slice(0, -1).join(" ") + " <prompt>", timeout: null, attempt: ev.attempt, ...startedExtra });
         break;
       case "output":
         process.output(ev.chunk);
@@ -66,21 +59,24 @@ export function claudeEventsToSink(sink: NotificationSink, executionId: string):
 }
 
 export function ccExecuteMethod(ctx: ServerContext): MethodHandler {
-  return (raw, session) => {
+  return async (raw, session) => {
     const p = parseParams(CcExecuteParams, raw);
     session.assertIdle();
-    const release = ctx.slots.take();
     const executionId = randomUUID();
     const defaults = claudeDefaults(ctx.config);
+    const timeout = await planTimeout({ history: ctx.history, estimateTimeouts: ctx.config.estimateTimeouts }, p.prompt, "claude", p.timeout ?? undefined, defaults.timeout);
+    const { estimate } = timeout;
+    const timeoutS = timeout.timeoutS ?? undefined;
     const resumable = p.resumable ?? true;
+    const release = ctx.slots.take();
     let cancel = () => {};
     const channel = resumable ? openChannel(ctx, session, executionId, () => cancel()) : undefined;
-    const sink: NotificationSink = channel ?? session;
+    const sink: NotificationSink = monitorSink(ctx, session, channel ?? session, { executionId, kind: "claude", label: p.prompt });
     const options: ClaudeTaskOptions = {
       ...defaults,
       executionId,
       json: p.json ?? false,
-      timeout: p.timeout ?? defaults.timeout,
+      timeout: timeoutS,
       model: p.model ?? undefined,
       maxTurns: p.max_turns ?? undefined,
       tools: p.tools ?? undefined,
@@ -94,22 +90,35 @@ export function ccExecuteMethod(ctx: ServerContext): MethodHandler {
       retry: { ...defaults.retry, ...(p.wait_on_limit != null ? { waitOnLimit: p.wait_on_limit } : {}), ...(p.max_attempts != null ? { maxAttempts: p.max_attempts } : {}) },
       registry: ctx.registry,
       logger: session.logger,
-      onEvent: claudeEventsToSink(sink, executionId),
+      onEvent: claudeEventsToSink(sink, executionId, { timeout: timeoutS ?? null, ...(estimate ? { timeout_estimate: estimate } : {}) }),
+      flow: sink,
     };
-    const task = startClaudeTask(p.prompt, options);
-    cancel = () => void task.cancel();
+    const warn = (w: HookWarning) => sink.notify(Notifications.hookWarning, hookWarningParams(w, { execution_id: executionId }));
+    const guarded = await startRecordedClaude(ctx, p.prompt, options, { execution_id: executionId, session_id: session.id }, warn, timeout).catch((err: unknown) => {
+      release();
+      channel?.close();
+      throw err;
+    });
+    if ("refused" in guarded) {
+      release();
+      channel?.close();
+      throw new RpcError(ErrorCodes.commandNotAllowed, `Task not allowed: ${guarded.refused.message ?? "refused by a pre-claude hook"}`);
+    }
+    const task = guarded.task;
+    cancel = () => task.cancel();
+    const finished = task.result.finally(release);
     const work: ActiveWork = {
       executionId,
       kind: "claude",
       pause: () => task.pause(),
       resume: () => task.resume(),
-      cancel: () => task.cancel(),
-      finished: task.result.finally(release),
+      cancel: async () => task.cancel(),
+      finished,
       channel,
     };
     session.claim(work);
     if (channel) trackResumable(ctx, work, channel);
     session.logger.info({ executionId }, "claude task started");
-    return { status: "started", execution_id: executionId, resumable };
+    return { status: "started", execution_id: executionId, resumable, ...(estimate ? { timeout_estimate: estimate } : {}) };
   };
 }

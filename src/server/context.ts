@@ -1,6 +1,8 @@
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
+import type { HookSet, HookWarning } from "../hooks/index.js";
 import type { GroupRegistry } from "../process/index.js";
+import type { HistoryRecorder } from "../store/index.js";
 import { ErrorCodes, RpcError } from "../protocol/index.js";
 import type { CommandPolicy } from "./policy.js";
 import type { ActiveWork } from "./session.js";
@@ -39,6 +41,15 @@ export interface ServerContext {
   policy: CommandPolicy | undefined;
   /** Resumable work by execution id, attached or not (see ExecutionChannel). */
   resumable: Map<string, ActiveWork>;
-  /** Summary for hook_status; replaced when hooks are configured. */
+  /** Execution history, task-list runs and timeout estimates (SQLite, or Redis with REDIS_URL). */
+  history: HistoryRecorder;
+  /** hooks.json of the project the server started in, else of the state directory. */
+  hooks: HookSet;
+  /** Summary for hook_status. */
   hookStatus(): unknown;
+}
+
+/** A hook problem that did not stop the work, as the `hook.warning` notification. */
+export function hookWarningParams(warning: HookWarning, ids: Record<string, unknown>): Record<string, unknown> {
+  return { ...ids, hook: warning.hook, event: warning.event, message: warning.message };
 }

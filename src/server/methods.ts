@@ -1,13 +1,16 @@
 import { randomUUID } from "node:crypto";
-import { startProcess, SpawnError } from "../process/index.js";
-import { AttachParams, ControlParams, ErrorCodes, ExecuteParams, Methods, parseParams, RpcError } from "../protocol/index.js";
-import type { ServerContext } from "./context.js";
+import type { HookWarning } from "../hooks/index.js";
+import { startGuardedCommand } from "../doors/index.js";
+import { SpawnError } from "../process/index.js";
+import { AttachParams, ControlParams, ErrorCodes, ExecuteParams, Methods, Notifications, parseParams, RpcError } from "../protocol/index.js";
+import { hookWarningParams, type ServerContext } from "./context.js";
 import { refusalReason } from "./policy.js";
 import { openChannel, trackResumable } from "./resumable.js";
 import { ccExecuteMethod } from "./claude-method.js";
 import { runTaskListMethod } from "./task-list-method.js";
 import { Reply, type ActiveWork, type MethodHandler, type Session } from "./session.js";
 import { streamProcess } from "./stream-process.js";
+import { monitorMethods, monitorSink } from "./monitor.js";
 
 /** Environment variables of the server that a child must never see. */
 const SECRET_ENV = ["CC_EXECUTOR_TOKEN"];
@@ -16,47 +19,63 @@ function execute(ctx: ServerContext): MethodHandler {
   return async (raw, session) => {
     const params = parseParams(ExecuteParams, raw);
     session.assertIdle();
-    const refused = refusalReason(ctx.policy, params.command);
-    if (refused) throw new RpcError(ErrorCodes.commandNotAllowed, `Command not allowed: ${refused}`);
-    const release = ctx.slots.take();
     const executionId = randomUUID();
-    const timeoutS = params.timeout ?? null;
-    let proc;
+    const door = { hooks: ctx.hooks, history: ctx.history, estimateTimeouts: ctx.config.estimateTimeouts, refuseCommand: (c: string | readonly string[]) => refusalReason(ctx.policy, c) };
+    let guarded;
     try {
-      proc = await startProcess({
+      guarded = await startGuardedCommand(door, {
+        executionId,
+        sessionId: session.id,
         command: params.command,
         cwd: params.cwd ?? undefined,
         env: params.env ?? undefined,
-        removeEnv: SECRET_ENV,
-        shell: params.shell ?? ctx.config.shell,
-        timeoutMs: timeoutS === null ? undefined : timeoutS * 1000,
-        inactivityTimeoutMs: (params.inactivity_timeout ?? ctx.config.streamTimeoutS) * 1000,
-        killGraceMs: ctx.config.killGraceMs,
-        maxBufferBytes: ctx.config.maxBufferSize,
-        registry: ctx.registry,
-        logger: session.logger,
+        // No `timeout` member: estimated from history (when enabled); an explicit null means none, as in the original.
+        timeoutS: "timeout" in raw ? (params.timeout ?? null) : undefined,
+        spawn: {
+          removeEnv: SECRET_ENV,
+          shell: params.shell ?? ctx.config.shell,
+          inactivityTimeoutMs: (params.inactivity_timeout ?? ctx.config.streamTimeoutS) * 1000,
+          killGraceMs: ctx.config.killGraceMs,
+          maxBufferBytes: ctx.config.maxBufferSize,
+          registry: ctx.registry,
+          logger: session.logger,
+        },
+        onWarning: (w: HookWarning) => session.notify(Notifications.hookWarning, hookWarningParams(w, { execution_id: executionId })),
+        reserve: () => ctx.slots.take(),
       });
     } catch (err) {
-      release();
       if (err instanceof SpawnError) throw new RpcError(ErrorCodes.invalidParams, `Invalid params: ${err.message}`);
       throw err;
     }
-    const channel = params.resumable ? openChannel(ctx, session, executionId, () => void proc.cancel()) : undefined;
-    const stream = streamProcess(channel ?? session, proc, { executionId, timeoutS, extra: channel ? { resumable: true } : undefined });
+    if ("refused" in guarded) throw new RpcError(ErrorCodes.commandNotAllowed, `Command not allowed: ${guarded.refused}`);
+    const command = guarded.started;
+    const { proc: started, text, timeoutS, estimate, release } = command;
+    const channel = params.resumable ? openChannel(ctx, session, executionId, () => void started.cancel()) : undefined;
+    const sink = monitorSink(ctx, session, channel ?? session, { executionId, kind: "command", label: text });
+    const extra: Record<string, unknown> = {};
+    if (channel) extra.resumable = true;
+    if (estimate) extra.timeout_estimate = estimate;
+    const stream = streamProcess(sink, started, { executionId, timeoutS, extra });
     const finished = stream.completed.finally(release);
+    // History and post-execute hooks after the terminal notification; they never hold the session.
+    void finished.then(async (done) => {
+      const post = await command.finish(done);
+      post.warningDetails.forEach((w) => sink.notify(Notifications.hookWarning, hookWarningParams(w, { execution_id: executionId })));
+      if (post.rejected) sink.notify(Notifications.hookWarning, { execution_id: executionId, hook: post.rejected.hook, event: "post-execute", message: post.rejected.message });
+    });
     const work: ActiveWork = {
       executionId,
       kind: "command",
-      pause: () => proc.pause(),
-      resume: () => proc.resume(),
-      cancel: () => proc.cancel(),
+      pause: () => started.pause(),
+      resume: () => started.resume(),
+      cancel: () => started.cancel(),
       finished,
       channel,
     };
     session.claim(work);
     if (channel) trackResumable(ctx, work, channel);
-    session.logger.info({ executionId, pid: proc.pid, command: proc.command }, "process started");
-    return new Reply({ status: "started", pid: proc.pid, pgid: proc.pgid, execution_id: executionId }, stream.announce);
+    session.logger.info({ executionId, pid: started.pid, command: started.command }, "process started");
+    return new Reply({ status: "started", pid: started.pid, pgid: started.pgid, execution_id: executionId }, stream.announce);
   };
 }
 
@@ -103,5 +122,6 @@ export function buildMethods(ctx: ServerContext): Map<string, MethodHandler> {
     [Methods.attach, attach(ctx)],
     [Methods.ccExecute, ccExecuteMethod(ctx)],
     [Methods.runTaskList, runTaskListMethod(ctx)],
+    ...monitorMethods(ctx),
   ]);
 }

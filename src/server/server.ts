@@ -6,10 +6,15 @@ import type { Config } from "../config.js";
 import { silentLogger, type Logger } from "../logger.js";
 import { statePaths } from "../paths.js";
 import { GroupRegistry } from "../process/index.js";
+import { HookConfigError, loadHooks } from "../hooks/index.js";
 import { ErrorCodes, failure, WS_PATHS } from "../protocol/index.js";
+import { HistoryRecorder, type Store } from "../store/index.js";
+import { openStoreOrFallback } from "../store/fallback.js";
 import { VERSION } from "../version.js";
 import { ensureToken, isLoopbackHost, tokenFromRequest, tokensEqual } from "./auth.js";
 import { ProcessSlots, type ServerContext } from "./context.js";
+import { handleDashboardHttp } from "./dashboard-http.js";
+import { monitorFor } from "./monitor.js";
 import { buildMethods } from "./methods.js";
 import { isOriginAllowed } from "./origin.js";
 import { compilePolicy } from "./policy.js";
@@ -31,6 +36,10 @@ export interface StartServerOptions {
   logger?: Logger;
   /** Extra or replacement methods (later capabilities plug in here). */
   methods?: (ctx: ServerContext) => Map<string, MethodHandler>;
+  /** History store (default: opened from the config: SQLite, or Redis with REDIS_URL); closed with the server. */
+  store?: Store;
+  /** Where .cc-executor/hooks.json is looked for first (default: the current directory). */
+  projectDir?: string;
 }
 
 export class StartupError extends Error {
@@ -44,16 +53,39 @@ export const CAPABILITIES = ["execute", "control", "hook_status", "streaming", "
 
 const HEARTBEAT_MS = 30_000;
 
+/**
+ * HTTP limits against slow or stalled peers (slowloris): the request line and headers of a
+ * request (and of every WebSocket upgrade) must arrive within `headersMs`, the whole request
+ * within `requestMs`, checked every `checkIntervalMs`; late peers get 408 and are disconnected.
+ * Node's defaults (60 s / 300 s, checked every 30 s) let stalled connections pile up for minutes.
+ */
+export const HTTP_TIMEOUTS = { headersMs: 10_000, requestMs: 30_000, checkIntervalMs: 1_000 };
+
 export async function startServer(config: Config, options: StartServerOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? silentLogger;
   if (!config.auth && !isLoopbackHost(config.host)) {
     throw new StartupError(`refusing to listen on ${config.host} without authentication: --no-auth is only allowed on a loopback address (127.0.0.1, ::1, localhost)`);
   }
   const paths = statePaths(config.home);
-  const token = config.auth ? ensureToken(paths.tokenFile, config.token) : undefined;
+  let token: string | undefined;
+  try {
+    token = config.auth ? ensureToken(paths.tokenFile, config.token) : undefined;
+  } catch (err) {
+    throw new StartupError(`cannot read or create the token file ${paths.tokenFile}: ${(err as Error).message}. Make the state directory (CC_EXECUTOR_HOME) writable, or set CC_EXECUTOR_TOKEN`);
+  }
   const registry = new GroupRegistry(paths.groupsDir, logger);
   const reaped = await registry.reapLeftovers(config.killGraceMs);
   if (reaped.reaped.length > 0) logger.warn({ groups: reaped.reaped }, `killed ${reaped.reaped.length} process group(s) left by a previous run`);
+
+  let hooks;
+  try {
+    hooks = loadHooks({ cwd: options.projectDir ?? process.cwd(), home: config.home, logger, shell: config.shell, killGraceMs: config.killGraceMs, registry });
+  } catch (err) {
+    if (err instanceof HookConfigError) throw new StartupError(err.message);
+    throw err;
+  }
+  const store = options.store ?? (await openStoreOrFallback({ home: config.home, redisUrl: config.redisUrl, logger }));
+  const history = new HistoryRecorder(store, { maxS: config.maxTimeoutS, commandDefaultS: config.commandTimeoutS, claudeDefaultS: config.claudeTimeoutS }, logger);
 
   const startedAt = Date.now();
   const sessions = new Set<Session>();
@@ -64,13 +96,21 @@ export async function startServer(config: Config, options: StartServerOptions = 
     slots: new ProcessSlots(config.maxProcesses),
     policy: policyOrThrow(config),
     resumable: new Map(),
-    hookStatus: () => ({ enabled: false, hooks: {}, message: "no hooks configured" }),
+    history,
+    hooks,
+    hookStatus: () => ({
+      ...hooks.status(),
+      // The UUID check of claude tasks is a built-in pre/post-claude pair: instruction in, verification out.
+      builtin: [{ name: "uuid-check", events: ["pre-claude", "post-claude"], enabled: true, note: "turned off per task with uuid: false (--no-uuid)" }],
+    }),
   };
   const methods = buildMethods(ctx);
   for (const [name, handler] of options.methods?.(ctx) ?? []) methods.set(name, handler);
 
-  const health = () => ({
-    status: "healthy",
+  const health = async () => {
+    const storeHealth = await store.health().catch((err: Error) => ({ backend: "unknown", status: "degraded" as const, detail: err.message }));
+    return {
+    status: storeHealth.status === "ok" ? "healthy" : "degraded",
     service: "cc-executor",
     version: VERSION,
     active_sessions: sessions.size,
@@ -80,9 +120,14 @@ export async function startServer(config: Config, options: StartServerOptions = 
     uptime_seconds: Math.round((Date.now() - startedAt) / 1000),
     auth: config.auth,
     pid: process.pid,
-  });
+    store: storeHealth,
+    };
+  };
 
-  const http = createServer((req, res) => handleHttp(req, res, health));
+  monitorFor(ctx).health = health;
+  const http = createServer({ connectionsCheckingInterval: HTTP_TIMEOUTS.checkIntervalMs }, (req, res) => handleDashboardHttp(req, res, ctx, token) || handleHttp(req, res, health));
+  http.headersTimeout = HTTP_TIMEOUTS.headersMs;
+  http.requestTimeout = HTTP_TIMEOUTS.requestMs;
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxMessageSize, perMessageDeflate: false });
 
   http.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -154,7 +199,11 @@ export async function startServer(config: Config, options: StartServerOptions = 
     port,
     token,
     sessions,
-    close: () => (closing ??= shutdown(http, wss, sessions, ctx, logger)),
+    close: () =>
+      (closing ??= shutdown(http, wss, sessions, ctx, logger).finally(async () => {
+        await history.flush();
+        if (!options.store) await store.close().catch(() => undefined);
+      })),
   };
 }
 
@@ -181,9 +230,12 @@ async function shutdown(http: HttpServer, wss: WebSocketServer, sessions: Set<Se
   wss.close();
 }
 
-function handleHttp(req: IncomingMessage, res: ServerResponse, health: () => object): void {
+function handleHttp(req: IncomingMessage, res: ServerResponse, health: () => Promise<object>): void {
   const path = new URL(req.url ?? "/", "http://localhost").pathname;
-  if (req.method === "GET" && (path === "/health" || path === "/healthz")) return sendJson(res, 200, health());
+  if (req.method === "GET" && (path === "/health" || path === "/healthz")) {
+    void health().then((body) => sendJson(res, 200, body));
+    return;
+  }
   sendJson(res, 404, { error: "not found", hint: "WebSocket endpoint: /ws/mcp; health: /health" });
 }
 

@@ -1,8 +1,12 @@
 import { Notifications, parseParams, RpcError, ErrorCodes, RunTaskListParams } from "../protocol/index.js";
-import { newRunId, parseTaskListText, resolveTaskList, resumeTaskList, startTaskList, TaskListError, RunNotFoundError, RunNotResumableError } from "../tasks/index.js";
+import { checkPreTaskList, loadRunState, newRunId, parseTaskListText, resolveTaskList, resumeTaskList, startTaskList, TaskListError, TaskListRefusedError, RunNotFoundError, RunNotResumableError } from "../tasks/index.js";
+import { refusalReason } from "./policy.js";
+import type { OutputFlow } from "../process/index.js";
 import type { TaskList, TaskListEvent, TaskListOptions, TaskListRun } from "../tasks/index.js";
-import { claudeDefaults, claudeEventsToSink } from "./claude-method.js";
-import type { ServerContext } from "./context.js";
+import { taskListServices } from "../doors/index.js";
+import { claudeEventsToSink } from "./claude-method.js";
+import { hookWarningParams, type ServerContext } from "./context.js";
+import { monitorSink } from "./monitor.js";
 import { openChannel, trackResumable } from "./resumable.js";
 import type { ActiveWork, MethodHandler } from "./session.js";
 import type { NotificationSink } from "./sink.js";
@@ -61,6 +65,7 @@ export function taskListEventsToSink(sink: NotificationSink, runId: string): (ev
         if (a.type === "claude") t.claude(a.event);
         else if (a.type === "process.started") t.process.started({ pid: a.pid, pgid: a.pgid, command: a.command, timeout: a.timeout, startedAt: a.startedAt });
         else if (a.type === "process.output") t.process.output(a.chunk);
+        else if (a.type === "hook.warning") runSink.notify(Notifications.hookWarning, hookWarningParams(a.warning, { task_id: ev.task_id, execution_id: ev.execution_id }));
         else {
           t.process.completed(a.result);
           perExecution.delete(ev.execution_id);
@@ -97,13 +102,21 @@ function listFromParams(p: RunTaskListParams): TaskList {
 
 /** `run_task_list`: runs or resumes a task list in this session, streaming task.* notifications. */
 export function runTaskListMethod(ctx: ServerContext, extraOptions: () => Partial<TaskListOptions> = () => ({})): MethodHandler {
-  return (raw, session) => {
+  return async (raw, session) => {
     const p = parseParams(RunTaskListParams, raw);
     session.assertIdle();
     const runId = p.resume_run_id ?? newRunId();
     const resumable = p.resumable ?? true;
     // Events start on the next tick: the run is built (and validated) before its sink exists.
     let emit: (ev: TaskListEvent) => void = () => {};
+    let sink: NotificationSink | undefined;
+    const flow: OutputFlow = {
+      get isCongested() {
+        return sink?.isCongested ?? false;
+      },
+      on: (event, listener) => sink?.on(event, listener),
+      off: (event, listener) => sink?.off(event, listener),
+    };
     const options: TaskListOptions = {
       home: ctx.config.home,
       runId,
@@ -111,32 +124,34 @@ export function runTaskListMethod(ctx: ServerContext, extraOptions: () => Partia
       env: p.env ?? undefined,
       report: p.report ?? undefined,
       contextChars: p.context_chars ?? undefined,
-      defaultTimeouts: { claude: ctx.config.claudeTimeoutS },
-      local: {
-        claude: { ...claudeDefaults(ctx.config), registry: ctx.registry },
-        shell: ctx.config.shell,
-        killGraceMs: ctx.config.killGraceMs,
-        maxBufferBytes: ctx.config.maxBufferSize,
-        registry: ctx.registry,
-      },
+      // Hooks, history, estimates, the command policy: as the MCP tool run_task_list has them.
+      ...taskListServices(ctx.config, { hooks: ctx.hooks, history: ctx.history, refuseCommand: (command) => refusalReason(ctx.policy, command), registry: ctx.registry, local: { flow } }),
       logger: session.logger,
       onEvent: (ev) => emit(ev),
       ...extraOptions(),
     };
     if (p.concurrency != null) options.concurrency = p.concurrency;
+    const invalid = (err: unknown) =>
+      err instanceof TaskListError || err instanceof RunNotFoundError || err instanceof RunNotResumableError ? new RpcError(ErrorCodes.invalidParams, `Invalid params: ${err.message}`) : err;
+    let list: TaskList;
+    try {
+      list = p.resume_run_id ? loadRunState(ctx.config.home, p.resume_run_id).list : listFromParams(p);
+      await checkPreTaskList(ctx.hooks, list, { cwd: p.cwd ?? undefined, run_id: runId });
+    } catch (err) {
+      if (err instanceof TaskListRefusedError) throw new RpcError(ErrorCodes.commandNotAllowed, `Task list not allowed: ${err.message}`);
+      throw invalid(err);
+    }
     const release = ctx.slots.take();
     let run: TaskListRun;
     try {
-      run = p.resume_run_id ? resumeTaskList(p.resume_run_id, options) : startTaskList(listFromParams(p), options);
+      run = p.resume_run_id ? resumeTaskList(p.resume_run_id, options) : startTaskList(list, options);
     } catch (err) {
       release();
-      if (err instanceof TaskListError || err instanceof RunNotFoundError || err instanceof RunNotResumableError) {
-        throw new RpcError(ErrorCodes.invalidParams, `Invalid params: ${err.message}`);
-      }
-      throw err;
+      throw invalid(err);
     }
     const channel = resumable ? openChannel(ctx, session, runId, () => void run.cancel()) : undefined;
-    emit = taskListEventsToSink(channel ?? session, runId);
+    sink = channel ?? session;
+    emit = taskListEventsToSink(monitorSink(ctx, session, sink, { executionId: runId, kind: "task-list", label: run.list.name }), runId);
     const started = run;
     const work: ActiveWork = {
       executionId: runId,

@@ -1,7 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { startClaudeTask, type ClaudeTaskEvent, type ClaudeTaskOptions, type ClaudeTaskResult } from "../claude/index.js";
+import { type ClaudeTaskEvent, type ClaudeTaskOptions, type ClaudeTaskResult } from "../claude/index.js";
+import { emptyHookSet } from "../hooks/index.js";
 import type { Logger } from "../logger.js";
-import { startProcess, type GroupRegistry, type OutputChunk, type ProcessResult, type ShellPreference } from "../process/index.js";
+import { applyFlow, startProcess, type OutputFlow, type GroupRegistry, type OutputChunk, type ProcessResult, type ShellPreference, type SupervisedProcess } from "../process/index.js";
+import type { HookSet, HookWarning } from "../hooks/index.js";
+import { startGuardedClaude } from "../hooks/index.js";
 import type { TaskOutcome, TaskSpec } from "./model.js";
 
 /** One run of one task, as plain data: what a local or a queue executor needs to run it. */
@@ -23,6 +26,7 @@ export interface TaskRequest {
 /** What a running task reports while it runs. */
 export type TaskActivity =
   | { type: "claude"; event: ClaudeTaskEvent }
+  | { type: "hook.warning"; warning: HookWarning }
   | { type: "process.started"; pid: number; pgid: number; command: string; timeout: number; startedAt: number }
   | { type: "process.output"; chunk: OutputChunk }
   | { type: "process.completed"; result: ProcessResult & { pid: number; pgid: number } };
@@ -41,6 +45,12 @@ export interface TaskExecutor {
 }
 
 export interface LocalExecutorOptions {
+  /** pre/post-claude hooks around claude tasks, pre/post-execute around direct tasks. */
+  hooks?: HookSet;
+  /** Backpressure from the receiver of the activity events (e.g. a WebSocket). */
+  flow?: OutputFlow;
+  /** The command policy: a reason to refuse a direct task's command, or undefined. */
+  refuseCommand?: (command: string) => string | undefined;
   /** Defaults for claude tasks (binary, API-key mode, permission mode, retry policy, state dir). */
   claude?: ClaudeTaskOptions;
   shell?: ShellPreference;
@@ -126,7 +136,7 @@ export class LocalExecutor implements TaskExecutor {
     const startedAt = Date.now();
     const base = this.options.claude ?? {};
     const t = req.task;
-    const task = startClaudeTask(req.prompt ?? "", {
+    const options: ClaudeTaskOptions = {
       ...base,
       executionId: req.executionId,
       timeout: req.timeoutS,
@@ -139,52 +149,71 @@ export class LocalExecutor implements TaskExecutor {
       logger: this.options.logger ?? base.logger,
       killGraceMs: this.options.killGraceMs ?? base.killGraceMs,
       onEvent: (event) => onActivity({ type: "claude", event }),
+      flow: this.options.flow ?? base.flow,
+    };
+    const warn = (warning: HookWarning) => onActivity({ type: "hook.warning", warning });
+    let canceled = false;
+    let task: { cancel(): void; pause(): boolean; resume(): boolean } | undefined;
+    const outcome = startGuardedClaude(this.options.hooks ?? emptyHookSet(), req.prompt ?? "", options, { execution_id: req.executionId, task: t }, warn).then(async (started) => {
+      if ("refused" in started) return refusedOutcome(req, startedAt, started.refused.message ?? "refused by a pre-claude hook");
+      task = started.task;
+      if (canceled) task.cancel();
+      return outcomeFromClaude(req, startedAt, await started.task.result);
     });
     return {
-      outcome: task.result.then((r) => outcomeFromClaude(req, startedAt, r)),
-      cancel: () => void task.cancel(),
-      pause: () => task.pause(),
-      resume: () => task.resume(),
+      outcome,
+      cancel: () => {
+        canceled = true;
+        task?.cancel();
+      },
+      pause: () => task?.pause() ?? false,
+      resume: () => task?.resume() ?? false,
     };
   }
 
   private startDirect(req: TaskRequest, onActivity: (activity: TaskActivity) => void): TaskExecution {
     const startedAt = Date.now();
+    const hooks = this.options.hooks ?? emptyHookSet();
+    const warn = (warning: HookWarning) => onActivity({ type: "hook.warning", warning });
     let canceled = false;
-    let proc: Awaited<ReturnType<typeof startProcess>> | undefined;
-    const outcome = startProcess({
-      command: req.command ?? "",
-      cwd: req.cwd,
-      env: req.env,
-      removeEnv: ["CC_EXECUTOR_TOKEN"],
-      shell: this.options.shell,
-      timeoutMs: req.timeoutS * 1000,
-      killGraceMs: this.options.killGraceMs,
-      maxBufferBytes: this.options.maxBufferBytes,
-      registry: this.options.registry,
-      logger: this.options.logger,
-    }).then(
-      async (p) => {
-        proc = p;
-        if (canceled) void p.cancel();
-        onActivity({ type: "process.started", pid: p.pid, pgid: p.pgid, command: p.command, timeout: req.timeoutS, startedAt: p.startedAt });
-        p.on("output", (chunk) => onActivity({ type: "process.output", chunk }));
-        const result = await p.done;
-        onActivity({ type: "process.completed", result: { ...result, pid: p.pid, pgid: p.pgid } });
-        return outcomeFromProcess(req, startedAt, result);
-      },
-      (err: Error): TaskOutcome => ({
-        ...baseOutcome(req, startedAt),
-        status: "failed",
-        result: "",
-        summary: `could not start: ${err.message}`,
-        exit_code: null,
-        error_type: "spawn_failed",
-        message: err.message,
-      }),
-    );
+    let proc: SupervisedProcess | undefined;
+    const run = async (): Promise<TaskOutcome> => {
+      const context = { execution_id: req.executionId, task: req.task, cwd: req.cwd, env: req.env };
+      const pre = await hooks.run("pre-execute", { ...context, command: req.command });
+      pre.warningDetails.forEach(warn);
+      if (!pre.proceed) return refusedOutcome(req, startedAt, pre.message ?? "refused by a pre-execute hook");
+      const command = pre.command ?? req.command ?? "";
+      const refused = this.options.refuseCommand?.(command);
+      if (refused) return refusedOutcome(req, startedAt, `command not allowed: ${refused}`);
+      try {
+        proc = await startProcess({
+          command,
+          cwd: req.cwd,
+          env: { ...req.env, ...pre.env },
+          removeEnv: ["CC_EXECUTOR_TOKEN"],
+          shell: this.options.shell,
+          timeoutMs: req.timeoutS * 1000,
+          killGraceMs: this.options.killGraceMs,
+          maxBufferBytes: this.options.maxBufferBytes,
+          registry: this.options.registry,
+          logger: this.options.logger,
+        });
+      } catch (err) {
+        return { ...baseOutcome(req, startedAt), status: "failed", result: "", summary: `could not start: ${(err as Error).message}`, exit_code: null, error_type: "spawn_failed", message: (err as Error).message };
+      }
+      const p = proc;
+      applyFlow(p, this.options.flow);
+      if (canceled) void p.cancel();
+      onActivity({ type: "process.started", pid: p.pid, pgid: p.pgid, command: p.command, timeout: req.timeoutS, startedAt: p.startedAt });
+      p.on("output", (chunk) => onActivity({ type: "process.output", chunk }));
+      const result = await p.done;
+      onActivity({ type: "process.completed", result: { ...result, pid: p.pid, pgid: p.pgid } });
+      const post = await hooks.run("post-execute", { ...context, command, result: { status: result.status, exit_code: result.exitCode } });
+      post.warningDetails.forEach(warn);
+      return outcomeFromProcess(req, startedAt, result);
+    };
     return {
-      outcome,
+      outcome: run(),
       cancel: () => {
         canceled = true;
         void proc?.cancel();
@@ -193,6 +222,11 @@ export class LocalExecutor implements TaskExecutor {
       resume: () => proc?.resume() ?? false,
     };
   }
+}
+
+/** A task a hook or the command policy refused: failed without running anything. */
+export function refusedOutcome(req: TaskRequest, startedAt: number, message: string): TaskOutcome {
+  return { ...baseOutcome(req, startedAt), status: "failed", result: "", summary: `refused: ${message}`, error_type: "hook_refused", message };
 }
 
 export function newExecutionId(): string {

@@ -1,11 +1,13 @@
 import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { emptyHookSet, type HookSet } from "../hooks/index.js";
 import { silentLogger, type Logger } from "../logger.js";
+import { historyStatus, type HistoryRecorder } from "../store/index.js";
 import { defaultHome } from "../paths.js";
 import { currentRunner, loadRunState, newRunId, runDir, saveRunState, type RunState } from "./checkpoint.js";
 import { checkReferences, composePrompt, DEFAULT_CONTEXT_CHARS } from "./context.js";
 import type { TaskListEvent, TimeoutChoice } from "./events.js";
-import { LocalExecutor, newExecutionId, type LocalExecutorOptions, type TaskExecution, type TaskExecutor, type TaskRequest } from "./executor.js";
+import { LocalExecutor, newExecutionId, refusedOutcome, type LocalExecutorOptions, type TaskActivity, type TaskExecution, type TaskExecutor, type TaskRequest } from "./executor.js";
 import { planPhases, type FailurePolicy, type TaskList, type TaskOutcome, type TaskSpec } from "./model.js";
 import { resolveTaskList, type TaskListSource } from "./parse.js";
 import { markdownReport, summarize, type TaskListSummary } from "./summary.js";
@@ -31,6 +33,10 @@ export interface TaskListOptions {
   env?: Record<string, string>;
   /** Where tasks run (default: this machine). */
   executor?: TaskExecutor;
+  /** pre/post-task and post-task-list hooks (pre-task-list: runTaskList and the server run it before starting). */
+  hooks?: HookSet;
+  /** Records every task and the run in the history store, and estimates timeouts from it. */
+  history?: HistoryRecorder;
   /** Options of the default local executor. */
   local?: LocalExecutorOptions;
   /** Also write the report here: JSON when the name ends in .json, else markdown. */
@@ -63,6 +69,7 @@ export class TaskListRun {
   private readonly state: RunState;
   private readonly home: string;
   private readonly executor: TaskExecutor;
+  private readonly hooks: HookSet;
   private readonly logger: Logger;
   private readonly running = new Map<string, TaskExecution>();
   private readonly skipped = new Set<string>();
@@ -77,7 +84,8 @@ export class TaskListRun {
     checkReferences(list);
     this.home = options.home ?? defaultHome();
     this.logger = options.logger ?? silentLogger;
-    this.executor = options.executor ?? new LocalExecutor({ ...options.local, logger: options.local?.logger ?? this.logger });
+    this.hooks = options.hooks ?? emptyHookSet();
+    this.executor = options.executor ?? new LocalExecutor({ hooks: options.hooks, ...options.local, logger: options.local?.logger ?? this.logger });
     const now = new Date().toISOString();
     const runOptions = { concurrency: options.concurrency ?? 4, on_failure: options.onFailure, context_chars: options.contextChars ?? DEFAULT_CONTEXT_CHARS };
     this.state = resumed
@@ -132,12 +140,31 @@ export class TaskListRun {
 
   private save(): void {
     this.state.updated_at = new Date().toISOString();
+    this.recordRun();
     try {
       saveRunState(this.home, this.state);
     } catch (err) {
       if (!this.saveFailed) this.logger.error({ err: (err as Error).message, path: this.statePath }, "cannot write the checkpoint; this run cannot be resumed until it can");
       this.saveFailed = true;
     }
+  }
+
+  /** The run's row in the history store (list, status, counts). */
+  private recordRun(): void {
+    if (!this.options.history) return;
+    const entries = Object.values(this.state.tasks);
+    this.options.history.taskListRun({
+      run_id: this.state.run_id,
+      name: this.state.name,
+      source: this.state.source ?? "inline",
+      status: this.state.status,
+      started_at: Date.parse(this.state.started_at),
+      ended_at: this.state.ended_at ? Date.parse(this.state.ended_at) : undefined,
+      tasks_total: this.list.tasks.length,
+      tasks_done: entries.filter((e) => e.status === "completed").length,
+      tasks_failed: entries.filter((e) => e.status === "failed" || e.status === "timeout").length,
+      checkpoint_path: this.statePath,
+    });
   }
 
   private outcome(id: string): TaskOutcome | undefined {
@@ -169,6 +196,8 @@ export class TaskListRun {
     this.state.ended_at = new Date().toISOString();
     this.save();
     const summary = this.writeReports(summarize(this.state, this.statePath, this.skipped));
+    const post = await this.hooks.run("post-task-list", { execution_id: this.runId, cwd: this.state.cwd, task_list: { run_id: this.runId, name: this.list.name, source: this.list.source }, result: summary });
+    for (const w of post.warningDetails) this.logger.warn({ hook: w.hook, event: w.event }, w.message);
     this.emit({ type: "tasklist.completed", run_id: this.runId, summary });
     return summary;
   }
@@ -202,8 +231,10 @@ export class TaskListRun {
   private async chooseTimeout(task: TaskSpec): Promise<TimeoutChoice> {
     const given = task.timeout ?? this.list.defaults.timeout;
     if (given !== undefined) return { timeout_s: given, basis: "given" };
-    const estimate = await this.options.estimateTimeout?.(task).catch(() => undefined);
-    if (estimate) return estimate;
+    const estimate = this.options.estimateTimeout
+      ? await this.options.estimateTimeout(task).catch(() => undefined)
+      : await this.options.history?.estimate(task.prompt ?? task.command ?? "", task.method === "claude" ? "claude" : "command").catch(() => undefined);
+    if (estimate) return { timeout_s: estimate.timeout_s, basis: estimate.basis, samples: estimate.samples };
     return { timeout_s: this.options.defaultTimeouts?.[task.method] ?? DEFAULT_TIMEOUTS[task.method], basis: "default" };
   }
 
@@ -238,14 +269,40 @@ export class TaskListRun {
       this.state.tasks[task.id] = { id: task.id, status: "running", started_at: new Date().toISOString(), attempts: attempt, execution_id: executionId };
       this.save();
       this.emit({ type: "task.started", run_id: this.runId, task_id: task.id, index: task.index, title: task.title, method: task.method, attempt, execution_id: executionId, timeout });
-      const exec = this.executor.start(request, (activity) =>
-        this.emit({ type: "task.activity", run_id: this.runId, task_id: task.id, index: task.index, execution_id: executionId, activity }),
-      );
-      this.running.set(task.id, exec);
-      if (this.canceled) exec.cancel();
-      outcome = await exec.outcome;
-      this.running.delete(task.id);
+      const activity = (a: TaskActivity) => this.emit({ type: "task.activity", run_id: this.runId, task_id: task.id, index: task.index, execution_id: executionId, activity: a });
+      const hookContext = { execution_id: executionId, task, cwd: request.cwd, task_list: { run_id: this.runId, name: this.list.name } };
+      const startedAt = Date.now();
+      const pre = await this.hooks.run("pre-task", { ...hookContext, prompt: request.prompt, command: request.command, env: request.env });
+      for (const warning of pre.warningDetails) activity({ type: "hook.warning", warning });
+      const text = task.prompt ?? task.command ?? "";
+      this.options.history?.started({ id: executionId, kind: "task", text, estimatorKind: task.method === "claude" ? "claude" : "command", timeoutS: timeout.timeout_s, timeoutBasis: timeout.basis === "given" ? "explicit" : timeout.basis, taskListRunId: this.runId });
+      if (!pre.proceed) {
+        outcome = refusedOutcome(request, startedAt, pre.message ?? "refused by a pre-task hook");
+      } else {
+        if (pre.prompt !== undefined && task.method === "claude") request.prompt = pre.prompt;
+        if (pre.command !== undefined && task.method === "direct") request.command = pre.command;
+        if (pre.env) request.env = { ...request.env, ...pre.env };
+        const exec = this.executor.start(request, activity);
+        this.running.set(task.id, exec);
+        if (this.canceled) exec.cancel();
+        outcome = await exec.outcome;
+        this.running.delete(task.id);
+      }
       if (this.canceled && outcome.status !== "completed") outcome = { ...outcome, status: "canceled", error_type: "canceled", message: "the run was canceled" };
+      const post = await this.hooks.run("post-task", { ...hookContext, prompt: request.prompt, command: request.command, result: outcome });
+      for (const warning of post.warningDetails) activity({ type: "hook.warning", warning });
+      if (post.rejected && outcome.status === "completed") outcome = { ...outcome, status: "failed", error_type: "hook_rejected", message: `${post.rejected.hook}: ${post.rejected.message}` };
+      this.options.history?.ended(executionId, {
+        status: historyStatus(outcome.status),
+        duration_ms: outcome.duration_ms,
+        exit_code: outcome.exit_code ?? undefined,
+        error_type: outcome.error_type,
+        input_tokens: outcome.input_tokens,
+        output_tokens: outcome.output_tokens,
+        cost_usd: outcome.cost_usd,
+        uuid_verified: outcome.uuid_verified,
+        artifacts: outcome.transcript_path ? { transcript: outcome.transcript_path } : undefined,
+      });
 
       this.state.tasks[task.id] = outcome;
       this.save();
@@ -287,9 +344,26 @@ export function startTaskList(input: TaskListSource, options: TaskListOptions = 
   return new TaskListRun(resolveTaskList(input), options);
 }
 
+/** A pre-task-list hook refused to run the list. */
+export class TaskListRefusedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "TaskListRefusedError";
+  }
+}
+
+/** Runs the pre-task-list hooks; throws TaskListRefusedError when one refuses. */
+export async function checkPreTaskList(hooks: HookSet | undefined, list: TaskList, context: { cwd?: string; run_id?: string } = {}): Promise<void> {
+  if (!hooks) return;
+  const pre = await hooks.run("pre-task-list", { cwd: context.cwd, task_list: { run_id: context.run_id, name: list.name, source: list.source, tasks: list.tasks.map((t) => ({ id: t.id, title: t.title, method: t.method })) } });
+  if (!pre.proceed) throw new TaskListRefusedError(pre.message ?? "refused by a pre-task-list hook");
+}
+
 /** Runs a task list to the end and returns its summary (never throws for failed tasks). */
-export function runTaskList(input: TaskListSource, options: TaskListOptions = {}): Promise<TaskListSummary> {
-  return startTaskList(input, options).finished;
+export async function runTaskList(input: TaskListSource, options: TaskListOptions = {}): Promise<TaskListSummary> {
+  const list = resolveTaskList(input);
+  await checkPreTaskList(options.hooks, list, { cwd: options.cwd });
+  return new TaskListRun(list, options).finished;
 }
 
 export class RunNotResumableError extends Error {

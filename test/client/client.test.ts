@@ -75,10 +75,13 @@ describe("ExecutorClient", () => {
     client.on("reconnecting", () => events.push("reconnecting"));
     client.on("reconnected", () => events.push("reconnected"));
     let drops = 0;
+    let outputs = 0;
     const running = client.execute("for i in $(seq 1 20); do seq $(( (i-1)*500+1 )) $(( i*500 )); sleep 0.05; done", {
       resumable: true,
       onOutput: () => {
-        if (drops < 2 && Math.random() < 0.2) {
+        // drop the connection at the 2nd and the 6th output event (deterministic, whatever the chunking)
+        outputs++;
+        if (outputs === 2 || outputs === 6) {
           drops++;
           (client as unknown as { ws: { terminate(): void } }).ws.terminate();
         }

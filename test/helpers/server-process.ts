@@ -16,10 +16,10 @@ export interface ServerProcess {
 }
 
 /** The real CLI server in its own process, for tests that measure or kill the server itself. */
-export async function spawnServerProcess(env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
-  const home = mkdtempSync(join(tmpdir(), "cce-srv-"));
-  const port = 20000 + Math.floor(Math.random() * 30000);
-  const child = spawnCli(["server", "start", "--port", String(port), "--home", home, "--log-level", "warn"], { env });
+export async function spawnServerProcess(env: NodeJS.ProcessEnv = {}, options: { home?: string; cwd?: string; port?: number } = {}): Promise<ServerProcess> {
+  const home = options.home ?? mkdtempSync(join(tmpdir(), "cce-srv-"));
+  const port = options.port ?? 20000 + Math.floor(Math.random() * 30000);
+  const child = spawnCli(["server", "start", "--port", String(port), "--home", home, "--log-level", "warn"], { env, cwd: options.cwd });
   const exited = finished(child, 600_000);
   const deadline = Date.now() + 15_000;
   for (;;) {
@@ -38,7 +38,7 @@ export async function spawnServerProcess(env: NodeJS.ProcessEnv = {}): Promise<S
     port,
     home,
     url: `ws://127.0.0.1:${port}/ws/mcp`,
-    token: readFileSync(join(home, "token"), "utf8").trim(),
+    token: env.CC_EXECUTOR_TOKEN ?? readFileSync(join(home, "token"), "utf8").trim(),
     exited,
     stop: () => {
       child.kill("SIGTERM");

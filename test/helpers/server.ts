@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import WebSocket from "ws";
 import { loadConfig, type Config, type ConfigOverrides } from "../../src/config.js";
-import { startServer, type RunningServer } from "../../src/server/index.js";
+import { startServer, type RunningServer, type StartServerOptions } from "../../src/server/index.js";
 
 export interface TestServer extends RunningServer {
   home: string;
@@ -12,10 +12,11 @@ export interface TestServer extends RunningServer {
 }
 
 /** A real server on a free loopback port with its own state directory. */
-export async function startTestServer(overrides: ConfigOverrides = {}): Promise<TestServer> {
+export async function startTestServer(overrides: ConfigOverrides = {}, options: StartServerOptions = {}): Promise<TestServer> {
   const home = mkdtempSync(join(tmpdir(), "cce-test-"));
   const config = loadConfig({ overrides: { host: "127.0.0.1", port: 0, home, logLevel: "silent", ...overrides }, env: {}, cwd: home });
-  const server = await startServer(config);
+  // hooks.json is looked up in the project first: by default the test's own state dir, never the repository
+  const server = await startServer(config, { projectDir: home, ...options });
   return {
     ...server,
     home,

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -131,6 +131,8 @@ describe("cc-executor tasks (CLI)", () => {
     const running = finished(child, 60_000);
     await waitUntil(() => orphanAlive() !== undefined, 20_000, "fake-claude to start");
     const orphan = orphanAlive()!;
+    // kill the runner once it has recorded the task's process group (what a restart reaps)
+    await waitUntil(() => existsSync(join(fc.home, "groups", `${orphan.pgid}.json`)), 10_000, "the group record");
     child.kill("SIGKILL");
     await running;
     expect(orphanAlive()?.pid).toBe(orphan.pid); // the runner died; its task did not (yet)

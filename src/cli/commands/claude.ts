@@ -104,7 +104,7 @@ export function registerClaude(program: Command): void {
     .argument("<prompt...>", "the task (quote it; words are joined with spaces)")
     .option("--json", "JSON mode: ask claude for {result, summary, files_created, files_modified} and print one JSON result object")
     .option("-m, --model <model>", "model, e.g. sonnet, opus, haiku or a full name")
-    .option("-t, --timeout <seconds>", "wall-clock limit per attempt (default CC_EXECUTOR_CLAUDE_TIMEOUT, 1800)", parsePositiveNumber)
+    .option("-t, --timeout <seconds>", "wall-clock limit per attempt (default: estimated from history, else by prompt complexity)", parsePositiveNumber)
     .option("--max-turns <n>", "stop claude after n turns", parsePositiveInt)
     .option("--tools <list>", "tools claude may use without asking, comma-separated (e.g. Read,Write,Bash)")
     .option("--disallowed-tools <list>", "tools claude must not use, comma-separated")

@@ -1,0 +1,136 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { InvalidArgumentError, Option, type Command } from "commander";
+import { loadConfig } from "../../config.js";
+import { statePaths } from "../../paths.js";
+import { openStore, percentile, type ExecutionRecord, type Store } from "../../store/index.js";
+import { CliError, ExitCode } from "../exit-codes.js";
+import { formatDuration, info, printJson, style } from "../output.js";
+import { parsePositiveInt } from "../parse-options.js";
+
+const STATUSES = ["running", "completed", "failed", "timeout", "canceled"] as const;
+const KINDS = ["command", "claude", "task"] as const;
+
+/** "30d", "12h", "90m", "2w" -> milliseconds. */
+export function parseAge(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(w|d|h|m|s)$/i.exec(value.trim());
+  if (!m) throw new InvalidArgumentError(`expected an age such as 30d, 12h, 90m or 2w, got "${value}"`);
+  const unit = { w: 7 * 86400, d: 86400, h: 3600, m: 60, s: 1 }[m[2]!.toLowerCase() as "w" | "d" | "h" | "m" | "s"];
+  return Number(m[1]) * unit * 1000;
+}
+
+async function withStore<T>(fn: (store: Store, home: string) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const store = await openStore({ home: config.home, redisUrl: config.redisUrl, redis: { waitMs: 1500 } });
+  try {
+    return await fn(store, config.home);
+  } finally {
+    await store.close();
+  }
+}
+
+function statusColour(status: string) {
+  return status === "completed" ? "green" : status === "running" ? "cyan" : status === "canceled" ? "yellow" : "red";
+}
+
+export interface CategoryStats {
+  category: string;
+  count: number;
+  finished: number;
+  success_rate: number;
+  p50_ms: number | null;
+  p90_ms: number | null;
+}
+
+/** Per estimator class: how many ran, how many succeeded, and how long successful runs took. */
+export function categoryStats(records: readonly ExecutionRecord[]): CategoryStats[] {
+  const groups = new Map<string, ExecutionRecord[]>();
+  for (const r of records) groups.set(r.category, [...(groups.get(r.category) ?? []), r]);
+  return [...groups.entries()]
+    .map(([category, rs]) => {
+      const finished = rs.filter((r) => r.status !== "running");
+      const ok = finished.filter((r) => r.status === "completed" && r.duration_ms !== undefined).map((r) => r.duration_ms!);
+      return {
+        category,
+        count: rs.length,
+        finished: finished.length,
+        success_rate: finished.length ? Math.round((finished.filter((r) => r.status === "completed").length / finished.length) * 1000) / 1000 : 0,
+        p50_ms: ok.length ? percentile(ok, 50) : null,
+        p90_ms: ok.length ? percentile(ok, 90) : null,
+      };
+    })
+    .sort((a, b) => b.count - a.count);
+}
+
+export function registerHistory(program: Command): void {
+  const history = program.command("history").description("what ran: executions, claude tasks and task-list tasks, from the history store (SQLite, or Redis with REDIS_URL)");
+
+  history
+    .command("list")
+    .description("recent executions, newest first")
+    .option("-n, --limit <n>", "at most n", parsePositiveInt, 20)
+    .addOption(new Option("--status <status>", "only this status").choices([...STATUSES]))
+    .addOption(new Option("--kind <kind>", "only this kind").choices([...KINDS]))
+    .option("--json", "print JSON")
+    .action(async (flags: { limit: number; status?: (typeof STATUSES)[number]; kind?: (typeof KINDS)[number]; json?: boolean }) => {
+      const records = await withStore((s) => s.listExecutions({ limit: flags.limit, status: flags.status, kind: flags.kind }));
+      if (flags.json) return printJson(records);
+      if (records.length === 0) return info("no executions recorded yet");
+      for (const r of records) {
+        const when = new Date(r.started_at).toISOString().replace("T", " ").slice(0, 19);
+        const took = r.duration_ms !== undefined ? formatDuration(r.duration_ms) : "";
+        process.stdout.write(`${r.id.slice(0, 8)}  ${when}  ${style(r.status.padEnd(9), statusColour(r.status), process.stdout)} ${took.padStart(8)}  ${r.kind.padEnd(7)} ${r.label.split("\n")[0]!.slice(0, 80)}\n`);
+      }
+    });
+
+  history
+    .command("show")
+    .description("one execution in full, with the paths of its transcript and output")
+    .argument("<id>", "an execution id (or its first characters, as `history list` shows them)")
+    .option("--json", "print JSON")
+    .action(async (id: string, flags: { json?: boolean }) => {
+      const found = await withStore(async (s, home) => {
+        let record = await s.getExecution(id);
+        if (!record && id.length >= 4) {
+          const matches = (await s.listExecutions({ limit: 1000 })).filter((r) => r.id.startsWith(id));
+          if (matches.length > 1) throw new CliError(`"${id}" matches ${matches.length} executions; give more characters`, ExitCode.usage);
+          record = matches[0];
+        }
+        if (!record) return undefined;
+        const runDir = join(statePaths(home).runsDir, record.id);
+        const files = ["transcript.jsonl", "result.json", "events.jsonl"].map((f) => join(runDir, f)).filter((f) => existsSync(f));
+        return { ...record, files };
+      });
+      if (!found) throw new CliError(`no execution ${id} in the history (see: cc-executor history list)`, ExitCode.usage);
+      if (flags.json) return printJson(found);
+      const lines = Object.entries(found).map(([k, v]) => `${k.padEnd(16)} ${typeof v === "object" ? JSON.stringify(v) : String(v)}`);
+      process.stdout.write(`${lines.join("\n")}\n`);
+    });
+
+  history
+    .command("stats")
+    .description("per class of work: count, success rate, p50/p90 duration (what timeouts are estimated from)")
+    .option("--json", "print JSON")
+    .action(async (flags: { json?: boolean }) => {
+      const stats = categoryStats(await withStore((s) => s.listExecutions({ limit: 1000 })));
+      if (flags.json) return printJson(stats);
+      if (stats.length === 0) return info("no executions recorded yet");
+      process.stdout.write(`${"class".padEnd(24)} ${"count".padStart(6)} ${"success".padStart(8)} ${"p50".padStart(8)} ${"p90".padStart(8)}\n`);
+      for (const c of stats) {
+        const d = (ms: number | null) => (ms === null ? "-" : formatDuration(ms));
+        process.stdout.write(`${c.category.padEnd(24)} ${String(c.count).padStart(6)} ${`${Math.round(c.success_rate * 100)}%`.padStart(8)} ${d(c.p50_ms).padStart(8)} ${d(c.p90_ms).padStart(8)}\n`);
+      }
+    });
+
+  history
+    .command("clear")
+    .description("delete executions that started before a given age")
+    .requiredOption("--before <age>", "e.g. 30d, 12h, 2w: delete what started longer ago than this", parseAge)
+    .option("--json", "print JSON")
+    .action(async (flags: { before: number; json?: boolean }) => {
+      const before = Date.now() - flags.before;
+      const deleted = await withStore((s) => s.clearExecutions({ before }));
+      if (flags.json) return printJson({ deleted, before: new Date(before).toISOString() });
+      info(`deleted ${deleted} execution(s) started before ${new Date(before).toISOString()}`);
+    });
+}

@@ -1,0 +1,43 @@
+import type { Config } from "../config.js";
+import type { HookSet } from "../hooks/index.js";
+import type { Logger } from "../logger.js";
+import type { GroupRegistry } from "../process/index.js";
+import type { HistoryRecorder } from "../store/index.js";
+import type { LocalExecutorOptions, TaskListOptions } from "../tasks/index.js";
+import { claudeDefaults } from "./claude.js";
+
+/**
+ * The options every door gives a task list: default timeouts from the configuration, the hooks,
+ * the history (recording and estimates, unless estimates are turned off), and a local executor
+ * with the claude defaults and the command policy. (pre-task-list is the door's: checkPreTaskList.)
+ */
+export function taskListServices(
+  config: Config,
+  services: {
+    hooks: HookSet;
+    history?: HistoryRecorder;
+    refuseCommand?: (command: string) => string | undefined;
+    registry: GroupRegistry;
+    logger?: Logger;
+    /** More options of the local executor (e.g. flow control). */
+    local?: Partial<LocalExecutorOptions>;
+  },
+): Pick<TaskListOptions, "defaultTimeouts" | "hooks" | "history" | "estimateTimeout" | "local"> {
+  const logger = services.logger ? { logger: services.logger } : {};
+  return {
+    defaultTimeouts: { claude: config.claudeTimeoutS, direct: config.commandTimeoutS },
+    hooks: services.hooks,
+    history: services.history,
+    ...(config.estimateTimeouts ? {} : { estimateTimeout: async () => undefined }),
+    local: {
+      claude: { ...claudeDefaults(config), registry: services.registry, ...logger },
+      refuseCommand: services.refuseCommand,
+      shell: config.shell,
+      killGraceMs: config.killGraceMs,
+      maxBufferBytes: config.maxBufferSize,
+      registry: services.registry,
+      ...logger,
+      ...services.local,
+    },
+  };
+}
