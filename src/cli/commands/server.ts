@@ -37,6 +37,12 @@ function healthUrl(config: Config): string {
   return `http://${host.includes(":") ? `[${host}]` : host}:${config.port}/health`;
 }
 
+/** The dashboard link; the token rides in the #fragment, which browsers never send to the server. */
+function dashboardUrl(config: Config, port: number, token: string | undefined): string {
+  const base = healthUrl({ ...config, port }).replace(/\/health$/, "/");
+  return token ? `${base}#token=${encodeURIComponent(token)}` : base;
+}
+
 export interface Health {
   status: string;
   version: string;
@@ -71,10 +77,17 @@ async function startForeground(config: Config): Promise<void> {
   const logger = createLogger({ level: config.logLevel });
   const paths = statePaths(config.home);
   const server = await startServer(config, { logger });
-  mkdirSync(paths.home, { recursive: true, mode: 0o700 });
-  writeFileSync(paths.pidFile, `${process.pid}\n`);
+  try {
+    mkdirSync(paths.home, { recursive: true, mode: 0o700 });
+    writeFileSync(paths.pidFile, `${process.pid}\n`);
+  } catch (err) {
+    // A read-only or full state directory must not stop a server that is already listening.
+    logger.error({ err: (err as Error).message, path: paths.pidFile }, "cannot write the pid file; `server stop` will find this server through /health instead");
+  }
   info(`${style("cc-executor", "bold")} listening on ${style(server.url, "cyan")}`);
   info(server.token ? `auth: token in ${paths.tokenFile} (clients and the CLI read it from there)` : style("auth: OFF (--no-auth, loopback only)", "yellow"));
+  // The token goes to this terminal only: a daemon's stderr is its log file, so it prints the link without it.
+  info(`dashboard: ${dashboardUrl(config, server.port, process.env.CC_EXECUTOR_DAEMON_CHILD === "1" ? undefined : server.token)}`);
   info(style("stop with Ctrl-C or: cc-executor server stop", "dim"));
   let stopping = false;
   const stop = (signal: string) => {
@@ -104,7 +117,7 @@ async function startDaemon(config: Config, flags: ServerFlags): Promise<void> {
   if (!config.auth) args.push("--no-auth");
   if (flags.shell) args.push("--shell", flags.shell);
   const log = openSync(paths.serverLog, "a");
-  const child = spawn(process.execPath, args, { detached: true, stdio: ["ignore", log, log], env: { ...process.env, NO_COLOR: "1" } });
+  const child = spawn(process.execPath, args, { detached: true, stdio: ["ignore", log, log], env: { ...process.env, NO_COLOR: "1", CC_EXECUTOR_DAEMON_CHILD: "1" } });
   closeSync(log);
   child.unref();
   const deadline = Date.now() + 15_000;
@@ -112,6 +125,7 @@ async function startDaemon(config: Config, flags: ServerFlags): Promise<void> {
     const health = await fetchHealth(config, 500);
     if (health && health.pid === child.pid) {
       info(`cc-executor started in the background (pid ${child.pid}) on port ${config.port}; log: ${paths.serverLog}`);
+      info(`dashboard: ${dashboardUrl(config, config.port, config.auth ? (config.token ?? readFileSync(paths.tokenFile, "utf8").trim()) : undefined)}`);
       return;
     }
     if (child.exitCode !== null || processStartTime(child.pid!) === undefined) break;
