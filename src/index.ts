@@ -13,3 +13,7 @@ export { ccExecute, startClaudeTask, ClaudeTask } from "./claude/index.js";
 export type { ClaudeTaskOptions, ClaudeTaskResult, ClaudeTaskEvent } from "./claude/index.js";
 export { runTaskList, startTaskList, resumeTaskList, TaskListRun, loadTaskListFile, parseTaskListText, listRunStates, TaskListError, LocalExecutor } from "./tasks/index.js";
 export type { TaskList, TaskSpec, TaskOutcome, TaskListEvent, TaskListOptions, TaskListSummary, TaskExecutor, TaskRequest } from "./tasks/index.js";
+export { startMcpServer, createMcpServer } from "./mcp/index.js";
+export type { RunningMcpServer, StartMcpServerOptions, McpServerOptions, CcExecutorMcpServer } from "./mcp/index.js";
+export { submitTaskList, resumeSubmittedTaskList, startWorker, queueStatus, QueueExecutor } from "./queue/index.js";
+export type { SubmitOptions, SubmittedTaskList, StartWorkerOptions, RunningWorker, QueueStatus, QueueExecutorOptions } from "./queue/index.js";

@@ -3,9 +3,14 @@ import { VERSION } from "../version.js";
 import { registerClaude } from "./commands/claude.js";
 import { registerDoctor } from "./commands/doctor.js";
 import { registerInit } from "./commands/init.js";
+import { registerMcp } from "./commands/mcp.js";
 import { registerRun } from "./commands/run.js";
 import { registerServer } from "./commands/server.js";
 import { registerTasks } from "./commands/tasks.js";
+import { registerHistory } from "./commands/history.js";
+import { registerHooks } from "./commands/hooks.js";
+import { registerQueue } from "./commands/queue.js";
+import { registerWorker } from "./commands/worker.js";
 
 /** The `cc-executor` command tree; each command group lives in its own file under commands/. */
 export function buildProgram(): Command {
@@ -20,7 +25,12 @@ export function buildProgram(): Command {
   registerRun(program);
   registerClaude(program);
   registerTasks(program);
+  registerHistory(program);
+  registerHooks(program);
+  registerWorker(program);
+  registerQueue(program);
   registerDoctor(program);
   registerInit(program);
+  registerMcp(program);
   return program;
 }

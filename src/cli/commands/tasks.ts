@@ -4,12 +4,16 @@ import type { Command } from "commander";
 import { RpcClientError, type ExecutorEvent, type TaskListRequest } from "../../client/index.js";
 import { loadConfig } from "../../config.js";
 import { ErrorCodes, Notifications } from "../../protocol/index.js";
-import { formatFromPath, listRunStates, loadRunState, loadTaskListFile, planPhases, summarize, TaskListError, RunNotFoundError, type TaskListSummary, type TaskOutcome } from "../../tasks/index.js";
+import type { SubmitOptions, SubmittedTaskList } from "../../queue/index.js";
+import { taskListEventsToSink } from "../../server/task-list-method.js";
+import type { NotificationSink } from "../../server/sink.js";
+import { formatFromPath, listRunStates, loadRunState, loadTaskListFile, planPhases, summarize, TaskListError, RunNotFoundError, RunNotResumableError, type TaskList, type TaskListEvent, type TaskListSummary, type TaskOutcome } from "../../tasks/index.js";
 import { connectOrStartLocal } from "../connect.js";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { formatDuration, info, printJson, style } from "../output.js";
 import { parsePositiveInt } from "../parse-options.js";
 import { progressPrinter } from "./claude.js";
+import { loadQueue, requireRedisUrl } from "./worker.js";
 
 interface RunFlags {
   json?: boolean;
@@ -21,6 +25,8 @@ interface RunFlags {
   url?: string;
   token?: string;
   local: boolean;
+  queue?: boolean;
+  queueName?: string;
 }
 
 const CONNECTION_HELP = `
@@ -37,7 +43,9 @@ function addConnectionOptions(cmd: Command): Command {
     .option("-v, --verbose", "show each claude task's tool calls and each direct task's output")
     .option("--url <url>", "server WebSocket URL (default ws://127.0.0.1:8003/ws/mcp)")
     .option("--token <token>", "auth token")
-    .option("--no-local", "fail instead of running in-process when no server is running");
+    .option("--no-local", "fail instead of running in-process when no server is running")
+    .option("--queue", "distributed mode: run the list here, each task on a `cc-executor worker` taking it from the Redis queue (REDIS_URL)")
+    .option("--queue-name <name>", "with --queue: queue name (default CC_EXECUTOR_QUEUE, else cc-executor)");
 }
 
 export function registerTasks(program: Command): void {
@@ -52,16 +60,25 @@ export function registerTasks(program: Command): void {
   )
     .addHelpText("after", `${CONNECTION_HELP}
 
+With --queue the list runs in this process and each task on a worker (cc-executor worker) that
+takes it from the Redis queue at REDIS_URL: same order, progress, checkpoints and report.
+
 Examples:
   cc-executor tasks run examples/basic/tasks.md
-  cc-executor tasks run plan.yaml --report report.md --json`)
+  cc-executor tasks run plan.yaml --report report.md --json
+  REDIS_URL=redis://queue-host:6379 cc-executor tasks run plan.md --queue`)
     .action(async (file: string, flags: RunFlags) => {
       let text: string;
+      let list: TaskList;
       try {
-        const list = loadTaskListFile(file); // clear errors (with line numbers) before anything starts
+        list = loadTaskListFile(file); // clear errors (with line numbers) before anything starts
         text = readFileSync(list.source!, "utf8");
       } catch (err) {
         throw new CliError((err as Error).message, err instanceof TaskListError ? ExitCode.usage : ExitCode.failure);
+      }
+      if (flags.queue) {
+        process.exitCode = await runListOnQueue({ list: { ...list, source: resolve(file) } }, flags);
+        return;
       }
       const source = resolve(file);
       process.exitCode = await runList({ text, format: formatFromPath(file) ?? undefined, source }, flags);
@@ -75,7 +92,7 @@ Examples:
   )
     .addHelpText("after", CONNECTION_HELP)
     .action(async (runId: string, flags: RunFlags) => {
-      process.exitCode = await runList({ resume_run_id: runId }, flags);
+      process.exitCode = flags.queue ? await runListOnQueue({ resumeRunId: runId }, flags) : await runList({ resume_run_id: runId }, flags);
     });
 
   tasks
@@ -226,5 +243,68 @@ async function runList(request: TaskListRequest, flags: RunFlags): Promise<numbe
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     await conn.close();
+  }
+}
+
+/** Progress from a run in this process: its events as the notifications the server would send, to the same printer. */
+function taskListEventPrinter(print: (ev: ExecutorEvent) => void): (ev: TaskListEvent) => void {
+  const sink: NotificationSink = {
+    notify: (method, params) => print({ method, params } as ExecutorEvent),
+    isCongested: false,
+    isClosed: false,
+    on: () => sink,
+    off: () => sink,
+  };
+  let translate: ((ev: TaskListEvent) => void) | undefined;
+  return (ev) => {
+    translate ??= taskListEventsToSink(sink, ev.run_id);
+    translate(ev);
+  };
+}
+
+/** `tasks run --queue` / `tasks resume --queue`: the runner here, every task on a queue worker. */
+async function runListOnQueue(what: { list: TaskList } | { resumeRunId: string }, flags: RunFlags): Promise<number> {
+  const config = loadConfig();
+  const redisUrl = requireRedisUrl(config, "--queue");
+  const options: SubmitOptions = {
+    redisUrl,
+    queueName: flags.queueName ?? config.queueName,
+    home: config.home,
+    concurrency: flags.concurrency,
+    report: flags.report ? resolve(flags.report) : undefined,
+    defaultTimeouts: { claude: config.claudeTimeoutS, direct: config.commandTimeoutS },
+    onEvent: flags.quiet ? undefined : taskListEventPrinter(taskProgress(Boolean(flags.verbose))),
+  };
+  if ("list" in what) options.cwd = resolve(flags.cwd ?? process.cwd());
+  const { RedisUnreachableError, resumeSubmittedTaskList, submitTaskList } = await loadQueue();
+  let submitted: SubmittedTaskList;
+  try {
+    submitted = "list" in what ? await submitTaskList(what.list, options) : await resumeSubmittedTaskList(what.resumeRunId, options);
+  } catch (err) {
+    if (err instanceof RedisUnreachableError) throw new CliError(err.message, ExitCode.unreachable);
+    const refused = err instanceof TaskListError || err instanceof RunNotFoundError || err instanceof RunNotResumableError;
+    throw new CliError((err as Error).message, refused ? ExitCode.usage : ExitCode.failure);
+  }
+  if (!flags.quiet) info(style(`queue ${options.queueName}: tasks go to the workers one at a time, in order`, "dim"));
+  let interrupted = false;
+  const onSignal = () => {
+    if (interrupted) return;
+    interrupted = true;
+    info(style("\ninterrupted: canceling the queued and running tasks…", "yellow"));
+    void submitted.cancel();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    const summary = await submitted.finished();
+    if (summary.resume_command) summary.resume_command += " --queue";
+    if (!flags.quiet) printSummary(summary);
+    if (flags.json) printJson(summary);
+    if (summary.status === "completed") return ExitCode.ok;
+    if (summary.status === "canceled" || interrupted) return ExitCode.interrupted;
+    return ExitCode.failure;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
   }
 }

@@ -1,0 +1,12 @@
+export { submitTaskList, resumeSubmittedTaskList } from "./submit.js";
+export type { SubmitOptions, SubmittedTaskList } from "./submit.js";
+export { QueueExecutor } from "./executor.js";
+export type { QueueExecutorOptions } from "./executor.js";
+export { startWorker } from "./worker.js";
+export type { StartWorkerOptions, RunningWorker, WorkerRecord, OnLimit } from "./worker.js";
+export { queueStatus, checkRedis, RedisUnreachableError } from "./status.js";
+export type { QueueStatus, JobRow } from "./status.js";
+export { DEFAULT_QUEUE_NAME, DEFAULT_PREFIX, queueJobId, queueKeys, redactUrl } from "./keys.js";
+export type { QueueConnectionOptions, QueueJobData } from "./keys.js";
+export { boundActivity } from "./messages.js";
+export type { RunMessage, ControlMessage, QueuedOutcome } from "./messages.js";

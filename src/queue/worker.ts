@@ -1,0 +1,362 @@
+import { existsSync, statSync } from "node:fs";
+import { hostname } from "node:os";
+import { DelayedError, Queue, WaitingError, Worker, type Job } from "bullmq";
+import { Redis } from "ioredis";
+import type { ClaudeTaskEvent } from "../claude/index.js";
+import { silentLogger, type Logger } from "../logger.js";
+import { defaultHome, statePaths } from "../paths.js";
+import { GroupRegistry } from "../process/index.js";
+import { LocalExecutor, type LocalExecutorOptions, type TaskActivity, type TaskExecution, type TaskOutcome } from "../tasks/index.js";
+import { bullConnection, queueKeys, redactUrl, resolveQueue, type QueueConnectionOptions, type QueueJobData, type ResolvedQueue } from "./keys.js";
+import { boundActivity, DEFAULT_ACTIVITY_CHARS, type ControlMessage, type QueuedOutcome, type RunMessage } from "./messages.js";
+import { syntheticOutcome } from "./outcome.js";
+
+export type OnLimit = "worker" | "queue";
+
+export interface StartWorkerOptions extends QueueConnectionOptions {
+  /** Shown in `queue status`, stored on every job it runs, given to tasks as CC_EXECUTOR_WORKER (default <host>-<pid>). */
+  name?: string;
+  /** Jobs run at once (default 1). */
+  concurrency?: number;
+  /** State directory (process-group records for reaping after a crash, claude run folders). */
+  home?: string;
+  /** Run every task in this directory instead of the submitter's (which may not exist on this machine). */
+  cwd?: string;
+  /** How tasks run here: claude defaults, shell, kill grace, buffer sizes (the registry is the worker's). */
+  local?: Omit<LocalExecutorOptions, "registry" | "logger">;
+  /** A job whose lock is not renewed for this long is taken over by another worker (default 30000 ms). */
+  lockDurationMs?: number;
+  /** How often workers look for such stalled jobs (default 15000 ms). */
+  stalledIntervalMs?: number;
+  /** Who waits out a usage/rate limit: this worker only ("worker", default) or every worker ("queue"). */
+  onLimit?: OnLimit;
+  /** Pause used when a limit gives no reset time (default 60000 ms). */
+  limitPauseMs?: number;
+  /** Times one job may be handed back for a limit before its failure is reported (default 5). */
+  maxLimitHandbacks?: number;
+  /** On close: how long running tasks may take to finish before they are canceled and handed back (default 30000 ms). */
+  shutdownGraceMs?: number;
+  /** Heartbeat period: status record, expired queue pauses, reaping groups of dead processes (default 5000 ms). */
+  heartbeatMs?: number;
+  /** Largest string in one streamed activity message (default 16 KiB). */
+  maxActivityChars?: number;
+  logger?: Logger;
+}
+
+/** A worker's heartbeat record, as `queue status` shows it. */
+export interface WorkerRecord {
+  id: string;
+  name: string;
+  host: string;
+  pid: number;
+  concurrency: number;
+  started_at: string;
+  heartbeat_at: string;
+  /** Jobs running now. */
+  running: Array<{ job: string; run_id: string; task_id: string; title: string; started_at: string }>;
+  jobs_done: number;
+  paused_until?: string;
+  closing: boolean;
+  on_limit: OnLimit;
+}
+
+export interface RunningWorker {
+  readonly id: string;
+  readonly name: string;
+  readonly worker: Worker;
+  readonly registry: GroupRegistry;
+  /** Resolves when the worker has closed (after close(), or after a fatal error). */
+  readonly closed: Promise<void>;
+  /**
+   * Stops taking jobs, lets the running ones finish for `graceMs` (default: shutdownGraceMs), then
+   * cancels what still runs and hands those jobs back to the queue; closes the connections.
+   */
+  close(options?: { graceMs?: number }): Promise<void>;
+  /** Cancels the running tasks now and hands their jobs back (a second Ctrl-C). */
+  handBackAll(reason: string): void;
+  status(): WorkerRecord;
+}
+
+interface Running {
+  job: Job<QueueJobData>;
+  exec?: TaskExecution;
+  startedAt: number;
+  /** Cancel, then move the job back to wait instead of completing it. */
+  handBack?: string;
+  /** The lock was lost: another worker owns the job now. */
+  lockLost?: boolean;
+}
+
+const LIMIT_ERRORS = new Set(["usage_limit", "rate_limit"]);
+
+/** Milliseconds-since-epoch reset time from a claude failure or result, when it says one. */
+function resetFrom(ev: ClaudeTaskEvent): number | undefined {
+  const r = ev.type === "error" ? ev.failure : ev.type === "completed" ? ev.result : undefined;
+  if (!r || !r.error_type || !LIMIT_ERRORS.has(r.error_type)) return undefined;
+  if (r.reset_timestamp) return r.reset_timestamp * 1000;
+  if (r.retry_after) return Date.now() + r.retry_after * 1000;
+  return undefined;
+}
+
+/**
+ * `cc-executor worker`: a BullMQ worker that runs each job's task with the LocalExecutor (the same
+ * code path as local mode), streams its activity to the submitter, and obeys cancel/pause/resume.
+ * Process groups are recorded in the state directory: groups left by a worker that died (kill -9)
+ * are killed when a worker using that directory starts, and by live workers on their heartbeat.
+ */
+export async function startWorker(options: StartWorkerOptions): Promise<RunningWorker> {
+  const q: ResolvedQueue = resolveQueue(options);
+  const keys = queueKeys(q);
+  const logger = options.logger ?? silentLogger;
+  const name = options.name ?? `${hostname()}-${process.pid}`;
+  const home = options.home ?? defaultHome();
+  const concurrency = options.concurrency ?? 1;
+  const lockDuration = options.lockDurationMs ?? 30_000;
+  const stalledInterval = options.stalledIntervalMs ?? 15_000;
+  const heartbeatMs = options.heartbeatMs ?? 5000;
+  const onLimit = options.onLimit ?? "worker";
+  const maxChars = options.maxActivityChars ?? DEFAULT_ACTIVITY_CHARS;
+  const killGraceMs = options.local?.killGraceMs ?? 3000;
+  if (options.cwd && !(existsSync(options.cwd) && statSync(options.cwd).isDirectory())) throw new Error(`--cwd ${options.cwd} is not a directory`);
+
+  // Before taking any job: kill what a previous worker on this state directory left running.
+  const registry = new GroupRegistry(statePaths(home).groupsDir, logger);
+  const reaped = await registry.reapLeftovers(killGraceMs);
+  if (reaped.reaped.length > 0) logger.warn({ groups: reaped.reaped }, `killed ${reaped.reaped.length} process group(s) left by a worker that died`);
+
+  const executor = new LocalExecutor({ ...options.local, registry, logger });
+  const connection = bullConnection(q);
+  const pub = new Redis(q.redisUrl, { maxRetriesPerRequest: null });
+  const sub = new Redis(q.redisUrl, { maxRetriesPerRequest: null });
+  const queue = new Queue(q.queueName, { connection, prefix: q.prefix });
+  for (const [what, emitter] of [["publisher", pub], ["subscriber", sub], ["queue", queue]] as const) {
+    (emitter as NodeJS.EventEmitter).on("error", (err: Error) => logger.warn({ err: err.message, connection: what }, "redis connection error (retrying)"));
+  }
+
+  const running = new Map<string, Running>();
+  const startedAt = new Date().toISOString();
+  let jobsDone = 0;
+  let pausedUntil = 0;
+  let resumeTimer: NodeJS.Timeout | undefined;
+  let closingFlag = false;
+  /** Rewrites this worker's status record (set once the record exists; until then a no-op). */
+  let recordChanged = (): void => undefined;
+
+  const publish = (runId: string, msg: RunMessage) => pub.publish(keys.runChannel(runId), JSON.stringify(msg));
+
+  const pauseForLimit = async (untilMs: number, reason: string): Promise<void> => {
+    if (onLimit === "queue") {
+      const current = Number((await pub.get(keys.pausedUntilKey)) ?? 0);
+      if (untilMs > current) await pub.set(keys.pausedUntilKey, String(untilMs), "PX", Math.max(1000, untilMs - Date.now() + 3_600_000));
+      await queue.pause();
+      logger.warn({ until: new Date(untilMs).toISOString(), reason }, "usage/rate limit: paused the whole queue until the reset");
+    } else {
+      void worker.pause(true);
+      logger.warn({ until: new Date(untilMs).toISOString(), reason }, "usage/rate limit: this worker takes no jobs until the reset");
+    }
+    if (untilMs > pausedUntil) {
+      pausedUntil = untilMs;
+      clearTimeout(resumeTimer);
+      resumeTimer = setTimeout(() => void resumeAfterLimit(), Math.max(0, untilMs - Date.now()));
+      resumeTimer.unref();
+    }
+    recordChanged();
+  };
+
+  const resumeAfterLimit = async (): Promise<void> => {
+    if (Date.now() < pausedUntil) return;
+    pausedUntil = 0;
+    if (onLimit === "queue") await resumeQueueIfDue();
+    else if (!closingFlag) void worker.resume();
+    logger.info("limit reset reached: taking jobs again");
+  };
+
+  /** Resumes a queue that a limit paused once the reset has passed (any worker does it: the one that paused may be gone). */
+  const resumeQueueIfDue = async (): Promise<void> => {
+    const until = await pub.get(keys.pausedUntilKey);
+    if (until === null || Number(until) > Date.now()) return;
+    await queue.resume();
+    await pub.del(keys.pausedUntilKey);
+  };
+
+  const processor = async (job: Job<QueueJobData>, token?: string): Promise<QueuedOutcome> => {
+    const data = job.data;
+    const req = data.request;
+    const jobId = job.id!;
+    const t0 = Date.now();
+    const entry: Running = { job, startedAt: t0 };
+    running.set(jobId, entry);
+    recordChanged();
+    const log = logger.child({ jobId, runId: req.runId, taskId: req.task.id, attempt: req.attempt });
+    try {
+      const finish = async (outcome: TaskOutcome): Promise<QueuedOutcome> => {
+        await publish(req.runId, { job: jobId, worker: name, kind: "done" }).catch(() => undefined);
+        jobsDone++;
+        return { ...outcome, worker: name };
+      };
+      if (job.stalledCounter > Math.max(1, data.maxStalls ?? 1)) {
+        log.warn({ stalled: job.stalledCounter }, "job lost its worker too often; reporting it failed");
+        return finish(syntheticOutcome(req, t0, "failed", "worker_lost", `the task's worker was lost ${job.stalledCounter} times (killed or cut off from Redis); not trying again`));
+      }
+      if (await pub.exists(keys.cancelKey(jobId))) return finish(syntheticOutcome(req, t0, "canceled", "canceled", "canceled before a worker started it"));
+      const cwd = options.cwd ?? req.cwd;
+      if (!existsSync(cwd)) {
+        return finish(syntheticOutcome(req, t0, "failed", "spawn_failed", `working directory ${cwd} does not exist on worker ${name} (${hostname()}); start the worker with --cwd`));
+      }
+      log.info({ title: req.task.title, method: req.task.method, stalled: job.stalledCounter }, "task started");
+      let limitReset: number | undefined;
+      const exec = executor.start({ ...req, cwd, env: { ...req.env, CC_EXECUTOR_WORKER: name } }, (activity: TaskActivity) => {
+        if (activity.type === "claude") {
+          const reset = resetFrom(activity.event);
+          if (reset !== undefined) limitReset = reset;
+        }
+        void publish(req.runId, { job: jobId, worker: name, kind: "activity", activity: boundActivity(activity, maxChars) }).catch(() => undefined);
+      });
+      entry.exec = exec;
+      if (entry.handBack || entry.lockLost) exec.cancel();
+      const outcome = await exec.outcome;
+      log.info({ status: outcome.status, ms: Date.now() - t0 }, "task ended");
+
+      if (entry.lockLost) throw new Error("this worker lost the job's lock; another worker runs it now");
+      if (entry.handBack && outcome.status !== "completed") {
+        await publish(req.runId, { job: jobId, worker: name, kind: "handed-back", reason: entry.handBack }).catch(() => undefined);
+        await job.moveToWait(token);
+        log.warn({ reason: entry.handBack }, "task canceled and handed back to the queue");
+        throw new WaitingError();
+      }
+      const limited = outcome.error_type !== undefined && LIMIT_ERRORS.has(outcome.error_type);
+      const handbacks = data.limitHandbacks ?? 0;
+      if (limited && handbacks < (options.maxLimitHandbacks ?? 5)) {
+        const until = limitReset && limitReset > Date.now() ? limitReset : Date.now() + (options.limitPauseMs ?? 60_000);
+        const reason = `worker ${name}: ${outcome.error_type} until ${new Date(until).toISOString()}`;
+        await pauseForLimit(until, reason);
+        await job.updateData({ ...data, limitHandbacks: handbacks + 1 });
+        const waiting: TaskActivity = { type: "claude", event: { type: "waiting_for_limit", untilEpochMs: until, reason } };
+        await publish(req.runId, { job: jobId, worker: name, kind: "activity", activity: waiting }).catch(() => undefined);
+        await publish(req.runId, { job: jobId, worker: name, kind: "handed-back", reason }).catch(() => undefined);
+        if (onLimit === "queue") {
+          await job.moveToDelayed(until, token);
+          throw new DelayedError();
+        }
+        await job.moveToWait(token);
+        throw new WaitingError();
+      }
+      return await finish(outcome);
+    } finally {
+      running.delete(jobId);
+      recordChanged();
+    }
+  };
+
+  const worker = new Worker<QueueJobData, QueuedOutcome>(q.queueName, processor, {
+    connection,
+    prefix: q.prefix,
+    name,
+    concurrency,
+    lockDuration,
+    stalledInterval,
+    // Per-task limits (the task's failure policy) are applied in the processor; this is only the ceiling.
+    maxStalledCount: 21,
+    autorun: false,
+  });
+  worker.on("error", (err) => logger.warn({ err: err.message }, "worker error"));
+  worker.on("lockRenewalFailed", (jobIds) => {
+    for (const id of jobIds) {
+      const entry = running.get(id);
+      if (!entry) continue;
+      entry.lockLost = true;
+      entry.exec?.cancel(); // another worker will take the job over: do not run it twice
+      logger.error({ jobId: id }, "lost the job's lock (Redis unreachable?): canceled the task so that it does not run twice");
+    }
+  });
+
+  await sub.subscribe(keys.controlChannel);
+  sub.on("message", (_channel: string, text: string) => {
+    let msg: ControlMessage;
+    try {
+      msg = JSON.parse(text) as ControlMessage;
+    } catch {
+      return;
+    }
+    const entry = running.get(msg.job);
+    if (!entry?.exec) return;
+    logger.info({ jobId: msg.job, action: msg.action }, "control request");
+    if (msg.action === "cancel") entry.exec.cancel();
+    else if (msg.action === "pause") entry.exec.pause();
+    else entry.exec.resume();
+  });
+
+  const id = `${name}:${hostname()}:${process.pid}:${Date.now().toString(36)}`;
+  const status = (): WorkerRecord => ({
+    id,
+    name,
+    host: hostname(),
+    pid: process.pid,
+    concurrency,
+    started_at: startedAt,
+    heartbeat_at: new Date().toISOString(),
+    running: [...running.entries()].map(([job, r]) => ({ job, run_id: r.job.data.request.runId, task_id: r.job.data.request.task.id, title: r.job.data.request.task.title, started_at: new Date(r.startedAt).toISOString() })),
+    jobs_done: jobsDone,
+    paused_until: pausedUntil > Date.now() ? new Date(pausedUntil).toISOString() : undefined,
+    closing: closingFlag,
+    on_limit: onLimit,
+  });
+  const writeRecord = async (): Promise<void> => {
+    const ttl = heartbeatMs * 3;
+    await pub.multi().set(keys.workerKey(id), JSON.stringify(status()), "PX", ttl).zadd(keys.workersSet, Date.now() + ttl, id).zremrangebyscore(keys.workersSet, "-inf", Date.now()).exec();
+  };
+  recordChanged = () => void writeRecord().catch(() => undefined);
+  const heartbeat = async (): Promise<void> => {
+    await writeRecord();
+    await resumeQueueIfDue();
+    await registry.reapLeftovers(killGraceMs); // groups of a sibling worker on this state directory that died
+  };
+  await heartbeat();
+  let beating = false;
+  const beat = setInterval(() => {
+    if (beating) return; // reaping a group can take the kill grace period
+    beating = true;
+    void heartbeat()
+      .catch((err: Error) => logger.warn({ err: err.message }, "heartbeat failed"))
+      .finally(() => (beating = false));
+  }, heartbeatMs);
+  beat.unref();
+
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((r) => (resolveClosed = r));
+  const runLoop = worker.run().catch((err: Error) => logger.error({ err: err.message }, "worker stopped"));
+  await worker.waitUntilReady();
+  logger.info({ name, queue: q.queueName, redis: redactUrl(q.redisUrl), concurrency, lockDuration, stalledInterval, onLimit }, "worker ready");
+
+  const handBackAll = (reason: string) => {
+    for (const entry of running.values()) {
+      if (entry.handBack) continue;
+      entry.handBack = reason;
+      entry.exec?.cancel();
+    }
+  };
+
+  let closing: Promise<void> | undefined;
+  const close = (opts: { graceMs?: number } = {}): Promise<void> => {
+    closing ??= (async () => {
+      closingFlag = true;
+      recordChanged();
+      clearInterval(beat);
+      clearTimeout(resumeTimer);
+      const grace = opts.graceMs ?? options.shutdownGraceMs ?? 30_000;
+      const timer = setTimeout(() => handBackAll("the worker is shutting down"), grace);
+      logger.info({ running: running.size, graceMs: grace }, "closing: no new jobs; waiting for running tasks");
+      await worker.close();
+      clearTimeout(timer);
+      await runLoop;
+      await pub.multi().del(keys.workerKey(id)).zrem(keys.workersSet, id).exec().catch(() => undefined);
+      await Promise.allSettled([queue.close()]);
+      await Promise.allSettled([sub.quit(), pub.quit()]);
+      logger.info("worker closed");
+      resolveClosed();
+    })();
+    return closing;
+  };
+
+  return { id, name, worker, registry, closed, close, handBackAll, status };
+}
