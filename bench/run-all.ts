@@ -1,8 +1,12 @@
 /** Runs every benchmark and prints each figure as a ratio against its same-run baseline. */
 import { printFigures, type Figure } from "./lib.js";
 import { run as serverBench } from "./server-bench.js";
+import { run as tasksBench } from "./tasks-bench.js";
 
-const suites: Array<[string, () => Promise<Figure[]>]> = [["server", serverBench]];
+const suites: Array<[string, () => Promise<Figure[]>]> = [
+  ["server", serverBench],
+  ["tasks", tasksBench],
+];
 const only = process.argv[2];
 const all: Figure[] = [];
 for (const [name, suite] of suites) {
