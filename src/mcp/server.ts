@@ -13,7 +13,7 @@ import { HookConfigError, loadHooks, type HookSet, type HookWarning } from "../h
 import { silentLogger, type Logger } from "../logger.js";
 import { statePaths } from "../paths.js";
 import { GroupRegistry, SpawnError, type ProcessResult } from "../process/index.js";
-import { compilePolicy, refusalReason } from "../server/policy.js";
+import { compilePolicy, refusalReason } from "../doors/policy.js";
 import { HistoryRecorder, openStore, type Store } from "../store/index.js";
 import {
   checkPreTaskList,

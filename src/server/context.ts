@@ -4,7 +4,7 @@ import type { HookSet, HookWarning } from "../hooks/index.js";
 import type { GroupRegistry } from "../process/index.js";
 import type { HistoryRecorder } from "../store/index.js";
 import { ErrorCodes, RpcError } from "../protocol/index.js";
-import type { CommandPolicy } from "./policy.js";
+import type { CommandPolicy } from "../doors/policy.js";
 import type { ActiveWork } from "./session.js";
 
 /** Counts running processes across all sessions against CC_EXECUTOR_MAX_PROCESSES. */

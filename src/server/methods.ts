@@ -4,7 +4,7 @@ import { startGuardedCommand } from "../doors/index.js";
 import { SpawnError } from "../process/index.js";
 import { AttachParams, ControlParams, ErrorCodes, ExecuteParams, Methods, Notifications, parseParams, RpcError } from "../protocol/index.js";
 import { hookWarningParams, type ServerContext } from "./context.js";
-import { refusalReason } from "./policy.js";
+import { refusalReason } from "../doors/policy.js";
 import { openChannel, trackResumable } from "./resumable.js";
 import { ccExecuteMethod } from "./claude-method.js";
 import { runTaskListMethod } from "./task-list-method.js";

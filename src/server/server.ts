@@ -17,7 +17,7 @@ import { handleDashboardHttp } from "./dashboard-http.js";
 import { monitorFor } from "./monitor.js";
 import { buildMethods } from "./methods.js";
 import { isOriginAllowed } from "./origin.js";
-import { compilePolicy } from "./policy.js";
+import { compilePolicy } from "../doors/policy.js";
 import { Session, type MethodHandler } from "./session.js";
 
 export interface RunningServer {

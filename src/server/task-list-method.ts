@@ -1,6 +1,6 @@
 import { Notifications, parseParams, RpcError, ErrorCodes, RunTaskListParams } from "../protocol/index.js";
 import { checkPreTaskList, loadRunState, newRunId, parseTaskListText, resolveTaskList, resumeTaskList, startTaskList, TaskListError, TaskListRefusedError, RunNotFoundError, RunNotResumableError } from "../tasks/index.js";
-import { refusalReason } from "./policy.js";
+import { refusalReason } from "../doors/policy.js";
 import type { OutputFlow } from "../process/index.js";
 import type { TaskList, TaskListEvent, TaskListOptions, TaskListRun } from "../tasks/index.js";
 import { taskListServices } from "../doors/index.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { compilePolicy, refusalReason, simpleCommands } from "../../src/server/policy.js";
+import { compilePolicy, refusalReason, simpleCommands } from "../../src/doors/policy.js";
 import { RawPeer, startTestServer } from "../helpers/server.js";
 
 describe("command policy", () => {

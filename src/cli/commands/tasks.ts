@@ -7,7 +7,10 @@ import { ErrorCodes, Notifications } from "../../protocol/index.js";
 import type { SubmitOptions, SubmittedTaskList } from "../../queue/index.js";
 import { taskListEventsToSink } from "../../server/task-list-method.js";
 import type { NotificationSink } from "../../server/sink.js";
-import { formatFromPath, listRunStates, loadRunState, loadTaskListFile, planPhases, summarize, TaskListError, RunNotFoundError, RunNotResumableError, type TaskList, type TaskListEvent, type TaskListSummary, type TaskOutcome } from "../../tasks/index.js";
+import { HookConfigError, loadHooks } from "../../hooks/index.js";
+import { HistoryRecorder } from "../../store/index.js";
+import { openStoreOrFallback } from "../../store/fallback.js";
+import { checkPreTaskList, formatFromPath, listRunStates, loadRunState, loadTaskListFile, planPhases, summarize, TaskListError, TaskListRefusedError, RunNotFoundError, RunNotResumableError, type TaskList, type TaskListEvent, type TaskListSummary, type TaskOutcome } from "../../tasks/index.js";
 import { connectOrStartLocal } from "../connect.js";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { formatDuration, info, printJson, style } from "../output.js";
@@ -276,6 +279,34 @@ async function runListOnQueue(what: { list: TaskList } | { resumeRunId: string }
     onEvent: flags.quiet ? undefined : taskListEventPrinter(taskProgress(Boolean(flags.verbose))),
   };
   if ("list" in what) options.cwd = resolve(flags.cwd ?? process.cwd());
+  // As in local mode: the project's task hooks here (workers run the execute/claude hooks), history and estimates.
+  let hooks;
+  try {
+    hooks = loadHooks({ cwd: options.cwd ?? process.cwd(), home: config.home, shell: config.shell, killGraceMs: config.killGraceMs });
+  } catch (err) {
+    if (err instanceof HookConfigError) throw new CliError(err.message, ExitCode.usage);
+    throw err;
+  }
+  const store = await openStoreOrFallback({ home: config.home, redisUrl: config.redisUrl });
+  const history = new HistoryRecorder(store, { maxS: config.maxTimeoutS, commandDefaultS: config.commandTimeoutS, claudeDefaultS: config.claudeTimeoutS });
+  Object.assign(options, { hooks, history }, config.estimateTimeouts ? {} : { estimateTimeout: async () => undefined });
+  try {
+    return await submitAndFollow(what, options, flags);
+  } finally {
+    await history.flush();
+    await store.close().catch(() => undefined);
+  }
+}
+
+async function submitAndFollow(what: { list: TaskList } | { resumeRunId: string }, options: SubmitOptions, flags: RunFlags): Promise<number> {
+  if ("list" in what) {
+    try {
+      await checkPreTaskList(options.hooks, what.list, { cwd: options.cwd });
+    } catch (err) {
+      if (err instanceof TaskListRefusedError) throw new CliError(`task list not allowed: ${err.message}`, ExitCode.failure);
+      throw err;
+    }
+  }
   const { RedisUnreachableError, resumeSubmittedTaskList, submitTaskList } = await loadQueue();
   let submitted: SubmittedTaskList;
   try {

@@ -1,7 +1,9 @@
 import type { Command } from "commander";
 import { InvalidArgumentError, Option } from "commander";
 import { loadConfig, type Config } from "../../config.js";
-import { createLogger } from "../../logger.js";
+import { claudeDefaults, commandRefuser } from "../../doors/index.js";
+import { HookConfigError, loadHooks, type HookSet } from "../../hooks/index.js";
+import { createLogger, type Logger } from "../../logger.js";
 import type { OnLimit } from "../../queue/index.js";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { info, style } from "../output.js";
@@ -42,6 +44,15 @@ export async function ensureRedis(url: string): Promise<void> {
     await checkRedis(url);
   } catch (err) {
     if (err instanceof RedisUnreachableError) throw new CliError(err.message, ExitCode.unreachable);
+    throw err;
+  }
+}
+
+function workerHooks(config: Config, cwd: string | undefined, logger: Logger): HookSet {
+  try {
+    return loadHooks({ cwd: cwd ?? process.cwd(), home: config.home, logger, shell: config.shell, killGraceMs: config.killGraceMs });
+  } catch (err) {
+    if (err instanceof HookConfigError) throw new CliError(err.message, ExitCode.usage);
     throw err;
   }
 }
@@ -88,17 +99,14 @@ Examples:
         lockDurationMs: flags.lockDuration,
         stalledIntervalMs: flags.stalledInterval,
         shutdownGraceMs: flags.shutdownGrace * 1000,
+        // The same executor options as the server's: claude defaults, hooks of the worker's project, command policy.
         local: {
           shell: config.shell,
           killGraceMs: config.killGraceMs,
           maxBufferBytes: config.maxBufferSize,
-          claude: {
-            home: config.home,
-            apiKeyMode: config.claudeApiKey,
-            permissionMode: config.permissionMode,
-            killGraceMs: config.killGraceMs,
-            retry: { maxAttempts: config.claudeMaxAttempts, baseDelayMs: config.claudeRetryDelayMs, waitOnLimit: config.waitOnLimit },
-          },
+          claude: claudeDefaults(config),
+          hooks: workerHooks(config, flags.cwd, logger),
+          refuseCommand: commandRefuser(config),
         },
         logger,
       }).catch((err: Error) => {

@@ -74,3 +74,9 @@ export function refusalReason(policy: CommandPolicy | undefined, command: string
   }
   return undefined;
 }
+
+/** The configured policy as a function for executors: a reason to refuse a command, or undefined. */
+export function commandRefuser(config: { allowCommands: readonly string[]; denyCommands: readonly string[] }): ((command: string) => string | undefined) | undefined {
+  const policy = compilePolicy(config.allowCommands, config.denyCommands);
+  return policy ? (command) => refusalReason(policy, command) : undefined;
+}
