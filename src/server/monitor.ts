@@ -9,7 +9,7 @@ import type { TaskListSummary } from "../tasks/index.js";
 import { VERSION } from "../version.js";
 import type { ServerContext } from "./context.js";
 import { Reply, type ActiveWork, type MethodHandler, type Session } from "./session.js";
-import type { NotificationSink } from "./sink.js";
+import { interceptSink, type NotificationSink } from "./sink.js";
 
 /**
  * The server-wide monitor behind the dashboard: it sees every execution (command, claude task,
@@ -199,24 +199,14 @@ export class Monitor {
       }
       this.record(entry, method, params);
     };
-    return {
-      notify: (method, params) => {
-        try {
-          record(method, params as Record<string, unknown>);
-        } catch (err) {
-          this.ctx.logger.warn({ err: (err as Error).message }, "monitor failed to record a notification");
-        }
-        sink.notify(method, params);
-      },
-      get isCongested() {
-        return sink.isCongested;
-      },
-      get isClosed() {
-        return sink.isClosed;
-      },
-      on: (event, listener) => sink.on(event, listener),
-      off: (event, listener) => sink.off(event, listener),
-    };
+    return interceptSink(sink, (method, params) => {
+      try {
+        record(method, params as Record<string, unknown>);
+      } catch (err) {
+        this.ctx.logger.warn({ err: (err as Error).message }, "monitor failed to record a notification");
+      }
+      sink.notify(method, params);
+    });
   }
 
   private open(session: Session, info: { executionId: string; kind: ExecutionKind; label: string }): Entry {

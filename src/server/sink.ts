@@ -10,3 +10,18 @@ export interface NotificationSink {
   on(event: "drain", listener: () => void): unknown;
   off(event: "drain", listener: () => void): unknown;
 }
+
+/** A sink that passes everything to `sink`, with `notify` replaced (to add fields, record, ...). */
+export function interceptSink(sink: NotificationSink, notify: (method: string, params: unknown) => void): NotificationSink {
+  return {
+    notify,
+    get isCongested() {
+      return sink.isCongested;
+    },
+    get isClosed() {
+      return sink.isClosed;
+    },
+    on: (event, listener) => sink.on(event, listener),
+    off: (event, listener) => sink.off(event, listener),
+  };
+}

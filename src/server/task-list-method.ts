@@ -9,22 +9,12 @@ import { hookWarningParams, type ServerContext } from "./context.js";
 import { monitorSink } from "./monitor.js";
 import { openChannel, trackResumable } from "./resumable.js";
 import type { ActiveWork, MethodHandler } from "./session.js";
-import type { NotificationSink } from "./sink.js";
+import { interceptSink, type NotificationSink } from "./sink.js";
 import { streamProcessEvents } from "./stream-process.js";
 
 /** A sink that adds fields (run_id, task_id) to every notification it passes on. */
 function withFields(sink: NotificationSink, fields: Record<string, unknown>): NotificationSink {
-  return {
-    notify: (method, params) => sink.notify(method, { ...(params as object), ...fields }),
-    get isCongested() {
-      return sink.isCongested;
-    },
-    get isClosed() {
-      return sink.isClosed;
-    },
-    on: (event, listener) => sink.on(event, listener),
-    off: (event, listener) => sink.off(event, listener),
-  };
+  return interceptSink(sink, (method, params) => sink.notify(method, { ...(params as object), ...fields }));
 }
 
 /** Task-list events as notifications; each task's process.* and claude.* notifications go out inside them. */

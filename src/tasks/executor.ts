@@ -63,7 +63,8 @@ export interface LocalExecutorOptions {
 /** Bytes of a direct task's output kept as its result (the context uses a shorter tail). */
 const DIRECT_RESULT_BYTES = 64 * 1024;
 
-function baseOutcome(req: TaskRequest, startedAt: number): Omit<TaskOutcome, "status" | "result" | "summary"> {
+/** The fields every outcome of `req` has, whatever happened to it (ids, times, attempt, timeout). */
+export function baseOutcome(req: TaskRequest, startedAt: number): Omit<TaskOutcome, "status" | "result" | "summary"> {
   const endedAt = Date.now();
   return {
     id: req.task.id,

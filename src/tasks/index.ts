@@ -1,7 +1,7 @@
 export { startTaskList, runTaskList, resumeTaskList, TaskListRun, RunNotResumableError, TaskListRefusedError, checkPreTaskList, DEFAULT_TIMEOUTS } from "./runner.js";
 export type { TaskListOptions } from "./runner.js";
 export type { TaskListEvent, TimeoutChoice } from "./events.js";
-export { LocalExecutor, outcomeFromClaude, outcomeFromProcess, refusedOutcome } from "./executor.js";
+export { LocalExecutor, baseOutcome, outcomeFromClaude, outcomeFromProcess, refusedOutcome } from "./executor.js";
 export type { TaskExecutor, TaskExecution, TaskRequest, TaskActivity, LocalExecutorOptions } from "./executor.js";
 export { TaskListError, planPhases, parseFailurePolicy, parseDuration } from "./model.js";
 export type { TaskList, TaskSpec, TaskOutcome, TaskStatus, TaskMethod, FailurePolicy, Phase } from "./model.js";
