@@ -153,7 +153,8 @@ Examples:
         const items = phase.kind === "sequential" ? [phase.task] : phase.tasks;
         if (phase.kind === "parallel") process.stdout.write(`  parallel group "${phase.group}":\n`);
         for (const t of items) {
-          const extra = [t.method, t.timeout ? `timeout ${t.timeout}s` : "", t.onFailure ? `on failure: ${t.onFailure.action}${t.onFailure.action === "retry" ? ` ${t.onFailure.times}` : ""}` : ""].filter(Boolean).join(", ");
+          const timeout = t.timeout ?? list.defaults.timeout;
+          const extra = [t.method, timeout ? `timeout ${timeout}s` : "timeout estimated", t.onFailure ? `on failure: ${t.onFailure.action}${t.onFailure.action === "retry" ? ` ${t.onFailure.times}` : ""}` : ""].filter(Boolean).join(", ");
           process.stdout.write(`  ${phase.kind === "parallel" ? "  " : ""}${t.index}. ${t.title} (${extra})\n`);
         }
       }
