@@ -38,6 +38,8 @@ export class ExecutionChannel extends EventEmitter<{ drain: [] }> implements Not
   private seq = 0;
   private spill: WriteStream | undefined;
   private spillBroken = false;
+  /** Set once the work is over: the spill file is complete and its descriptor is being released. */
+  private spillEnded: Promise<void> | undefined;
   private graceTimer: NodeJS.Timeout | undefined;
   private finished = false;
   private readonly forwardDrain = () => this.emit("drain");
@@ -82,13 +84,24 @@ export class ExecutionChannel extends EventEmitter<{ drain: [] }> implements Not
     this.ring.push({ seq, method, params: withSeq, size: line.length });
     this.ringSize += line.length;
     while (this.ringSize > this.options.ringBytes && this.ring.length > 1) this.ringSize -= this.ring.shift()!.size;
-    if (this.spill && !this.spillBroken) this.spill.write(`${line}\n`);
+    // After the end (a late hook.warning) the event is in the ring only, which always holds the newest.
+    if (this.spill && !this.spillBroken && !this.spillEnded) this.spill.write(`${line}\n`);
     this.session?.notify(method, withSeq);
   }
 
   /** The work is over: the channel is kept for one more grace period, so a late client still gets the result. */
   markFinished(): void {
     this.finished = true;
+    // The file is complete: release its descriptor now, not after the grace period (a loop of short
+    // resumable executions would otherwise hold one open file each for CC_EXECUTOR_RESUME_GRACE).
+    const spill = this.spill;
+    if (spill && !this.spillEnded) {
+      this.spillEnded = new Promise<void>((resolve) => {
+        spill.once("close", () => resolve());
+        spill.once("error", () => resolve());
+        spill.end();
+      });
+    }
     this.startGrace();
   }
 
@@ -106,7 +119,7 @@ export class ExecutionChannel extends EventEmitter<{ drain: [] }> implements Not
     let cursor = sinceSeq;
     let sent = 0;
     for (let round = 0; round < 3 && this.spill && !this.spillBroken && (this.ring[0]?.seq ?? Infinity) > cursor + 1 && cursor < this.seq; round++) {
-      await new Promise<void>((resolve) => this.spill!.write("", () => resolve()));
+      await (this.spillEnded ?? new Promise<void>((resolve) => this.spill!.write("", () => resolve())));
       const lines = createInterface({ input: createReadStream(this.options.spillPath!) });
       for await (const line of lines) {
         if (line === "") continue;
