@@ -59,3 +59,18 @@ export function isLoopbackHost(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, "").toLowerCase();
   return h === "localhost" || h === "::1" || /^127(\.\d{1,3}){3}$/.test(h) || h === "::ffff:127.0.0.1";
 }
+
+/** The Host header without its port ("[::1]:8003" -> "::1"). */
+export function hostName(host: string | undefined): string {
+  if (!host) return "";
+  const bracketed = /^\[([^\]]*)\](?::\d*)?$/.exec(host);
+  return bracketed ? bracketed[1]! : host.replace(/:\d*$/, "");
+}
+
+/**
+ * Without a token a web page could reach a loopback server through DNS rebinding (its Origin then
+ * matches the Host it made up): with auth off, only requests naming a loopback Host are served.
+ */
+export function hasLoopbackHost(req: IncomingMessage): boolean {
+  return isLoopbackHost(hostName(req.headers.host));
+}

@@ -6,7 +6,7 @@ import { dirname, extname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { Notifications } from "../protocol/index.js";
-import { tokenFromRequest, tokensEqual } from "./auth.js";
+import { hasLoopbackHost, tokenFromRequest, tokensEqual } from "./auth.js";
 import type { ServerContext } from "./context.js";
 import { eventsFile, monitorFor, taskHeader } from "./monitor.js";
 
@@ -60,7 +60,7 @@ const SECURITY_HEADERS = {
 };
 
 function authorized(req: IncomingMessage, token: string | undefined): boolean {
-  return token === undefined || tokensEqual(tokenFromRequest(req), token);
+  return token === undefined ? hasLoopbackHost(req) : tokensEqual(tokenFromRequest(req), token);
 }
 
 function plain(res: ServerResponse, status: number, text: string): void {

@@ -11,7 +11,7 @@ import { ErrorCodes, failure, WS_PATHS } from "../protocol/index.js";
 import { HistoryRecorder, type Store } from "../store/index.js";
 import { openStoreOrFallback } from "../store/fallback.js";
 import { VERSION } from "../version.js";
-import { ensureToken, isLoopbackHost, tokenFromRequest, tokensEqual } from "./auth.js";
+import { ensureToken, hasLoopbackHost, isLoopbackHost, tokenFromRequest, tokensEqual } from "./auth.js";
 import { ProcessSlots, type ServerContext } from "./context.js";
 import { handleDashboardHttp } from "./dashboard-http.js";
 import { monitorFor } from "./monitor.js";
@@ -89,6 +89,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
 
   const startedAt = Date.now();
   const sessions = new Set<Session>();
+  const closingSessions = new Set<Promise<void>>();
   const ctx: ServerContext = {
     config,
     logger,
@@ -137,6 +138,12 @@ export async function startServer(config: Config, options: StartServerOptions = 
       logger.warn({ origin: req.headers.origin }, "refused WebSocket upgrade from a foreign origin");
       return rejectUpgrade(socket, 403, "origin not allowed");
     }
+    if (token === undefined && !hasLoopbackHost(req)) {
+      // Without a token, a web page could reach a loopback server through DNS rebinding (its Origin
+      // then matches the Host it made up), so only loopback Host names are accepted.
+      logger.warn({ host: req.headers.host }, "refused WebSocket upgrade with a non-loopback Host while auth is off");
+      return rejectUpgrade(socket, 403, "host not allowed: with --no-auth only loopback Host names (127.0.0.1, localhost, [::1]) are accepted");
+    }
     if (token !== undefined && !tokensEqual(tokenFromRequest(req), token)) {
       logger.warn({ remote: req.socket.remoteAddress }, "refused WebSocket upgrade without a valid token");
       return rejectUpgrade(socket, 401, "missing or invalid token: send Authorization: Bearer <token> (the token is in the state directory's token file)");
@@ -177,7 +184,10 @@ export async function startServer(config: Config, options: StartServerOptions = 
     ws.on("close", () => {
       clearInterval(heartbeat);
       sessions.delete(session);
-      void session.close().then(() => log.debug("session closed"));
+      // Tracked until its work is canceled and recorded, so that shutdown waits for it too.
+      const closed = session.close().then(() => log.debug("session closed"));
+      closingSessions.add(closed);
+      void closed.finally(() => closingSessions.delete(closed));
     });
     session.sendConnected({ session_id: session.id, version: VERSION, capabilities: CAPABILITIES });
   }
@@ -201,6 +211,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
     sessions,
     close: () =>
       (closing ??= shutdown(http, wss, sessions, ctx, logger).finally(async () => {
+        await Promise.allSettled([...closingSessions]);
         await history.flush();
         if (!options.store) await store.close().catch(() => undefined);
       })),
