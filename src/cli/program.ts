@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { VERSION } from "../version.js";
 import { registerClaude } from "./commands/claude.js";
 import { registerDoctor } from "./commands/doctor.js";
+import { registerTest } from "./commands/test.js";
 import { registerInit } from "./commands/init.js";
 import { registerMcp } from "./commands/mcp.js";
 import { registerRun } from "./commands/run.js";
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerWorker(program);
   registerQueue(program);
   registerDoctor(program);
+  registerTest(program);
   registerInit(program);
   registerMcp(program);
   return program;
