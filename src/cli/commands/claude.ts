@@ -4,6 +4,7 @@ import type { ClaudeTaskResult } from "../../claude/index.js";
 import type { ClaudeRequestOptions, ExecutorEvent } from "../../client/index.js";
 import { Notifications } from "../../protocol/index.js";
 import { connectOrStartLocal } from "../connect.js";
+import { onInterrupt } from "../interrupt.js";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { formatDuration, info, printJson, style } from "../output.js";
 import { parsePositiveInt, parsePositiveNumber } from "../parse-options.js";
@@ -137,15 +138,7 @@ Examples:
 
 async function runClaude(prompt: string, flags: ClaudeFlags): Promise<number> {
   const conn = await connectOrStartLocal({ url: flags.url, token: flags.token, local: flags.local }, flags.json || flags.quiet);
-  let interrupted = false;
-  const onSignal = () => {
-    if (interrupted) return;
-    interrupted = true;
-    info(style("\ninterrupted: canceling the claude task…", "yellow"));
-    void conn.client.cancel().catch(() => undefined);
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  const interrupt = onInterrupt("canceling the claude task…", () => conn.client.cancel());
   try {
     const result = await conn.client.claude(prompt, {
       json: flags.json,
@@ -173,12 +166,11 @@ async function runClaude(prompt: string, flags: ClaudeFlags): Promise<number> {
       for (const d of result.permission_denials) info(style(`  permission denied: ${d.tool_name} ${summarizeInput(d.tool_input)}`, "yellow"));
       if (!flags.quiet) info(style(`transcript: ${result.transcript_path}`, "dim"));
     }
-    return interrupted ? ExitCode.interrupted : claudeExitCode(result);
+    return interrupt.interrupted ? ExitCode.interrupted : claudeExitCode(result);
   } catch (err) {
     throw new CliError((err as Error).message, ExitCode.failure);
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    interrupt.dispose();
     await conn.close();
   }
 }

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { connectOrStartLocal } from "../connect.js";
+import { onInterrupt } from "../interrupt.js";
 import { CliError, ExitCode, exitCodeFor } from "../exit-codes.js";
 import { formatDuration, info, printJson, style } from "../output.js";
 import { parsePositiveNumber } from "../parse-options.js";
@@ -43,15 +44,7 @@ Examples:
 
 async function runCommand(command: string, flags: RunFlags): Promise<number> {
   const conn = await connectOrStartLocal({ url: flags.url, token: flags.token, local: flags.local }, flags.json);
-  let interrupted = false;
-  const onSigint = () => {
-    if (interrupted) return;
-    interrupted = true;
-    info(style("\ninterrupted: canceling the command…", "yellow"));
-    void conn.client.cancel().catch(() => undefined);
-  };
-  process.on("SIGINT", onSigint);
-  process.on("SIGTERM", onSigint);
+  const interrupt = onInterrupt("canceling the command…", () => conn.client.cancel());
   try {
     const result = await conn.client.execute(command, {
       timeout: flags.timeout,
@@ -60,7 +53,7 @@ async function runCommand(command: string, flags: RunFlags): Promise<number> {
       shell: flags.shell,
       onOutput: flags.json ? undefined : ({ stream, data }) => (stream === "stdout" ? process.stdout : process.stderr).write(data),
     });
-    const code = interrupted ? ExitCode.interrupted : exitCodeFor(result);
+    const code = interrupt.interrupted ? ExitCode.interrupted : exitCodeFor(result);
     if (flags.json) {
       printJson({ ...result, exit: code });
     } else if (result.status === "timeout") {
@@ -74,8 +67,7 @@ async function runCommand(command: string, flags: RunFlags): Promise<number> {
   } catch (err) {
     throw new CliError((err as Error).message, ExitCode.failure);
   } finally {
-    process.off("SIGINT", onSigint);
-    process.off("SIGTERM", onSigint);
+    interrupt.dispose();
     await conn.close();
   }
 }

@@ -12,6 +12,7 @@ import { HistoryRecorder } from "../../store/index.js";
 import { openStoreOrFallback } from "../../store/fallback.js";
 import { checkPreTaskList, formatFromPath, listRunStates, loadRunState, loadTaskListFile, planPhases, summarize, TaskListError, TaskListRefusedError, RunNotFoundError, RunNotResumableError, type TaskList, type TaskListEvent, type TaskListSummary, type TaskOutcome } from "../../tasks/index.js";
 import { connectOrStartLocal } from "../connect.js";
+import { onInterrupt } from "../interrupt.js";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { formatDuration, info, printJson, style } from "../output.js";
 import { parsePositiveInt } from "../parse-options.js";
@@ -218,15 +219,7 @@ function printSummary(s: TaskListSummary, stream: NodeJS.WriteStream = process.s
 
 async function runList(request: TaskListRequest, flags: RunFlags): Promise<number> {
   const conn = await connectOrStartLocal({ url: flags.url, token: flags.token, local: flags.local }, flags.quiet);
-  let interrupted = false;
-  const onSignal = () => {
-    if (interrupted) return;
-    interrupted = true;
-    info(style("\ninterrupted: stopping the running task…", "yellow"));
-    void conn.client.cancel().catch(() => undefined);
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  const interrupt = onInterrupt("stopping the running task…", () => conn.client.cancel());
   try {
     const summary = await conn.client.runTaskList(request, {
       concurrency: flags.concurrency,
@@ -237,15 +230,14 @@ async function runList(request: TaskListRequest, flags: RunFlags): Promise<numbe
     if (!flags.quiet) printSummary(summary);
     if (flags.json) printJson(summary);
     if (summary.status === "completed") return ExitCode.ok;
-    if (summary.status === "canceled" || interrupted) return ExitCode.interrupted;
+    if (summary.status === "canceled" || interrupt.interrupted) return ExitCode.interrupted;
     return ExitCode.failure;
   } catch (err) {
     // The server refuses a bad list or run id with -32602 before anything runs: a usage error.
     const refused = err instanceof RpcClientError && err.code === ErrorCodes.invalidParams;
     throw new CliError((err as Error).message.replace(/^Invalid params: /, ""), refused ? ExitCode.usage : ExitCode.failure);
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    interrupt.dispose();
     await conn.close();
   }
 }
@@ -318,25 +310,16 @@ async function submitAndFollow(what: { list: TaskList } | { resumeRunId: string 
     throw new CliError((err as Error).message, refused ? ExitCode.usage : ExitCode.failure);
   }
   if (!flags.quiet) info(style(`queue ${options.queueName}: tasks go to the workers one at a time, in order`, "dim"));
-  let interrupted = false;
-  const onSignal = () => {
-    if (interrupted) return;
-    interrupted = true;
-    info(style("\ninterrupted: canceling the queued and running tasks…", "yellow"));
-    void submitted.cancel();
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  const interrupt = onInterrupt("canceling the queued and running tasks…", () => submitted.cancel());
   try {
     const summary = await submitted.finished();
     if (summary.resume_command) summary.resume_command += " --queue";
     if (!flags.quiet) printSummary(summary);
     if (flags.json) printJson(summary);
     if (summary.status === "completed") return ExitCode.ok;
-    if (summary.status === "canceled" || interrupted) return ExitCode.interrupted;
+    if (summary.status === "canceled" || interrupt.interrupted) return ExitCode.interrupted;
     return ExitCode.failure;
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    interrupt.dispose();
   }
 }
