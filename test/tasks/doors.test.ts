@@ -53,6 +53,29 @@ describe("run_task_list over the protocol", () => {
     await peer.close();
   });
 
+  it("survives a dropped connection: the client reconnects, attaches with the run id and gets the rest", async () => {
+    const client = await ExecutorClient.connect({ url: server.url, token: server.token, reconnect: { baseDelayMs: 50 } });
+    const firstSession = client.sessionId;
+    const seen: string[] = [];
+    let dropped = false;
+    const summary = await client.runTaskList({ tasks: [{ command: "echo one; sleep 1; echo one-done" }, { command: "echo two" }] }, {
+      cwd: server.home,
+      onEvent: (e) => {
+        if (e.method === "task.completed") seen.push(String(e.params.task_id));
+        if (e.method === "process.output" && !dropped) {
+          dropped = true;
+          (client as unknown as { ws: { terminate(): void } }).ws.terminate();
+        }
+      },
+    });
+    expect(dropped).toBe(true);
+    expect(client.sessionId).not.toBe(firstSession);
+    expect(summary).toMatchObject({ status: "completed", completed: 2 });
+    expect(summary.tasks[0]).toMatchObject({ result: expect.stringContaining("one-done") });
+    expect(seen).toEqual(["task-1", "task-2"]); // each once, in order: nothing lost, nothing twice
+    await client.close();
+  });
+
   it("control CANCEL stops the run: no process of it remains, and the run resumes later", async () => {
     const sleep = uniqueSleep();
     const client = await ExecutorClient.connect({ url: server.url, token: server.token });
