@@ -2,6 +2,8 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Command } from "commander";
+import { buildProgram } from "../../src/cli/program.js";
 import { finished, runCli, spawnCli } from "../helpers/cli.js";
 import { liveSleeps, uniqueSleep, waitUntil } from "../helpers/procs.js";
 
@@ -135,13 +137,24 @@ describe("cc-executor server", () => {
     expect(r.code).not.toBe(0);
   }, 60_000);
 
-  it("--help on every command", async () => {
-    for (const args of [["--help"], ["run", "--help"], ["server", "--help"], ["server", "start", "--help"], ["server", "status", "--help"], ["server", "stop", "--help"]]) {
-      const r = await runCli(args, { env });
-      expect(r.code).toBe(0);
-      expect(r.stdout).toMatch(/Usage: cc-executor/);
+  it("--help on every command (the whole command tree), each with a description", async () => {
+    const paths: string[][] = [];
+    const walk = (cmd: Command, path: string[]) => {
+      paths.push(path);
+      for (const sub of cmd.commands) walk(sub, [...path, sub.name()]);
+    };
+    walk(buildProgram(), []);
+    expect(paths.length).toBeGreaterThan(25);
+    for (let i = 0; i < paths.length; i += 8) {
+      const batch = paths.slice(i, i + 8);
+      const runs = await Promise.all(batch.map((path) => runCli([...path, "--help"], { env })));
+      runs.forEach((r, j) => {
+        expect([batch[j], r.code]).toEqual([batch[j], 0]);
+        expect(r.stdout).toMatch(new RegExp(`Usage: cc-executor${batch[j]!.map((w) => ` ${w}`).join("")}`));
+        expect(r.stdout.split("\n").filter(Boolean).length).toBeGreaterThan(2); // usage, description, options
+      });
     }
-  });
+  }, 60_000);
 });
 
 describe("cc-executor init", () => {
