@@ -32,6 +32,8 @@ export interface Config {
   /** Extra origins allowed to open a WebSocket besides the server's own. */
   allowedOrigins: string[];
   redisUrl: string | undefined;
+  /** Every history key in Redis starts with this (several installs can share one Redis). */
+  redisPrefix: string;
   /** Distributed mode: the BullMQ queue that submitters and workers share (keys under bull:<name>:). */
   queueName: string;
   /** Seconds a resumable execution keeps running after its client disconnected. */
@@ -80,6 +82,7 @@ export const ENV_VARS = {
   CC_EXECUTOR_KILL_GRACE_MS: "killGraceMs",
   CC_EXECUTOR_ALLOWED_ORIGINS: "allowedOrigins",
   REDIS_URL: "redisUrl",
+  CC_EXECUTOR_REDIS_PREFIX: "redisPrefix",
   CC_EXECUTOR_QUEUE: "queueName",
   CC_EXECUTOR_RESUME_GRACE: "resumeGraceS",
   CC_EXECUTOR_REPLAY_BUFFER: "replayBufferBytes",
@@ -134,6 +137,7 @@ const ConfigSchema = z.object({
   killGraceMs: int(0, 600_000).default(3000),
   allowedOrigins: stringList,
   redisUrl: z.string().url().optional(),
+  redisPrefix: z.string().min(1).max(100).default("cc-executor:"),
   queueName: z.string().regex(/^[\w.-]+$/, "may only contain letters, digits, _ . - (no colon)").default("cc-executor"),
   resumeGraceS: z.coerce.number().positive().max(7 * 24 * 3600).default(300),
   replayBufferBytes: int(64 * 1024, 1024 ** 3).default(8 * 1024 * 1024),

@@ -14,7 +14,7 @@ import { silentLogger, type Logger } from "../logger.js";
 import { statePaths } from "../paths.js";
 import { GroupRegistry, SpawnError, type ProcessResult } from "../process/index.js";
 import { compilePolicy, refusalReason } from "../doors/policy.js";
-import { HistoryRecorder, openStore, type Store } from "../store/index.js";
+import { HistoryRecorder, openStore, storeOptionsFrom, type Store } from "../store/index.js";
 import {
   checkPreTaskList,
   loadTaskListFile,
@@ -259,7 +259,7 @@ export function createMcpServer(options: McpServerOptions = {}): CcExecutorMcpSe
   // work runs anyway, without records or estimates (and `history` says why).
   let opened: Promise<{ store: Store; history: HistoryRecorder }> | undefined;
   const openHistory = () =>
-    (opened ??= (options.store ? Promise.resolve(options.store) : openStore({ home: config.home, redisUrl: config.redisUrl, logger }))
+    (opened ??= (options.store ? Promise.resolve(options.store) : openStore(storeOptionsFrom(config, logger)))
       .then((store) => ({ store, history: new HistoryRecorder(store, { maxS: config.maxTimeoutS, commandDefaultS: config.commandTimeoutS, claudeDefaultS: config.claudeTimeoutS }, logger) }))
       .catch((err: unknown) => {
         opened = undefined; // tried again on the next call

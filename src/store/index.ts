@@ -14,7 +14,7 @@ export type {
 export { digestOf, labelOf, LABEL_MAX } from "./record.js";
 export { SqliteStore, type SqliteStoreOptions } from "./sqlite.js";
 export { RedisStore, type RedisStoreOptions } from "./redis.js";
-export { openStore, type OpenStoreOptions } from "./open.js";
+export { openStore, storeOptionsFrom, type OpenStoreOptions } from "./open.js";
 export {
   categoryTag,
   claudeComplexity,

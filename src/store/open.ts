@@ -30,3 +30,8 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
   logger.debug({ file }, "store: sqlite");
   return new SqliteStore({ file });
 }
+
+/** The store the configuration names: SQLite in the state directory, or Redis (REDIS_URL) under CC_EXECUTOR_REDIS_PREFIX. */
+export function storeOptionsFrom(config: { home: string; redisUrl?: string; redisPrefix: string }, logger?: Logger): OpenStoreOptions {
+  return { home: config.home, redisUrl: config.redisUrl, logger, redis: { prefix: config.redisPrefix } };
+}

@@ -5,6 +5,8 @@ import { ExecutorClient } from "../../src/client/index.js";
 import { runCli } from "../helpers/cli.js";
 import { fakeClaude } from "../helpers/fake-claude.js";
 import { spawnServerProcess } from "../helpers/server-process.js";
+import { Redis } from "ioredis";
+import { startRedis } from "../helpers/redis.js";
 import { RawPeer, startTestServer, type TestServer } from "../helpers/server.js";
 
 function writeHooks(dir: string, hooks: Record<string, unknown>): void {
@@ -163,6 +165,30 @@ describe("a store that cannot be reached", () => {
       await client.close();
     } finally {
       await server.cleanup();
+    }
+  });
+});
+
+describe("history in Redis", () => {
+  it("with REDIS_URL the server records under CC_EXECUTOR_REDIS_PREFIX, and the history CLI reads it there", async () => {
+    const redis = await startRedis();
+    const server = await startTestServer({ redisUrl: redis.url, redisPrefix: "team-a:" });
+    try {
+      const client = await ExecutorClient.connect({ url: server.url, token: server.token });
+      const r = await client.execute("echo into-redis", { timeout: 5 });
+      await client.close();
+      await new Promise((res) => setTimeout(res, 200));
+      const reader = new Redis(redis.url);
+      const keys = await reader.keys("*");
+      reader.disconnect();
+      expect(keys.some((k) => k.startsWith("team-a:"))).toBe(true);
+      expect(keys.filter((k) => !k.startsWith("team-a:"))).toEqual([]);
+      const env = { CC_EXECUTOR_HOME: server.home, REDIS_URL: redis.url, CC_EXECUTOR_REDIS_PREFIX: "team-a:" };
+      const list = JSON.parse((await runCli(["history", "list", "--json"], { env })).stdout);
+      expect(list[0]).toMatchObject({ id: r.executionId, status: "completed", label: "echo into-redis" });
+    } finally {
+      await server.cleanup();
+      await redis.dispose();
     }
   });
 });

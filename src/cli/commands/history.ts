@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { InvalidArgumentError, Option, type Command } from "commander";
 import { loadConfig } from "../../config.js";
 import { statePaths } from "../../paths.js";
-import { openStore, percentile, type ExecutionRecord, type Store } from "../../store/index.js";
+import { openStore, percentile, storeOptionsFrom, type ExecutionRecord, type Store } from "../../store/index.js";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { formatDuration, info, printJson, style } from "../output.js";
 import { parsePositiveInt } from "../parse-options.js";
@@ -21,7 +21,7 @@ export function parseAge(value: string): number {
 
 async function withStore<T>(fn: (store: Store, home: string) => Promise<T>): Promise<T> {
   const config = loadConfig();
-  const store = await openStore({ home: config.home, redisUrl: config.redisUrl, redis: { waitMs: 1500 } });
+  const store = await openStore({ ...storeOptionsFrom(config), redis: { prefix: config.redisPrefix, waitMs: 1500 } });
   try {
     return await fn(store, config.home);
   } finally {

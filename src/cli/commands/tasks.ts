@@ -8,7 +8,7 @@ import type { SubmitOptions, SubmittedTaskList } from "../../queue/index.js";
 import { taskListEventsToSink } from "../../server/task-list-method.js";
 import type { NotificationSink } from "../../server/sink.js";
 import { HookConfigError, loadHooks } from "../../hooks/index.js";
-import { HistoryRecorder } from "../../store/index.js";
+import { HistoryRecorder, storeOptionsFrom } from "../../store/index.js";
 import { openStoreOrFallback } from "../../store/fallback.js";
 import { checkPreTaskList, formatFromPath, listRunStates, loadRunState, loadTaskListFile, planPhases, summarize, TaskListError, TaskListRefusedError, RunNotFoundError, RunNotResumableError, type TaskList, type TaskListEvent, type TaskListSummary, type TaskOutcome } from "../../tasks/index.js";
 import { connectOrStartLocal } from "../connect.js";
@@ -280,7 +280,7 @@ async function runListOnQueue(what: { list: TaskList } | { resumeRunId: string }
     if (err instanceof HookConfigError) throw new CliError(err.message, ExitCode.usage);
     throw err;
   }
-  const store = await openStoreOrFallback({ home: config.home, redisUrl: config.redisUrl });
+  const store = await openStoreOrFallback(storeOptionsFrom(config));
   const history = new HistoryRecorder(store, { maxS: config.maxTimeoutS, commandDefaultS: config.commandTimeoutS, claudeDefaultS: config.claudeTimeoutS });
   Object.assign(options, { hooks, history }, config.estimateTimeouts ? {} : { estimateTimeout: async () => undefined });
   try {
