@@ -12,6 +12,8 @@ export class ProgressReporter {
   private readonly token: string | number | undefined;
   private last = Number.NEGATIVE_INFINITY;
   private timer: NodeJS.Timeout | undefined;
+  private lastSentAt = 0;
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(private readonly extra: ProgressExtra) {
     this.token = extra._meta?.progressToken;
@@ -32,7 +34,24 @@ export class ProgressReporter {
     const params: { progressToken: string | number; progress: number; total?: number; message?: string } = { progressToken: this.token, progress };
     if (total !== undefined) params.total = total;
     if (message !== undefined) params.message = message.length > 300 ? `${message.slice(0, 297)}...` : message;
-    this.extra.sendNotification({ method: "notifications/progress", params }).catch(() => undefined);
+    this.lastSentAt = Date.now();
+    const sent = this.extra.sendNotification({ method: "notifications/progress", params }).catch(() => undefined);
+    this.inFlight.add(sent);
+    void sent.finally(() => this.inFlight.delete(sent));
+  }
+
+  /**
+   * Call before answering: waits until the notifications are written and a short quiet time has
+   * passed since the last one. Clients built on the MCP SDK handle a notification a microtask
+   * later than a response, so a progress notification read in the same chunk as the answer would
+   * find its token already gone ("unknown token"); the pause keeps them apart.
+   */
+  async settle(quietMs = 100): Promise<void> {
+    this.stop();
+    if (this.token === undefined || this.lastSentAt === 0) return;
+    await Promise.allSettled([...this.inFlight]);
+    const wait = this.lastSentAt + quietMs - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
   }
 
   /** Calls `tick` every `ms` while work runs, so that clients which reset their timeout on progress keep waiting. */

@@ -379,6 +379,7 @@ export function createMcpServer(options: McpServerOptions = {}): CcExecutorMcpSe
       progress.heartbeat(HEARTBEAT_MS, () => progress.send(++ticks, undefined, `working for ${elapsed(startedAt)}`));
       logger.info({ executionId, cwd }, "mcp: cc_execute started");
       const result = await task.result.finally(() => progress.stop());
+      await progress.settle();
       logger.info({ executionId, success: result.success, error_type: result.error_type }, "mcp: cc_execute finished");
       const extras = { ...(timeout.estimate ? { timeout_estimate: timeout.estimate } : {}), ...(warnings.length ? { hook_warnings: warnings } : {}) };
       return jsonResult({ ...result, ...extras }, !result.success);
@@ -488,6 +489,7 @@ export function createMcpServer(options: McpServerOptions = {}): CcExecutorMcpSe
       );
       logger.info({ runId: run.runId, tasks: total, cwd }, "mcp: run_task_list started");
       const summary = await run.finished.finally(() => progress.stop());
+      await progress.settle();
       logger.info({ runId: run.runId, status: summary.status }, "mcp: run_task_list finished");
       return jsonResult(summary, summary.status !== "completed");
     }),
@@ -548,6 +550,7 @@ export function createMcpServer(options: McpServerOptions = {}): CcExecutorMcpSe
       progress.heartbeat(HEARTBEAT_MS, () => progress.send((Date.now() - proc.startedAt) / 1000, undefined, `running for ${elapsed(proc.startedAt)}`));
       logger.info({ executionId, pid: proc.pid, command: proc.command, cwd }, "mcp: execute_command started");
       const { r, post } = await finished.finally(() => progress.stop());
+      await progress.settle();
       logger.info({ executionId, pid: proc.pid, status: r.status, exitCode: r.exitCode }, "mcp: execute_command finished");
       const after = await post;
       after.warningDetails.forEach(warn);
