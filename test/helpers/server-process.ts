@@ -21,7 +21,8 @@ export async function spawnServerProcess(env: NodeJS.ProcessEnv = {}, options: {
   const port = options.port ?? 20000 + Math.floor(Math.random() * 30000);
   const child = spawnCli(["server", "start", "--port", String(port), "--home", home, "--log-level", "warn"], { env, cwd: options.cwd });
   const exited = finished(child, 600_000);
-  const deadline = Date.now() + 15_000;
+  // generous: on a loaded two-core machine a cold Node start plus the SQLite open can take a while
+  const deadline = Date.now() + 40_000;
   for (;;) {
     try {
       const res = await fetch(`http://127.0.0.1:${port}/health`);

@@ -13,10 +13,10 @@ import { spawnServerProcess, type ServerProcess } from "../helpers/server-proces
 let srv: ServerProcess;
 beforeAll(async () => {
   srv = await spawnServerProcess({ MAX_SESSIONS: "250", CC_EXECUTOR_MAX_PROCESSES: "250" });
-});
+}, 60_000);
 afterAll(async () => {
   expect((await srv.stop()).code).toBe(0);
-});
+}, 60_000);
 
 const children = () => processTable().filter((p) => p.ppid === srv.pid);
 
