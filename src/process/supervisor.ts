@@ -30,6 +30,11 @@ export interface SpawnSpec {
   killGraceMs?: number;
   /** Tail of each stream kept for the result. */
   maxBufferBytes?: number;
+  /**
+   * false: keep no tail (the result's stdout/stderr are empty) when the output only needs to be
+   * streamed; byte counts and `truncated` (against maxBufferBytes) are reported all the same.
+   */
+  keepTail?: boolean;
   /** Largest output event, in bytes. */
   chunkBytes?: number;
   /** Upper bound on waiting for pipes to close after the group is gone (a daemon outside the group may hold them). */
@@ -127,7 +132,8 @@ export class SupervisedProcess extends EventEmitter<SupervisorEvents> {
     this.pgid = child.pid!;
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
     const maxBuffer = spec.maxBufferBytes ?? DEFAULTS.maxBufferBytes;
-    this.tails = { stdout: new TailBuffer(maxBuffer), stderr: new TailBuffer(maxBuffer) };
+    const keep = spec.keepTail !== false;
+    this.tails = { stdout: new TailBuffer(maxBuffer, keep), stderr: new TailBuffer(maxBuffer, keep) };
     spec.registry?.add(this.pgid, command);
 
     if (spec.timeoutMs !== undefined) this.timers.push(new PausableTimer(spec.timeoutMs, () => this.expire("timeout")).start());

@@ -7,11 +7,15 @@ export class TailBuffer {
   private size = 0;
   private total = 0;
 
-  constructor(private readonly limit: number) {}
+  /** keep: false counts bytes only (the output is streamed elsewhere); `truncated` still says whether a tail of `limit` would have dropped any. */
+  constructor(
+    private readonly limit: number,
+    private readonly keep = true,
+  ) {}
 
   write(chunk: Buffer): void {
     this.total += chunk.length;
-    if (this.limit <= 0) return;
+    if (this.limit <= 0 || !this.keep) return;
     if (chunk.length >= this.limit) {
       this.chunks = [Buffer.from(chunk.subarray(chunk.length - this.limit))];
       this.size = this.limit;
@@ -33,7 +37,7 @@ export class TailBuffer {
   }
 
   get truncated(): boolean {
-    return this.total > this.size;
+    return this.keep ? this.total > this.size : this.total > this.limit;
   }
 
   /** Bytes ever written. */

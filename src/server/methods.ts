@@ -37,6 +37,8 @@ function execute(ctx: ServerContext): MethodHandler {
           inactivityTimeoutMs: (params.inactivity_timeout ?? ctx.config.streamTimeoutS) * 1000,
           killGraceMs: ctx.config.killGraceMs,
           maxBufferBytes: ctx.config.maxBufferSize,
+          // The client gets every byte as process.output; nothing here reads a result tail.
+          keepTail: false,
           registry: ctx.registry,
           logger: session.logger,
         },

@@ -94,6 +94,16 @@ describe("supervisor", () => {
     expect(chunks.at(-1)!.truncated).toBe(true);
   });
 
+  it("keepTail: false streams everything, keeps no tail, and still counts bytes and reports truncated", async () => {
+    const big = await startProcess({ command: ["node", "-e", "process.stdout.write('x'.repeat(50000)); process.stderr.write('err')"], maxBufferBytes: 10_000, keepTail: false });
+    const chunks = collect(big);
+    const result = await big.done;
+    expect(chunks.filter((c) => c.stream === "stdout").map((c) => c.data).join("")).toBe("x".repeat(50000));
+    expect(result).toMatchObject({ stdout: "", stderr: "", stdoutBytes: 50000, stderrBytes: 3, truncated: true });
+    const small = await startProcess({ command: ["echo", "hi"], maxBufferBytes: 10_000, keepTail: false });
+    expect(await small.done).toMatchObject({ stdout: "", stdoutBytes: 3, truncated: false });
+  });
+
   it("delivers 100 MB intact", async () => {
     const proc = await startProcess({ command: ["node", "-e", "const b=Buffer.alloc(1<<20);for(let i=0;i<b.length;i++)b[i]=97+(i%26);let n=0;(function w(){while(n<100){n++;if(!process.stdout.write(b))return process.stdout.once('drain',w)}})()"] });
     const hash = createHash("sha256");
