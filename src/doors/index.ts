@@ -6,5 +6,5 @@
 export { planTimeout, type TimeoutPlan, type TimeoutSource } from "./timeout.js";
 export { startGuardedCommand, type CommandRequest, type DoorServices, type GuardedCommand, type GuardedCommandStart } from "./command.js";
 export { claudeDefaults, claudeHistoryEnd, startRecordedClaude } from "./claude.js";
-export { taskListServices } from "./task-list.js";
+export { taskListRunServices, taskListServices } from "./task-list.js";
 export { compilePolicy, refusalReason, commandRefuser, simpleCommands, type CommandPolicy } from "./policy.js";

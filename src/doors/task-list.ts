@@ -7,9 +7,24 @@ import type { LocalExecutorOptions, TaskListOptions } from "../tasks/index.js";
 import { claudeDefaults } from "./claude.js";
 
 /**
- * The options every door gives a task list: default timeouts from the configuration, the hooks,
- * the history (recording and estimates, unless estimates are turned off), and a local executor
- * with the claude defaults and the command policy. (pre-task-list is the door's: checkPreTaskList.)
+ * What the runner itself takes from the configuration, wherever its tasks run: default timeouts,
+ * the hooks, the history (recording and estimates, unless estimates are turned off).
+ */
+export function taskListRunServices(
+  config: Config,
+  services: { hooks: HookSet; history?: HistoryRecorder },
+): Pick<TaskListOptions, "defaultTimeouts" | "hooks" | "history" | "estimateTimeout"> {
+  return {
+    defaultTimeouts: { claude: config.claudeTimeoutS, direct: config.commandTimeoutS },
+    hooks: services.hooks,
+    history: services.history,
+    ...(config.estimateTimeouts ? {} : { estimateTimeout: async () => undefined }),
+  };
+}
+
+/**
+ * The options every door gives a task list run on this machine: the runner's services and a local
+ * executor with the claude defaults and the command policy. (pre-task-list is the door's: checkPreTaskList.)
  */
 export function taskListServices(
   config: Config,
@@ -25,10 +40,7 @@ export function taskListServices(
 ): Pick<TaskListOptions, "defaultTimeouts" | "hooks" | "history" | "estimateTimeout" | "local"> {
   const logger = services.logger ? { logger: services.logger } : {};
   return {
-    defaultTimeouts: { claude: config.claudeTimeoutS, direct: config.commandTimeoutS },
-    hooks: services.hooks,
-    history: services.history,
-    ...(config.estimateTimeouts ? {} : { estimateTimeout: async () => undefined }),
+    ...taskListRunServices(config, services),
     local: {
       claude: { ...claudeDefaults(config), registry: services.registry, ...logger },
       refuseCommand: services.refuseCommand,

@@ -14,14 +14,12 @@ import { silentLogger, type Logger } from "../logger.js";
 import { statePaths } from "../paths.js";
 import { GroupRegistry, SpawnError, type ProcessResult } from "../process/index.js";
 import { compilePolicy, refusalReason } from "../doors/policy.js";
-import { HistoryRecorder, openStore, storeOptionsFrom, type Store } from "../store/index.js";
+import { HistoryRecorder, openStore, storeOptionsFrom, timeoutLimitsFrom, type Store } from "../store/index.js";
 import {
   checkPreTaskList,
-  loadTaskListFile,
   newRunId,
-  parseTaskListText,
-  resolveTaskList,
   startTaskList,
+  taskListFromRequest,
   TaskListError,
   TaskListRefusedError,
   type TaskList,
@@ -260,7 +258,7 @@ export function createMcpServer(options: McpServerOptions = {}): CcExecutorMcpSe
   let opened: Promise<{ store: Store; history: HistoryRecorder }> | undefined;
   const openHistory = () =>
     (opened ??= (options.store ? Promise.resolve(options.store) : openStore(storeOptionsFrom(config, logger)))
-      .then((store) => ({ store, history: new HistoryRecorder(store, { maxS: config.maxTimeoutS, commandDefaultS: config.commandTimeoutS, claudeDefaultS: config.claudeTimeoutS }, logger) }))
+      .then((store) => ({ store, history: new HistoryRecorder(store, timeoutLimitsFrom(config), logger) }))
       .catch((err: unknown) => {
         opened = undefined; // tried again on the next call
         throw err;
@@ -404,9 +402,7 @@ export function createMcpServer(options: McpServerOptions = {}): CcExecutorMcpSe
       const hooks = currentHooks();
       let list: TaskList;
       try {
-        if (a.file !== undefined) list = loadTaskListFile(resolve(cwd, a.file), a.format);
-        else if (a.text !== undefined) list = parseTaskListText(a.text, { format: a.format, source: "inline" });
-        else list = resolveTaskList({ tasks: a.tasks!, ...(a.name ? { name: a.name } : {}) });
+        list = taskListFromRequest({ ...a, source: "inline" }, cwd);
       } catch (err) {
         if (err instanceof TaskListError) return errorResult(`Invalid task list: ${err.message}`);
         throw err;

@@ -11,9 +11,6 @@ import type { ActiveWork, MethodHandler } from "./session.js";
 import type { NotificationSink } from "./sink.js";
 import { streamProcessEvents } from "./stream-process.js";
 
-// Shared with the MCP tools; exported from here as before.
-export { claudeDefaults, claudeHistoryEnd } from "../doors/index.js";
-
 /** A typed stream event without the raw JSON (which already went out as process.output). */
 function lightEvent(ev: StreamEvent): Record<string, unknown> {
   const { raw: _raw, ...rest } = ev as StreamEvent & { raw?: unknown };

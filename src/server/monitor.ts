@@ -8,6 +8,7 @@ import { checkpointPath, isRunId, listRunStates, loadRunState, RunNotFoundError,
 import type { TaskListSummary } from "../tasks/index.js";
 import { VERSION } from "../version.js";
 import type { ServerContext } from "./context.js";
+import type { ExecutionInfo, ExecutionKind } from "./monitor-types.js";
 import { Reply, type ActiveWork, type MethodHandler, type Session } from "./session.js";
 import { interceptSink, type NotificationSink } from "./sink.js";
 
@@ -18,30 +19,7 @@ import { interceptSink, type NotificationSink } from "./sink.js";
  * any session list them, watch one (replay of the tail, then live), and control it.
  */
 
-export type ExecutionKind = ActiveWork["kind"];
-
-export interface ExecutionInfo {
-  id: string;
-  kind: ExecutionKind;
-  label: string;
-  /** running, then completed | failed | timeout | canceled (task lists: completed | failed | canceled), or unknown when its end was never seen. */
-  status: string;
-  paused: boolean;
-  started_at: string;
-  ended_at: string | null;
-  duration_ms: number;
-  session_id: string;
-  pid?: number;
-  exit_code?: number | null;
-  error_type?: string;
-  /** Output text seen so far (characters of process.output data, all attempts or tasks). */
-  output_bytes: number;
-  /** The kept tail has dropped older output (the full output may still be in the run folder). */
-  tail_truncated: boolean;
-  watchers: number;
-  /** Task lists: how far the run is. */
-  progress?: { total: number; completed: number; failed: number; skipped: number; current?: string };
-}
+export type { ExecutionInfo, ExecutionKind };
 
 /** Finished executions kept (older ones are forgotten; the store keeps history). */
 export const MAX_FINISHED = 200;

@@ -8,7 +8,7 @@ import { statePaths } from "../paths.js";
 import { GroupRegistry } from "../process/index.js";
 import { HookConfigError, loadHooks } from "../hooks/index.js";
 import { ErrorCodes, failure, WS_PATHS } from "../protocol/index.js";
-import { HistoryRecorder, storeOptionsFrom, type Store } from "../store/index.js";
+import { HistoryRecorder, storeOptionsFrom, timeoutLimitsFrom, type Store } from "../store/index.js";
 import { openStoreOrFallback } from "../store/fallback.js";
 import { VERSION } from "../version.js";
 import { ensureToken, hasLoopbackHost, isLoopbackHost, tokenFromRequest, tokensEqual } from "./auth.js";
@@ -85,7 +85,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
     throw err;
   }
   const store = options.store ?? (await openStoreOrFallback(storeOptionsFrom(config, logger)));
-  const history = new HistoryRecorder(store, { maxS: config.maxTimeoutS, commandDefaultS: config.commandTimeoutS, claudeDefaultS: config.claudeTimeoutS }, logger);
+  const history = new HistoryRecorder(store, timeoutLimitsFrom(config), logger);
 
   const startedAt = Date.now();
   const sessions = new Set<Session>();

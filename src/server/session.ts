@@ -5,11 +5,12 @@ import type { Logger } from "../logger.js";
 import { failure, notification, success, RpcError, ErrorCodes, parseIncoming, Notifications } from "../protocol/index.js";
 import type { ConnectedParams } from "../protocol/index.js";
 import type { ExecutionChannel } from "./execution-channel.js";
+import type { ExecutionKind } from "./monitor-types.js";
 
 /** Something a session is running that `control` can act on (a command, a claude task, a task list). */
 export interface ActiveWork {
   readonly executionId: string;
-  readonly kind: "command" | "claude" | "task-list";
+  readonly kind: ExecutionKind;
   pause(): boolean;
   resume(): boolean;
   cancel(): Promise<unknown>;

@@ -1,5 +1,5 @@
 import { Notifications, parseParams, RpcError, ErrorCodes, RunTaskListParams } from "../protocol/index.js";
-import { checkPreTaskList, loadRunState, newRunId, parseTaskListText, resolveTaskList, resumeTaskList, startTaskList, TaskListError, TaskListRefusedError, RunNotFoundError, RunNotResumableError } from "../tasks/index.js";
+import { checkPreTaskList, loadRunState, newRunId, resumeTaskList, startTaskList, taskListFromRequest, TaskListError, TaskListRefusedError, RunNotFoundError, RunNotResumableError } from "../tasks/index.js";
 import { refusalReason } from "../doors/policy.js";
 import type { OutputFlow } from "../process/index.js";
 import type { TaskList, TaskListEvent, TaskListOptions, TaskListRun } from "../tasks/index.js";
@@ -80,16 +80,6 @@ export function taskListEventsToSink(sink: NotificationSink, runId: string): (ev
   };
 }
 
-function listFromParams(p: RunTaskListParams): TaskList {
-  if (p.text) return parseTaskListText(p.text, { format: p.format ?? undefined, source: p.source ?? undefined });
-  if (p.file) return resolveTaskList({ file: p.file });
-  const object: Record<string, unknown> = { tasks: p.tasks };
-  if (p.name) object.name = p.name;
-  if (p.defaults) object.defaults = p.defaults;
-  if (p.on_failure) object.on_failure = p.on_failure;
-  return resolveTaskList(object as { tasks: unknown[] });
-}
-
 /** `run_task_list`: runs or resumes a task list in this session, streaming task.* notifications. */
 export function runTaskListMethod(ctx: ServerContext, extraOptions: () => Partial<TaskListOptions> = () => ({})): MethodHandler {
   return async (raw, session) => {
@@ -125,7 +115,7 @@ export function runTaskListMethod(ctx: ServerContext, extraOptions: () => Partia
       err instanceof TaskListError || err instanceof RunNotFoundError || err instanceof RunNotResumableError ? new RpcError(ErrorCodes.invalidParams, `Invalid params: ${err.message}`) : err;
     let list: TaskList;
     try {
-      list = p.resume_run_id ? loadRunState(ctx.config.home, p.resume_run_id).list : listFromParams(p);
+      list = p.resume_run_id ? loadRunState(ctx.config.home, p.resume_run_id).list : taskListFromRequest(p);
       await checkPreTaskList(ctx.hooks, list, { cwd: p.cwd ?? undefined, run_id: runId });
     } catch (err) {
       if (err instanceof TaskListRefusedError) throw new RpcError(ErrorCodes.commandNotAllowed, `Task list not allowed: ${err.message}`);

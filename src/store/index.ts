@@ -31,4 +31,4 @@ export {
   type EstimatorKind,
   type TimeoutEstimate,
 } from "./estimator.js";
-export { HistoryRecorder, historyStatus, type StartedExecution, type TimeoutLimits } from "./recorder.js";
+export { HistoryRecorder, historyStatus, timeoutLimitsFrom, type StartedExecution, type TimeoutLimits } from "./recorder.js";

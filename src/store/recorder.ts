@@ -12,6 +12,11 @@ export interface TimeoutLimits {
   claudeDefaultS?: number;
 }
 
+/** The configured limits (CC_EXECUTOR_MAX_TIMEOUT, _COMMAND_TIMEOUT, _CLAUDE_TIMEOUT). */
+export function timeoutLimitsFrom(config: { maxTimeoutS: number; commandTimeoutS: number; claudeTimeoutS?: number }): TimeoutLimits {
+  return { maxS: config.maxTimeoutS, commandDefaultS: config.commandTimeoutS, claudeDefaultS: config.claudeTimeoutS };
+}
+
 export interface StartedExecution {
   id: string;
   kind: ExecutionKind;

@@ -5,8 +5,8 @@ export { LocalExecutor, baseOutcome, outcomeFromClaude, outcomeFromProcess, refu
 export type { TaskExecutor, TaskExecution, TaskRequest, TaskActivity, LocalExecutorOptions } from "./executor.js";
 export { TaskListError, planPhases, parseFailurePolicy, parseDuration } from "./model.js";
 export type { TaskList, TaskSpec, TaskOutcome, TaskStatus, TaskMethod, FailurePolicy, Phase } from "./model.js";
-export { parseTaskListText, loadTaskListFile, resolveTaskList, formatFromPath } from "./parse.js";
-export type { TaskListFormat, TaskListSource } from "./parse.js";
+export { parseTaskListText, loadTaskListFile, resolveTaskList, formatFromPath, taskListFromRequest } from "./parse.js";
+export type { TaskListFormat, TaskListSource, TaskListRequestFields } from "./parse.js";
 export { parseMarkdownTaskList } from "./parse-markdown.js";
 export { parseYamlTaskList, parseJsonTaskList, taskListFromObject } from "./parse-structured.js";
 export { buildContextSection, fillReferences, composePrompt } from "./context.js";

@@ -71,3 +71,27 @@ export function resolveTaskList(input: TaskListSource): TaskList {
   if (isTaskList(input)) return input;
   return taskListFromObject(input);
 }
+
+/** A task list as a request names it (protocol `run_task_list`, the MCP tool): one of file, text or tasks. */
+export interface TaskListRequestFields {
+  file?: string | null;
+  text?: string | null;
+  format?: TaskListFormat | null;
+  /** With `text`: where it came from, for messages and the report. */
+  source?: string | null;
+  tasks?: unknown[] | null;
+  name?: string | null;
+  defaults?: Record<string, unknown> | null;
+  on_failure?: unknown;
+}
+
+/** The list a request names; a relative `file` is taken from `baseDir` when given. Errors are TaskListErrors. */
+export function taskListFromRequest(r: TaskListRequestFields, baseDir?: string): TaskList {
+  if (r.text != null) return parseTaskListText(r.text, { format: r.format ?? undefined, source: r.source ?? undefined });
+  if (r.file != null) return loadTaskListFile(baseDir ? resolve(baseDir, r.file) : r.file, r.format ?? undefined);
+  const object: Record<string, unknown> = { tasks: r.tasks };
+  if (r.name) object.name = r.name;
+  if (r.defaults) object.defaults = r.defaults;
+  if (r.on_failure != null) object.on_failure = r.on_failure;
+  return taskListFromObject(object);
+}

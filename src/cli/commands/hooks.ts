@@ -1,8 +1,20 @@
 import type { Command } from "commander";
 import { loadConfig } from "../../config.js";
-import { HookConfigError, loadHooks } from "../../hooks/index.js";
+import type { Config } from "../../config.js";
+import { HookConfigError, loadHooks, type HookSet } from "../../hooks/index.js";
+import type { Logger } from "../../logger.js";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { printJson, style } from "../output.js";
+
+/** The project's hooks (cwd's .cc-executor/hooks.json, else the state directory's); an invalid file is a usage error. */
+export function loadProjectHooks(config: Config, cwd: string = process.cwd(), logger?: Logger): HookSet {
+  try {
+    return loadHooks({ cwd, home: config.home, logger, shell: config.shell, killGraceMs: config.killGraceMs });
+  } catch (err) {
+    if (err instanceof HookConfigError) throw new CliError(err.message, ExitCode.usage);
+    throw err;
+  }
+}
 
 export function registerHooks(program: Command): void {
   const hooks = program.command("hooks").description("hooks run before and after executions, claude calls, tasks and task lists (docs/hooks.md)");
@@ -11,14 +23,7 @@ export function registerHooks(program: Command): void {
     .description("the hooks configured for this project (.cc-executor/hooks.json, else the state directory's hooks.json)")
     .option("--json", "print JSON (the hook_status answer)")
     .action((flags: { json?: boolean }) => {
-      const config = loadConfig();
-      let status;
-      try {
-        status = loadHooks({ cwd: process.cwd(), home: config.home }).status();
-      } catch (err) {
-        if (err instanceof HookConfigError) throw new CliError(err.message, ExitCode.usage);
-        throw err;
-      }
+      const status = loadProjectHooks(loadConfig()).status();
       if (flags.json) return printJson(status);
       const out = process.stdout;
       out.write(`${status.config_path ? `hooks file: ${status.config_path}` : "no hooks file (looked for .cc-executor/hooks.json here and hooks.json in the state directory)"}\n`);

@@ -7,8 +7,8 @@ import { ErrorCodes, Notifications } from "../../protocol/index.js";
 import type { SubmitOptions, SubmittedTaskList } from "../../queue/index.js";
 import { taskListEventsToSink } from "../../server/task-list-method.js";
 import type { NotificationSink } from "../../server/sink.js";
-import { HookConfigError, loadHooks } from "../../hooks/index.js";
-import { HistoryRecorder, storeOptionsFrom } from "../../store/index.js";
+import { taskListRunServices } from "../../doors/index.js";
+import { HistoryRecorder, storeOptionsFrom, timeoutLimitsFrom } from "../../store/index.js";
 import { openStoreOrFallback } from "../../store/fallback.js";
 import { checkPreTaskList, formatFromPath, listRunStates, loadRunState, loadTaskListFile, planPhases, summarize, TaskListError, TaskListRefusedError, RunNotFoundError, RunNotResumableError, type TaskList, type TaskListEvent, type TaskListSummary, type TaskOutcome } from "../../tasks/index.js";
 import { connectOrStartLocal } from "../connect.js";
@@ -17,6 +17,7 @@ import { CliError, ExitCode } from "../exit-codes.js";
 import { formatDuration, info, printJson, style } from "../output.js";
 import { parsePositiveInt } from "../parse-options.js";
 import { progressPrinter } from "./claude.js";
+import { loadProjectHooks } from "./hooks.js";
 import { loadQueue, requireRedisUrl } from "./worker.js";
 
 interface RunFlags {
@@ -268,21 +269,14 @@ async function runListOnQueue(what: { list: TaskList } | { resumeRunId: string }
     home: config.home,
     concurrency: flags.concurrency,
     report: flags.report ? resolve(flags.report) : undefined,
-    defaultTimeouts: { claude: config.claudeTimeoutS, direct: config.commandTimeoutS },
     onEvent: flags.quiet ? undefined : taskListEventPrinter(taskProgress(Boolean(flags.verbose))),
   };
   if ("list" in what) options.cwd = resolve(flags.cwd ?? process.cwd());
   // As in local mode: the project's task hooks here (workers run the execute/claude hooks), history and estimates.
-  let hooks;
-  try {
-    hooks = loadHooks({ cwd: options.cwd ?? process.cwd(), home: config.home, shell: config.shell, killGraceMs: config.killGraceMs });
-  } catch (err) {
-    if (err instanceof HookConfigError) throw new CliError(err.message, ExitCode.usage);
-    throw err;
-  }
+  const hooks = loadProjectHooks(config, options.cwd);
   const store = await openStoreOrFallback(storeOptionsFrom(config));
-  const history = new HistoryRecorder(store, { maxS: config.maxTimeoutS, commandDefaultS: config.commandTimeoutS, claudeDefaultS: config.claudeTimeoutS });
-  Object.assign(options, { hooks, history }, config.estimateTimeouts ? {} : { estimateTimeout: async () => undefined });
+  const history = new HistoryRecorder(store, timeoutLimitsFrom(config));
+  Object.assign(options, taskListRunServices(config, { hooks, history }));
   try {
     return await submitAndFollow(what, options, flags);
   } finally {

@@ -2,8 +2,8 @@ import type { Command } from "commander";
 import { InvalidArgumentError, Option } from "commander";
 import { loadConfig, type Config } from "../../config.js";
 import { claudeDefaults, commandRefuser } from "../../doors/index.js";
-import { HookConfigError, loadHooks, type HookSet } from "../../hooks/index.js";
-import { createLogger, type Logger } from "../../logger.js";
+import { createLogger } from "../../logger.js";
+import { loadProjectHooks } from "./hooks.js";
 import type { OnLimit } from "../../queue/index.js";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { info, style } from "../output.js";
@@ -44,15 +44,6 @@ export async function ensureRedis(url: string): Promise<void> {
     await checkRedis(url);
   } catch (err) {
     if (err instanceof RedisUnreachableError) throw new CliError(err.message, ExitCode.unreachable);
-    throw err;
-  }
-}
-
-function workerHooks(config: Config, cwd: string | undefined, logger: Logger): HookSet {
-  try {
-    return loadHooks({ cwd: cwd ?? process.cwd(), home: config.home, logger, shell: config.shell, killGraceMs: config.killGraceMs });
-  } catch (err) {
-    if (err instanceof HookConfigError) throw new CliError(err.message, ExitCode.usage);
     throw err;
   }
 }
@@ -105,7 +96,7 @@ Examples:
           killGraceMs: config.killGraceMs,
           maxBufferBytes: config.maxBufferSize,
           claude: claudeDefaults(config),
-          hooks: workerHooks(config, flags.cwd, logger),
+          hooks: loadProjectHooks(config, flags.cwd ?? process.cwd(), logger),
           refuseCommand: commandRefuser(config),
         },
         logger,

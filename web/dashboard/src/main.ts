@@ -3,26 +3,7 @@ import { $, ago, badge, confirmButton, cost, duration, h, time, tokens } from ".
 import { OutputView } from "./output-view.js";
 import { Rpc, RpcError } from "./rpc.js";
 import { Timeline, type RunSummary } from "./timeline.js";
-
-/** What monitor.list / monitor.execution say about an execution. */
-interface ExecutionInfo {
-  id: string;
-  kind: "command" | "claude" | "task-list";
-  label: string;
-  status: string;
-  paused: boolean;
-  started_at: string;
-  ended_at: string | null;
-  duration_ms: number;
-  session_id: string;
-  pid?: number;
-  exit_code?: number | null;
-  error_type?: string;
-  output_bytes: number;
-  tail_truncated: boolean;
-  watchers: number;
-  progress?: { total: number; completed: number; failed: number; skipped: number; current?: string };
-}
+import type { ExecutionInfo } from "../../../src/server/monitor-types.js";
 
 type RunInfo = Omit<RunSummary, "tasks"> & { live: boolean; resumable: boolean };
 type Params = Record<string, unknown>;
