@@ -111,17 +111,17 @@ export async function startServer(config: Config, options: StartServerOptions = 
   const health = async () => {
     const storeHealth = await store.health().catch((err: Error) => ({ backend: "unknown", status: "degraded" as const, detail: err.message }));
     return {
-    status: storeHealth.status === "ok" ? "healthy" : "degraded",
-    service: "cc-executor",
-    version: VERSION,
-    active_sessions: sessions.size,
-    max_sessions: config.maxSessions,
-    active_processes: ctx.slots.inUse,
-    max_processes: config.maxProcesses,
-    uptime_seconds: Math.round((Date.now() - startedAt) / 1000),
-    auth: config.auth,
-    pid: process.pid,
-    store: storeHealth,
+      status: storeHealth.status === "ok" ? "healthy" : "degraded",
+      service: "cc-executor",
+      version: VERSION,
+      active_sessions: sessions.size,
+      max_sessions: config.maxSessions,
+      active_processes: ctx.slots.inUse,
+      max_processes: config.maxProcesses,
+      uptime_seconds: Math.round((Date.now() - startedAt) / 1000),
+      auth: config.auth,
+      pid: process.pid,
+      store: storeHealth,
     };
   };
 

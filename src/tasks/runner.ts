@@ -52,7 +52,7 @@ function policyOf(task: TaskSpec, list: TaskList, options: TaskListOptions): Fai
 
 /** A task that needs no rerun on resume: it completed, or it failed under "continue". */
 function settled(outcome: TaskOutcome | undefined, policy: FailurePolicy): boolean {
-  if (!outcome || (outcome.status as string) === "running") return false;
+  if (!outcome) return false;
   return outcome.status === "completed" || (policy.action === "continue" && outcome.status !== "canceled");
 }
 
@@ -75,6 +75,7 @@ export class TaskListRun {
   private readonly skipped = new Set<string>();
   private canceled = false;
   private saveFailed = false;
+  private recordedRow: string | undefined;
 
   constructor(
     readonly list: TaskList,
@@ -153,7 +154,7 @@ export class TaskListRun {
   private recordRun(): void {
     if (!this.options.history) return;
     const entries = Object.values(this.state.tasks);
-    this.options.history.taskListRun({
+    const run = {
       run_id: this.state.run_id,
       name: this.state.name,
       source: this.state.source ?? "inline",
@@ -164,7 +165,12 @@ export class TaskListRun {
       tasks_done: entries.filter((e) => e.status === "completed").length,
       tasks_failed: entries.filter((e) => e.status === "failed" || e.status === "timeout").length,
       checkpoint_path: this.statePath,
-    });
+    };
+    // A task starting changes the checkpoint, not the run's row: write the row only when it changes.
+    const row = JSON.stringify(run);
+    if (row === this.recordedRow) return;
+    this.recordedRow = row;
+    this.options.history.taskListRun(run);
   }
 
   private outcome(id: string): TaskOutcome | undefined {
