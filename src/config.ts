@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { parse as parseDotenv } from "dotenv";
 import { z } from "zod";
 import { defaultHome } from "./paths.js";
+import { parseBytes } from "./units.js";
 
 /**
  * The one place that turns environment variables, an optional .env file in the working directory,
@@ -40,6 +41,10 @@ export interface Config {
   resumeGraceS: number;
   /** Bytes of recent notifications per resumable execution kept in memory for replay. */
   replayBufferBytes: number;
+  /** Largest replay file of one resumable execution (its head and its latest output are kept). */
+  replayFileMaxBytes: number;
+  /** A client with more than this many bytes queued towards it is disconnected (close 4008). */
+  maxClientQueueBytes: number;
   /** claude tasks: ANTHROPIC_API_KEY passed on ("inherit") or removed ("strip", the Claude login is used). */
   claudeApiKey: "inherit" | "strip";
   /** claude tasks: wait for a usage limit to reset instead of failing. */
@@ -86,6 +91,8 @@ export const ENV_VARS = {
   CC_EXECUTOR_QUEUE: "queueName",
   CC_EXECUTOR_RESUME_GRACE: "resumeGraceS",
   CC_EXECUTOR_REPLAY_BUFFER: "replayBufferBytes",
+  CC_EXECUTOR_REPLAY_FILE_MAX: "replayFileMaxBytes",
+  CC_EXECUTOR_MAX_CLIENT_QUEUE: "maxClientQueueBytes",
   CC_EXECUTOR_CLAUDE_API_KEY: "claudeApiKey",
   CC_EXECUTOR_WAIT_ON_LIMIT: "waitOnLimit",
   CC_EXECUTOR_CLAUDE_MAX_ATTEMPTS: "claudeMaxAttempts",
@@ -100,6 +107,11 @@ export const ENV_VARS = {
 } as const satisfies Record<string, keyof Config>;
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/** A size in bytes: a number, or with a binary unit ("512k", "64M", "2G", "2GiB"). */
+const bytes = (min: number, max: number) =>
+  z
+    .union([z.number(), z.string().transform((s, ctx) => parseBytes(s) ?? (ctx.addIssue({ code: "custom", message: "expected bytes, e.g. 1048576, 512k, 64M or 2G" }), z.NEVER))])
+    .pipe(z.number().int().min(min).max(max));
 const bool = z.union([z.boolean(), z.enum(["1", "0", "true", "false", "yes", "no", "on", "off"]).transform((v) => ["1", "true", "yes", "on"].includes(v))]);
 
 /** A list from the environment: a JSON array of strings, or comma-separated values. */
@@ -141,6 +153,8 @@ const ConfigSchema = z.object({
   queueName: z.string().regex(/^[\w.-]+$/, "may only contain letters, digits, _ . - (no colon)").default("cc-executor"),
   resumeGraceS: z.coerce.number().positive().max(7 * 24 * 3600).default(300),
   replayBufferBytes: int(64 * 1024, 1024 ** 3).default(8 * 1024 * 1024),
+  replayFileMaxBytes: bytes(256 * 1024, 1024 ** 4).default(128 * 1024 ** 2),
+  maxClientQueueBytes: bytes(64 * 1024, 1024 ** 4).default(16 * 1024 ** 2),
   claudeApiKey: z.enum(["inherit", "strip"]).default("inherit"),
   waitOnLimit: bool.default(false),
   claudeMaxAttempts: int(1, 20).default(3),

@@ -1,14 +1,15 @@
-import { once } from "node:events";
-import { createReadStream, existsSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { dirname, extname, join } from "node:path";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { statePaths } from "../paths.js";
 import { Notifications } from "../protocol/index.js";
+import { hasReplay, readReplay } from "../runs/index.js";
+import { formatBytes } from "../units.js";
 import { hasLoopbackHost, tokenFromRequest, tokensEqual } from "./auth.js";
 import type { ServerContext } from "./context.js";
-import { eventsFile, monitorFor, taskHeader } from "./monitor.js";
+import { monitorFor, taskHeader } from "./monitor.js";
 
 /**
  * HTTP side of the dashboard: the page and its assets (no token: they hold no data), a token check
@@ -85,11 +86,34 @@ async function serveAsset(req: IncomingMessage, res: ServerResponse, name: strin
   res.end(req.method === "HEAD" ? undefined : body);
 }
 
-/** The complete output from the run folder's events.jsonl when there is one, else the monitor's kept tail. */
+/** Resolves when the response can take more, or when its client has gone. */
+function drainedOrClosed(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.on("drain", done);
+    res.on("close", done);
+  });
+}
+
+/** The run folder of an execution when it holds a replay file (ids are checked: they become a path). */
+function replayDir(ctx: ServerContext, id: string): string | undefined {
+  if (!/^[\w-]{1,200}$/.test(id)) return undefined;
+  const dir = join(statePaths(ctx.config.home).runsDir, id);
+  return hasReplay(dir) ? dir : undefined;
+}
+
+/**
+ * The output from the run folder's replay file when there is one (streamed at the reader's pace;
+ * a part dropped by the replay file's cap is marked where it was), else the monitor's kept tail.
+ */
 async function serveOutput(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
-  const file = eventsFile(ctx, id);
-  const tail = file ? undefined : monitorFor(ctx).tailText(id);
-  if (!file && !tail) return plain(res, 404, `no output is kept for execution ${id}\n`);
+  const dir = replayDir(ctx, id);
+  const tail = dir ? undefined : monitorFor(ctx).tailText(id);
+  if (!dir && !tail) return plain(res, 404, `no output is kept for execution ${id}\n`);
   res.writeHead(200, {
     "content-type": "text/plain; charset=utf-8",
     "content-disposition": `attachment; filename="${id}.log"`,
@@ -101,22 +125,18 @@ async function serveOutput(ctx: ServerContext, req: IncomingMessage, res: Server
     if (tail.truncated) res.write(`[cc-executor: older output was not kept; this is the last ${Math.round(tail.text.length / 1024)} KiB]\n`);
     return void res.end(tail.text);
   }
-  const lines = createInterface({ input: createReadStream(file!), crlfDelay: Infinity });
   try {
-    for await (const line of lines) {
+    for await (const item of readReplay(dir!)) {
       if (res.destroyed) break;
-      if (line === "") continue;
-      let ev: { method?: string; params?: Record<string, unknown> };
-      try {
-        ev = JSON.parse(line);
-      } catch {
-        continue; // a line being written right now
-      }
-      const text = ev.method === Notifications.processOutput ? String(ev.params?.data ?? "") : ev.method === Notifications.taskStarted && ev.params ? taskHeader(ev.params) : "";
-      if (text && !res.write(text)) await once(res, "drain");
+      let text = "";
+      if (item.kind === "gap") {
+        const size = item.missedBytes !== undefined ? ` (${formatBytes(item.missedBytes)})` : "";
+        text = `\n[cc-executor: ${item.missedEvents} notification(s)${size} here were not kept: the replay file is capped by CC_EXECUTOR_REPLAY_FILE_MAX]\n`;
+      } else if (item.method === Notifications.processOutput) text = String(item.params?.data ?? "");
+      else if (item.method === Notifications.taskStarted && item.params) text = taskHeader(item.params);
+      if (text && !res.write(text)) await drainedOrClosed(res);
     }
   } finally {
-    lines.close();
     res.end();
   }
 }

@@ -1,8 +1,6 @@
-import { EventEmitter } from "node:events";
-import { createReadStream, createWriteStream, mkdirSync, type WriteStream } from "node:fs";
-import { dirname } from "node:path";
-import { createInterface } from "node:readline";
+import { EventEmitter, once } from "node:events";
 import type { Logger } from "../logger.js";
+import { readReplay, ReplayWriter } from "../runs/index.js";
 import type { NotificationSink } from "./sink.js";
 
 interface StoredEvent {
@@ -16,8 +14,10 @@ export interface ChannelOptions {
   executionId: string;
   /** Bytes of recent notifications kept in memory for replay. */
   ringBytes: number;
-  /** Every notification is also appended here (JSON lines), so older ones can be replayed too. */
-  spillPath?: string;
+  /** The execution's run folder: every notification also goes to its (capped) replay file. */
+  runDir?: string;
+  /** The cap of the replay file (head and latest output kept, the middle dropped with a gap notice). */
+  replayFileMaxBytes: number;
   /** How long a detached execution keeps running, waiting for its client to come back. */
   graceMs: number;
   /** Called when the grace period ends with nobody attached (the owner then cancels the work). */
@@ -25,35 +25,36 @@ export interface ChannelOptions {
   logger: Logger;
 }
 
+/** The notification that stands for notifications a replay cannot give any more. */
+export const REPLAY_GAP = "replay.gap";
+
 /**
  * The notification stream of a resumable execution. While a session is attached it forwards to it;
- * when the connection drops it keeps the execution's notifications (a bounded ring in memory,
- * everything in a spill file) for a grace period, and a client that attaches again with the last
- * `event_seq` it saw gets the missed notifications, then the rest live.
+ * when the connection drops it keeps the execution's notifications (a bounded ring in memory, and
+ * a capped replay file in the run folder) for a grace period, and a client that attaches again with
+ * the last `event_seq` it saw gets the missed notifications, then the rest live.
+ *
+ * A replay goes at the client's pace: the file is read a line at a time and reading waits while the
+ * client's socket is backed up. Meanwhile the channel reports itself congested, so the execution
+ * waits too (as it would for an attached client) and the replay catches up with it.
  */
 export class ExecutionChannel extends EventEmitter<{ drain: [] }> implements NotificationSink {
   private session: NotificationSink | undefined;
+  private replaying = false;
   private ring: StoredEvent[] = [];
   private ringSize = 0;
   private seq = 0;
-  private spill: WriteStream | undefined;
-  private spillBroken = false;
-  /** Set once the work is over: the spill file is complete and its descriptor is being released. */
-  private spillEnded: Promise<void> | undefined;
+  private readonly file: ReplayWriter | undefined;
   private graceTimer: NodeJS.Timeout | undefined;
   private finished = false;
   private readonly forwardDrain = () => this.emit("drain");
 
   constructor(private readonly options: ChannelOptions) {
     super();
-    if (options.spillPath) {
-      try {
-        mkdirSync(dirname(options.spillPath), { recursive: true });
-        this.spill = createWriteStream(options.spillPath, { flags: "a" });
-        this.spill.on("error", (err) => this.spillFailed(err));
-      } catch (err) {
-        this.spillFailed(err as Error);
-      }
+    if (options.runDir) {
+      this.file = new ReplayWriter({ dir: options.runDir, maxBytes: options.replayFileMaxBytes, logger: options.logger });
+      // A resumed task list writes to its run's file again: its numbering goes on, replays stay in order.
+      this.seq = this.file.lastSeq;
     }
   }
 
@@ -66,7 +67,7 @@ export class ExecutionChannel extends EventEmitter<{ drain: [] }> implements Not
   }
 
   get isCongested(): boolean {
-    return this.session?.isCongested ?? false;
+    return this.replaying || (this.session?.isCongested ?? false);
   }
 
   get isClosed(): boolean {
@@ -85,7 +86,7 @@ export class ExecutionChannel extends EventEmitter<{ drain: [] }> implements Not
     this.ringSize += line.length;
     while (this.ringSize > this.options.ringBytes && this.ring.length > 1) this.ringSize -= this.ring.shift()!.size;
     // After the end (a late hook.warning) the event is in the ring only, which always holds the newest.
-    if (this.spill && !this.spillBroken && !this.spillEnded) this.spill.write(`${line}\n`);
+    if (!this.finished) this.file?.append(seq, line);
     this.session?.notify(method, withSeq);
   }
 
@@ -94,14 +95,7 @@ export class ExecutionChannel extends EventEmitter<{ drain: [] }> implements Not
     this.finished = true;
     // The file is complete: release its descriptor now, not after the grace period (a loop of short
     // resumable executions would otherwise hold one open file each for CC_EXECUTOR_RESUME_GRACE).
-    const spill = this.spill;
-    if (spill && !this.spillEnded) {
-      this.spillEnded = new Promise<void>((resolve) => {
-        spill.once("close", () => resolve());
-        spill.once("error", () => resolve());
-        spill.end();
-      });
-    }
+    this.file?.close();
     this.startGrace();
   }
 
@@ -110,28 +104,43 @@ export class ExecutionChannel extends EventEmitter<{ drain: [] }> implements Not
   }
 
   /**
-   * Attaches a session: first sends it every notification after `sinceSeq` (from the spill file for
-   * what the ring no longer holds, then from the ring), then the rest live, with no gap in between.
-   * Returns how many notifications were replayed.
+   * Attaches a session: first sends it every notification after `sinceSeq` (from the replay file
+   * for what the ring no longer holds, at the session's pace, then from the ring), then the rest
+   * live, with no gap in between. Notifications that are kept nowhere any more are announced by one
+   * `replay.gap` notification. Returns how many notifications were replayed.
    */
   async attach(session: NotificationSink, sinceSeq: number): Promise<number> {
-    if (!this.finished) this.clearGrace();
+    this.clearGrace();
     let cursor = sinceSeq;
     let sent = 0;
-    for (let round = 0; round < 3 && this.spill && !this.spillBroken && (this.ring[0]?.seq ?? Infinity) > cursor + 1 && cursor < this.seq; round++) {
-      await (this.spillEnded ?? new Promise<void>((resolve) => this.spill!.write("", () => resolve())));
-      const lines = createInterface({ input: createReadStream(this.options.spillPath!) });
-      for await (const line of lines) {
-        if (line === "") continue;
-        const ev = JSON.parse(line) as StoredEvent;
-        if (ev.seq > cursor) {
-          session.notify(ev.method, ev.params);
-          cursor = ev.seq;
+    this.replaying = true;
+    try {
+      while (this.file && !this.file.broken && this.ringMisses(cursor) && !session.isClosed) {
+        let progressed = false;
+        for await (const item of readReplay(this.options.runDir!, cursor)) {
+          if (session.isClosed) break;
+          if (item.kind === "gap") {
+            this.sendGap(session, item.fromSeq, item.toSeq, "the replay file is capped (CC_EXECUTOR_REPLAY_FILE_MAX): its middle was dropped", item.missedBytes);
+            cursor = item.toSeq;
+            continue;
+          }
+          session.notify(item.method, item.params);
+          cursor = item.seq;
           sent++;
+          progressed = true;
+          if (session.isCongested) await drained(session);
         }
+        if (!progressed) break;
       }
+    } finally {
+      this.replaying = false;
+    }
+    if (session.isClosed) {
+      if (!this.session) this.startGrace();
+      return sent;
     }
     // From here on synchronous: nothing can be emitted between the replay and the attach.
+    if (this.ringMisses(cursor)) this.sendGap(session, cursor + 1, this.ring[0]!.seq - 1, "not kept: the replay file could not be written and the in-memory buffer holds only the newest");
     for (const ev of this.ring) {
       if (ev.seq > cursor) {
         session.notify(ev.method, ev.params);
@@ -142,19 +151,32 @@ export class ExecutionChannel extends EventEmitter<{ drain: [] }> implements Not
     this.session?.off("drain", this.forwardDrain);
     this.session = session;
     session.on("drain", this.forwardDrain);
+    if (this.finished) this.startGrace();
+    if (!session.isCongested) this.emit("drain"); // the execution waited during the replay
     return sent;
   }
 
   detach(): void {
     this.session?.off("drain", this.forwardDrain);
     this.session = undefined;
-    this.emit("drain"); // producers paused for the old socket read again (into the ring and spill)
+    this.emit("drain"); // producers paused for the old socket read again (into the ring and the file)
     this.startGrace();
   }
 
   close(): void {
     this.clearGrace();
-    this.spill?.end();
+    this.file?.close();
+  }
+
+  /** True when notifications after `cursor` exist that the ring no longer holds. */
+  private ringMisses(cursor: number): boolean {
+    return cursor < this.seq && (this.ring[0]?.seq ?? Infinity) > cursor + 1;
+  }
+
+  private sendGap(session: NotificationSink, fromSeq: number, toSeq: number, reason: string, missedBytes?: number): void {
+    const params: Record<string, unknown> = { execution_id: this.executionId, from_seq: fromSeq, to_seq: toSeq, missed_events: toSeq - fromSeq + 1, reason };
+    if (missedBytes !== undefined) params.missed_bytes = missedBytes;
+    session.notify(REPLAY_GAP, params);
   }
 
   private startGrace(): void {
@@ -170,10 +192,10 @@ export class ExecutionChannel extends EventEmitter<{ drain: [] }> implements Not
     if (this.graceTimer) clearTimeout(this.graceTimer);
     this.graceTimer = undefined;
   }
+}
 
-  private spillFailed(err: Error): void {
-    if (this.spillBroken) return;
-    this.spillBroken = true;
-    this.options.logger.warn({ err: err.message, path: this.options.spillPath }, "cannot write the replay file; only the in-memory replay buffer is kept");
-  }
+/** Resolves when the sink's socket has drained (a closing session emits "drain" as well). */
+async function drained(sink: NotificationSink): Promise<void> {
+  if (!sink.isCongested || sink.isClosed) return;
+  await once(sink as unknown as EventEmitter, "drain");
 }

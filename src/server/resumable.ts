@@ -9,7 +9,8 @@ export function openChannel(ctx: ServerContext, session: Session, executionId: s
   const channel = new ExecutionChannel({
     executionId,
     ringBytes: ctx.config.replayBufferBytes,
-    spillPath: join(statePaths(ctx.config.home).runsDir, executionId, "events.jsonl"),
+    runDir: join(statePaths(ctx.config.home).runsDir, executionId),
+    replayFileMaxBytes: ctx.config.replayFileMaxBytes,
     graceMs: ctx.config.resumeGraceS * 1000,
     logger: session.logger,
     onAbandoned: () => {
