@@ -10,7 +10,8 @@ import { ccExecuteMethod } from "./claude-method.js";
 import { runTaskListMethod } from "./task-list-method.js";
 import { Reply, type ActiveWork, type MethodHandler, type Session } from "./session.js";
 import { streamProcess } from "./stream-process.js";
-import { monitorMethods, monitorSink } from "./monitor.js";
+import { monitorSink } from "./monitor.js";
+import { monitorMethods } from "./monitor-methods.js";
 
 /** Environment variables of the server that a child must never see. */
 const SECRET_ENV = ["CC_EXECUTOR_TOKEN"];

@@ -1,159 +1,31 @@
-import { existsSync } from "node:fs";
-import { join } from "node:path";
-import { z } from "zod";
-import { statePaths } from "../paths.js";
-import { ControlType, ErrorCodes, Notifications, parseParams, RpcError } from "../protocol/index.js";
-import type { Store } from "../store/index.js";
-import { checkpointPath, isRunId, listRunStates, loadRunState, RunNotFoundError, summarize } from "../tasks/index.js";
-import type { TaskListSummary } from "../tasks/index.js";
-import { VERSION } from "../version.js";
+import { Notifications, RpcError, ErrorCodes } from "../protocol/index.js";
 import type { ServerContext } from "./context.js";
+import { Entry, shortLabel, taskHeader } from "./monitor-entry.js";
+import { SubscriberFanout, WatchFanout } from "./monitor-fanout.js";
 import type { ExecutionInfo, ExecutionKind } from "./monitor-types.js";
-import { Reply, type ActiveWork, type MethodHandler, type Session } from "./session.js";
+import type { ActiveWork, Session } from "./session.js";
 import { interceptSink, type NotificationSink } from "./sink.js";
 
 /**
  * The server-wide monitor behind the dashboard: it sees every execution (command, claude task,
  * task list) of every session by teeing the sink each one's notifications go to, keeps the running
  * ones and the last MAX_FINISHED finished ones with a bounded tail of their notifications, and lets
- * any session list them, watch one (replay of the tail, then live), and control it.
+ * any session list them, watch one (replay of the tail, then live), and control it. Delivery to the
+ * watching and subscribed sessions is in monitor-fanout.ts, the RPC methods in monitor-methods.ts.
  */
 
 export type { ExecutionInfo, ExecutionKind };
+export { taskHeader };
 
 /** Finished executions kept (older ones are forgotten; the store keeps history). */
 export const MAX_FINISHED = 200;
-/** Output kept per execution for replay and download. */
-export const TAIL_BYTES = 256 * 1024;
-/** Other notifications kept per execution (task.*, claude.*, process.started ...), in bytes of JSON. */
-const OTHER_BYTES = 256 * 1024;
-
-interface Kept {
-  /** 1, 2, 3 ... per execution: what a watcher has been sent. */
-  seq: number;
-  method: string;
-  params: Record<string, unknown>;
-  bytes: number;
-  output: boolean;
-}
-
-interface Watcher {
-  session: Session;
-  /** The last kept notification sent to this watcher. */
-  lastSeq: number;
-  /** Notifications held back while the watcher's socket was backed up (sent again from the tail when it drains). */
-  held: number;
-  onDrain: () => void;
-}
-
-class Entry {
-  status = "running";
-  paused = false;
-  readonly startedAt = Date.now();
-  endedAt: number | undefined;
-  pid: number | undefined;
-  exitCode: number | null | undefined;
-  errorType: string | undefined;
-  kept: Kept[] = [];
-  private seq = 0;
-  outputBytes = 0;
-  private keptOutput = 0;
-  private keptOther = 0;
-  tailTruncated = false;
-  watchers = new Map<Session, Watcher>();
-  progress: { total: number; done: Set<string>; failed: Set<string>; skipped: Set<string>; current?: string } | undefined;
-
-  constructor(
-    readonly id: string,
-    readonly kind: ExecutionKind,
-    readonly label: string,
-    /** The session that started it; dropped when it ends. */
-    public owner: Session | undefined,
-    readonly sessionId: string,
-  ) {
-    if (kind === "task-list") this.progress = { total: 0, done: new Set(), failed: new Set(), skipped: new Set() };
-  }
-
-  get running(): boolean {
-    return this.endedAt === undefined;
-  }
-
-  keep(method: string, params: Record<string, unknown>): Kept {
-    const output = method === Notifications.processOutput;
-    const bytes = output ? String(params.data ?? "").length : JSON.stringify(params).length;
-    const ev: Kept = { seq: ++this.seq, method, params, bytes, output };
-    this.kept.push(ev);
-    if (output) {
-      this.keptOutput += bytes;
-      this.outputBytes += bytes;
-    } else this.keptOther += bytes;
-    if (this.keptOutput > TAIL_BYTES || this.keptOther > OTHER_BYTES) this.compact();
-    return ev;
-  }
-
-  get lastSeq(): number {
-    return this.seq;
-  }
-
-  /** Drops the oldest kept notifications down to 3/4 of each budget (amortised: not on every notification). */
-  private compact(): void {
-    let dropOutput = this.keptOutput > TAIL_BYTES ? this.keptOutput - (TAIL_BYTES * 3) / 4 : 0;
-    let dropOther = this.keptOther > OTHER_BYTES ? this.keptOther - (OTHER_BYTES * 3) / 4 : 0;
-    this.kept = this.kept.filter((ev) => {
-      if (ev.output && dropOutput > 0) {
-        dropOutput -= ev.bytes;
-        this.keptOutput -= ev.bytes;
-        this.tailTruncated = true;
-        return false;
-      }
-      if (!ev.output && dropOther > 0) {
-        dropOther -= ev.bytes;
-        this.keptOther -= ev.bytes;
-        return false;
-      }
-      return true;
-    });
-  }
-
-  info(): ExecutionInfo {
-    const info: ExecutionInfo = {
-      id: this.id,
-      kind: this.kind,
-      label: this.label,
-      status: this.status,
-      paused: this.paused,
-      started_at: new Date(this.startedAt).toISOString(),
-      ended_at: this.endedAt === undefined ? null : new Date(this.endedAt).toISOString(),
-      duration_ms: (this.endedAt ?? Date.now()) - this.startedAt,
-      session_id: this.sessionId,
-      output_bytes: this.outputBytes,
-      tail_truncated: this.tailTruncated,
-      watchers: this.watchers.size,
-    };
-    if (this.pid !== undefined) info.pid = this.pid;
-    if (this.exitCode !== undefined) info.exit_code = this.exitCode;
-    if (this.errorType !== undefined) info.error_type = this.errorType;
-    if (this.progress) {
-      const p = this.progress;
-      info.progress = { total: p.total, completed: p.done.size, failed: p.failed.size, skipped: p.skipped.size };
-      if (p.current !== undefined && this.running) info.progress.current = p.current;
-    }
-    return info;
-  }
-}
-
-const LABEL_MAX = 300;
-
-function shortLabel(text: string): string {
-  const oneLine = text.replace(/\s+/g, " ").trim();
-  return oneLine.length > LABEL_MAX ? `${oneLine.slice(0, LABEL_MAX - 1)}…` : oneLine;
-}
 
 export class Monitor {
   private readonly entries = new Map<string, Entry>();
+  private readonly watchers = new Map<Entry, WatchFanout>();
   /** Ids of finished entries, oldest end first. */
   private finishedOrder: string[] = [];
-  private readonly subscribers = new Set<Session>();
+  private readonly subscribers = new SubscriberFanout((id) => this.entries.get(id)?.info());
   private readonly cleanupHooked = new WeakSet<Session>();
   /** The /health document; set by the server once it exists. */
   health: (() => object | Promise<object>) | undefined;
@@ -187,16 +59,25 @@ export class Monitor {
     });
   }
 
+  /** Ids of the executions that are running now (their run folders are in use). */
+  runningIds(): string[] {
+    return [...this.entries.values()].filter((e) => e.running).map((e) => e.id);
+  }
+
   private open(session: Session, info: { executionId: string; kind: ExecutionKind; label: string }): Entry {
     const previous = this.entries.get(info.executionId);
     const entry = new Entry(info.executionId, info.kind, shortLabel(info.label), session, session.id);
+    const fanout = new WatchFanout(entry);
+    this.watchers.set(entry, fanout);
     if (previous) {
       // A resumed task list reuses its run id: the new run replaces the old entry, watchers follow it.
       this.finishedOrder = this.finishedOrder.filter((id) => id !== previous.id);
-      for (const s of [...previous.watchers.keys()]) {
-        this.removeWatcher(previous, s);
-        this.addWatcher(entry, s, 0);
+      const old = this.watchers.get(previous);
+      for (const s of old?.sessions() ?? []) {
+        old!.remove(s);
+        fanout.add(s);
       }
+      this.watchers.delete(previous);
     }
     this.entries.set(entry.id, entry);
     this.publish(entry);
@@ -204,7 +85,7 @@ export class Monitor {
   }
 
   private record(entry: Entry, method: string, params: Record<string, unknown>): void {
-    this.forward(entry, entry.keep(method, params));
+    this.watchers.get(entry)?.forward(entry.keep(method, params));
     let changed = false;
     switch (method) {
       case Notifications.processStarted:
@@ -265,61 +146,6 @@ export class Monitor {
     if (changed) this.publish(entry);
   }
 
-  /**
-   * Sends a notification to the execution's watchers. A watcher whose socket is backed up gets
-   * nothing meanwhile (the process is never slowed down for a watcher); once it drains it gets what
-   * it missed from the kept tail, in order, after a `monitor.dropped` saying how much was lost.
-   */
-  private forward(entry: Entry, ev: Kept): void {
-    for (const w of entry.watchers.values()) {
-      if (w.session.isClosed) {
-        this.removeWatcher(entry, w.session);
-        continue;
-      }
-      if (w.session.isCongested) {
-        w.held++;
-        continue;
-      }
-      if (w.held > 0) this.catchUp(entry, w, ev.seq);
-      this.send(entry, w, ev);
-    }
-  }
-
-  private send(entry: Entry, w: Watcher, ev: Kept, flag?: "replayed" | "resent"): void {
-    w.session.notify(ev.method, flag ? { ...ev.params, watched_id: entry.id, [flag]: true } : { ...ev.params, watched_id: entry.id });
-    w.lastSeq = ev.seq;
-  }
-
-  /** Sends a watcher the kept notifications it was not sent, up to (not including) `beforeSeq`. */
-  private catchUp(entry: Entry, w: Watcher, beforeSeq: number): void {
-    const missed = entry.kept.filter((k) => k.seq > w.lastSeq && k.seq < beforeSeq);
-    const lost = Math.max(0, w.held - missed.length);
-    w.session.notify("monitor.dropped", { watched_id: entry.id, held: w.held, resent: missed.length, lost });
-    w.held = 0;
-    for (const k of missed) this.send(entry, w, k, "resent");
-  }
-
-  private addWatcher(entry: Entry, session: Session, lastSeq: number): void {
-    const w: Watcher = {
-      session,
-      lastSeq,
-      held: 0,
-      onDrain: () => {
-        if (w.held > 0 && !session.isClosed && !session.isCongested && entry.watchers.get(session) === w) this.catchUp(entry, w, Infinity);
-      },
-    };
-    entry.watchers.set(session, w);
-    session.on("drain", w.onDrain);
-  }
-
-  private removeWatcher(entry: Entry, session: Session): boolean {
-    const w = entry.watchers.get(session);
-    if (!w) return false;
-    entry.watchers.delete(session);
-    session.off("drain", w.onDrain);
-    return true;
-  }
-
   private finish(entry: Entry, status: string): void {
     if (!entry.running) return;
     entry.status = status;
@@ -331,7 +157,9 @@ export class Monitor {
     while (this.finishedOrder.length > MAX_FINISHED) {
       const old = this.entries.get(this.finishedOrder.shift()!);
       if (old && !old.running) {
-        for (const session of [...old.watchers.keys()]) this.removeWatcher(old, session);
+        const fanout = this.watchers.get(old);
+        for (const session of fanout?.sessions() ?? []) fanout!.remove(session);
+        this.watchers.delete(old);
         this.entries.delete(old.id);
       }
     }
@@ -340,20 +168,15 @@ export class Monitor {
 
   /** Sends `monitor.execution` to every session that asked for updates. */
   private publish(entry: Entry): void {
-    if (this.subscribers.size === 0) return;
-    const execution = entry.info();
-    for (const s of this.subscribers) {
-      if (s.isClosed) this.subscribers.delete(s);
-      else s.notify("monitor.execution", { execution });
-    }
+    this.subscribers.publish(entry.id);
   }
 
   private hookCleanup(session: Session): void {
     if (this.cleanupHooked.has(session)) return;
     this.cleanupHooked.add(session);
     session.once("closed", () => {
-      this.subscribers.delete(session);
-      for (const e of this.entries.values()) this.removeWatcher(e, session);
+      this.subscribers.remove(session);
+      for (const fanout of this.watchers.values()) fanout.remove(session);
     });
   }
 
@@ -384,7 +207,7 @@ export class Monitor {
   }
 
   unsubscribe(session: Session): void {
-    this.subscribers.delete(session);
+    this.subscribers.remove(session);
   }
 
   get(id: string): ExecutionInfo | undefined {
@@ -392,8 +215,8 @@ export class Monitor {
   }
 
   /**
-   * Checks the execution exists and returns a function that replays its kept notifications and
-   * registers the watcher (call it right after the response is sent).
+   * Checks the execution exists and returns a function that starts the watcher (call it right
+   * after the response is sent): the kept tail, monitor.replayed, then live, at the session's pace.
    */
   watch(session: Session, id: string): { info: ExecutionInfo; replay: () => void } {
     const entry = this.entries.get(id);
@@ -402,12 +225,8 @@ export class Monitor {
     return {
       info: entry.info(),
       replay: () => {
-        // Synchronous from replay to registration: no live notification can fall in between.
         const current = this.entries.get(id) ?? entry;
-        this.removeWatcher(current, session);
-        for (const ev of current.kept) session.notify(ev.method, { ...ev.params, watched_id: id, replayed: true });
-        session.notify("monitor.replayed", { watched_id: id, replayed: current.kept.length, tail_truncated: current.tailTruncated });
-        this.addWatcher(current, session, current.lastSeq);
+        this.watchers.get(current)?.add(session);
         this.publish(current);
       },
     };
@@ -415,7 +234,7 @@ export class Monitor {
 
   unwatch(session: Session, id: string): boolean {
     const entry = this.entries.get(id);
-    const had = entry ? this.removeWatcher(entry, session) : false;
+    const had = entry ? (this.watchers.get(entry)?.remove(session) ?? false) : false;
     if (entry && had) this.publish(entry);
     return had;
   }
@@ -458,11 +277,6 @@ export class Monitor {
   }
 }
 
-/** The line put before each task's output in a task list's downloaded output. */
-export function taskHeader(params: Record<string, unknown>): string {
-  return `\n===== task ${String(params.index ?? "?")}: ${String(params.title ?? params.task_id ?? "")} (attempt ${String(params.attempt ?? 1)}) =====\n`;
-}
-
 const monitors = new WeakMap<ServerContext, Monitor>();
 
 /** The server's monitor (one per ServerContext, created on first use). */
@@ -478,123 +292,4 @@ export function monitorFor(ctx: ServerContext): Monitor {
  */
 export function monitorSink(ctx: ServerContext, session: Session, sink: NotificationSink, info: { executionId: string; kind: ExecutionKind; label: string }): NotificationSink {
   return monitorFor(ctx).tee(session, sink, info);
-}
-
-// ---- methods --------------------------------------------------------------------------------
-
-const ExecutionIdParams = z.object({ execution_id: z.string().min(1).max(200) });
-const ListParams = z.object({ subscribe: z.boolean().nullish() });
-const MonitorControlParams = z.object({ execution_id: z.string().min(1).max(200), type: ControlType });
-const TaskRunsListParams = z.object({ limit: z.number().int().min(1).max(1000).nullish() });
-const TaskRunGetParams = z.object({ run_id: z.string().min(1).max(200) });
-const HistoryListParams = z.object({
-  limit: z.number().int().min(1).max(1000).nullish(),
-  status: z.enum(["running", "completed", "failed", "timeout", "canceled"]).nullish(),
-  kind: z.enum(["command", "claude", "task"]).nullish(),
-  /** Only executions started before this time (epoch ms): the paging cursor. */
-  before: z.number().nullish(),
-  /** Case-insensitive text the label must contain. */
-  q: z.string().max(500).nullish(),
-});
-
-/** A task-list run without its per-task rows (the list view). */
-export type TaskRunInfo = Omit<TaskListSummary, "tasks"> & { live: boolean; resumable: boolean };
-
-function runInfo(summary: TaskListSummary, live: boolean): TaskRunInfo {
-  const { tasks: _tasks, ...rest } = summary;
-  return { ...rest, live, resumable: !live && summary.resume_command !== undefined && summary.status !== "running" };
-}
-
-/** The history store, when the server has one (ctx.history.store, or ctx.store). */
-function storeOf(ctx: ServerContext): Store | undefined {
-  const loose = ctx as unknown as { store?: Store; history?: { store?: Store } };
-  return loose.history?.store ?? loose.store;
-}
-
-/** monitor.*, task_runs.*, health and history.list: the dashboard's methods (usable by any client). */
-export function monitorMethods(ctx: ServerContext): Array<[string, MethodHandler]> {
-  const monitor = monitorFor(ctx);
-  const home = ctx.config.home;
-  const isLive = (id: string) => monitor.get(id)?.status === "running";
-  return [
-    [
-      "monitor.list",
-      (raw, session) => {
-        const p = parseParams(ListParams, raw);
-        if (p.subscribe === true) monitor.subscribe(session);
-        else if (p.subscribe === false) monitor.unsubscribe(session);
-        return { executions: monitor.list(), subscribed: p.subscribe === true };
-      },
-    ],
-    [
-      "monitor.watch",
-      (raw, session) => {
-        const { execution_id } = parseParams(ExecutionIdParams, raw);
-        const w = monitor.watch(session, execution_id);
-        return new Reply({ status: "watching", execution: w.info }, w.replay);
-      },
-    ],
-    [
-      "monitor.unwatch",
-      (raw, session) => {
-        const { execution_id } = parseParams(ExecutionIdParams, raw);
-        return { status: "unwatched", execution_id, was_watching: monitor.unwatch(session, execution_id) };
-      },
-    ],
-    [
-      "monitor.control",
-      (raw) => {
-        const p = parseParams(MonitorControlParams, raw);
-        return monitor.control(p.execution_id, p.type);
-      },
-    ],
-    [
-      "task_runs.list",
-      (raw) => {
-        const p = parseParams(TaskRunsListParams, raw);
-        const runs = listRunStates(home)
-          .slice(0, p.limit ?? 100)
-          .map((s) => runInfo(summarize(s, checkpointPath(home, s.run_id)), isLive(s.run_id)));
-        return { runs };
-      },
-    ],
-    [
-      "task_runs.get",
-      (raw) => {
-        const { run_id } = parseParams(TaskRunGetParams, raw);
-        if (!isRunId(run_id)) throw new RpcError(ErrorCodes.invalidParams, "Invalid params: run_id: must be a task-list run id (tl-...)");
-        try {
-          const state = loadRunState(home, run_id);
-          const summary = summarize(state, checkpointPath(home, run_id));
-          const live = isLive(run_id);
-          return { run: summary, live, resumable: runInfo(summary, live).resumable };
-        } catch (err) {
-          if (err instanceof RunNotFoundError) throw new RpcError(ErrorCodes.invalidParams, `Invalid params: ${err.message}`);
-          throw err;
-        }
-      },
-    ],
-    ["health", () => monitor.health?.() ?? { status: "healthy", service: "cc-executor", version: VERSION }],
-    [
-      "history.list",
-      async (raw) => {
-        const p = parseParams(HistoryListParams, raw);
-        const store = storeOf(ctx);
-        if (!store) throw new RpcError(ErrorCodes.methodNotFound, "Method not found: history.list (this server keeps no execution history: no store is configured)");
-        const limit = p.limit ?? 100;
-        const q = p.q?.trim().toLowerCase();
-        const query = { limit: q ? 1000 : limit, status: p.status ?? undefined, kind: p.kind ?? undefined, before: p.before ?? undefined };
-        let executions = await store.listExecutions(query);
-        if (q) executions = executions.filter((e) => e.label.toLowerCase().includes(q) || e.id.includes(q)).slice(0, limit);
-        return { executions };
-      },
-    ],
-  ];
-}
-
-/** Where the complete notification log of a resumable execution or task list is (when it exists). */
-export function eventsFile(ctx: ServerContext, executionId: string): string | undefined {
-  if (!/^[\w-]{1,200}$/.test(executionId)) return undefined;
-  const path = join(statePaths(ctx.config.home).runsDir, executionId, "events.jsonl");
-  return existsSync(path) ? path : undefined;
 }

@@ -159,7 +159,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
   });
 
   function openSession(ws: WebSocket): void {
-    const session = new Session(ws, methods, logger);
+    const session = new Session(ws, methods, logger, config.maxClientQueueBytes);
     const log = logger.child({ session: session.id.slice(0, 8) });
     sessions.add(session);
     log.debug("session opened");

@@ -37,6 +37,9 @@ export type MethodHandler = (params: Record<string, unknown>, session: Session) 
 const HIGH_WATER = 1024 * 1024;
 const LOW_WATER = 256 * 1024;
 
+/** WebSocket close code for a client that did not read: more than CC_EXECUTOR_MAX_CLIENT_QUEUE bytes waited for it. */
+export const CLOSE_CLIENT_TOO_SLOW = 4008;
+
 interface SessionEvents {
   drain: [];
   closed: [];
@@ -59,6 +62,8 @@ export class Session extends EventEmitter<SessionEvents> {
     private readonly ws: WebSocket,
     private readonly methods: ReadonlyMap<string, MethodHandler>,
     readonly logger: Logger,
+    /** More than this many bytes waiting for the client (in the socket, or owed to it by a producer that waits) closes the connection. */
+    private readonly maxQueueBytes = Infinity,
   ) {
     super();
     this.setMaxListeners(0);
@@ -71,6 +76,11 @@ export class Session extends EventEmitter<SessionEvents> {
   /** True while the socket has more queued than the high-water mark. */
   get isCongested(): boolean {
     return this.congested;
+  }
+
+  /** Bytes handed to the socket and not yet written to the network. */
+  get queuedBytes(): number {
+    return this.pendingBytes;
   }
 
   get idleSince(): number {
@@ -98,6 +108,30 @@ export class Session extends EventEmitter<SessionEvents> {
         this.emit("drain");
       }
     });
+    if (this.pendingBytes > this.maxQueueBytes) this.disconnectSlowClient(this.pendingBytes);
+  }
+
+  /**
+   * True (and the client is disconnected) when `owedBytes` that a producer holds back for this
+   * client, plus what its socket holds, exceed the limit: a client that stopped reading.
+   */
+  exceedsQueue(owedBytes: number): boolean {
+    if (this.closed) return true;
+    if (this.pendingBytes + owedBytes <= this.maxQueueBytes) return false;
+    this.disconnectSlowClient(this.pendingBytes + owedBytes);
+    return true;
+  }
+
+  /**
+   * Stops sending at once (the session closes: its work is canceled, or detached when resumable)
+   * and closes the socket with 4008. The close frame waits behind what is queued; the socket is
+   * destroyed if the client does not read it within the WebSocket close timeout.
+   */
+  private disconnectSlowClient(queued: number): void {
+    if (this.closed) return;
+    this.logger.warn({ queued, max: this.maxQueueBytes }, "client too slow: its send queue exceeded CC_EXECUTOR_MAX_CLIENT_QUEUE; disconnecting (close 4008)");
+    void this.close();
+    this.ws.close(CLOSE_CLIENT_TOO_SLOW, "client too slow: send queue over CC_EXECUTOR_MAX_CLIENT_QUEUE");
   }
 
   /** Messages are handled one after another, in the order they arrived. */
