@@ -15,10 +15,16 @@ import { rssBytes, spawnServerProcess, type ServerProcess } from "../helpers/ser
 const MiB = 1024 * 1024;
 /** What the server may grow by while a client that does not read replays 500 MB. */
 const REPLAY_RSS_BOUND = 64 * MiB;
+/**
+ * CC_EXECUTOR_MAX_CLIENT_QUEUE of the server under test: above what the kernel's socket buffers of
+ * a stalled loopback peer can absorb (tcp_rmem up to 32 MiB here), so that a short stall can be
+ * told from a long one.
+ */
+const QUEUE_LIMIT = 64 * MiB;
 
 let server: ServerProcess;
 beforeAll(async () => {
-  server = await spawnServerProcess({ CC_EXECUTOR_REPLAY_FILE_MAX: "1G", CC_EXECUTOR_RESUME_GRACE: "120", CC_EXECUTOR_MAX_CLIENT_QUEUE: "16M" });
+  server = await spawnServerProcess({ CC_EXECUTOR_REPLAY_FILE_MAX: "1G", CC_EXECUTOR_RESUME_GRACE: "120", CC_EXECUTOR_MAX_CLIENT_QUEUE: `${QUEUE_LIMIT}` });
 });
 afterAll(async () => {
   await server.stop();
@@ -42,6 +48,15 @@ const FLOOD = "let i=0;const w=()=>{let ok=true;while(ok){ok=process.stdout.writ
 /** Bytes the process has read through read(2) and friends so far (/proc/<pid>/io rchar). */
 function bytesRead(pid: number): number {
   return Number(/rchar:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/io`, "utf8"))?.[1] ?? 0);
+}
+
+/** Output bytes a peer has received so far. */
+const received = (peer: RawPeer) => peer.notifications("process.output").reduce((sum, m) => sum + String(m.params.data).length, 0);
+
+/** How many watchers the monitor counts for an execution. */
+async function watchersOf(peer: RawPeer, id: string): Promise<number> {
+  const list = await peer.request(Math.floor(Math.random() * 1e9), "monitor.list", {});
+  return (list.result.executions as Array<{ id: string; watchers: number }>).find((e) => e.id === id)?.watchers ?? -1;
 }
 
 async function sampleRss(ms: number): Promise<number> {
@@ -110,11 +125,15 @@ describe("a client that stops reading", () => {
     const socket = (stalled.ws as unknown as { _socket: Socket })._socket;
     socket.pause();
 
-    // 16 MiB owed to it, at the owner's pace, takes well under this.
+    // The server lets it go once what it owes it (beyond what the socket buffers took) passes the limit.
     const before = healthy.messages.length;
-    await new Promise((r) => setTimeout(r, 6000));
+    const deadline = Date.now() + 30_000;
+    while ((await watchersOf(healthy, id)) !== 1) {
+      if (Date.now() > deadline) throw new Error("the stalled watcher was not disconnected");
+      await new Promise((r) => setTimeout(r, 200));
+    }
     socket.resume();
-    await waitUntil(() => stalled.closed !== undefined, 10_000, "the stalled watcher's socket to close").catch(() => undefined);
+    await waitUntil(() => stalled.closed !== undefined, 20_000, "the stalled watcher's socket to close");
     expect(stalled.closed?.code).toBe(4008);
     expect(stalled.closed?.reason).toMatch(/too slow/);
 
@@ -151,7 +170,9 @@ describe("a client that stops reading", () => {
     await watcher.waitFor((m) => m.method === "monitor.replayed");
     const socket = (watcher.ws as unknown as { _socket: Socket })._socket;
     socket.pause();
-    await new Promise((r) => setTimeout(r, 1000));
+    // Long enough to fill the kernel's socket buffers and back up the server; short of the limit.
+    const start = received(owner);
+    await waitUntil(() => received(owner) - start > 48 * MiB, 30_000, "48 MiB of output");
     socket.resume();
     const replayedAt = watcher.messages.findIndex((m) => m.method === "monitor.replayed");
     const dropped = await watcher.waitFor((m) => m.method === "monitor.dropped" && watcher.messages.indexOf(m) > replayedAt, 10_000);
