@@ -428,7 +428,7 @@ class ExecDetail {
         out.meta(`━━ run ${String(p.status)} ━━`, p.status === "completed" ? "meta ok" : "meta warn");
         return;
       case "monitor.dropped":
-        if (Number(p.lost) > 0) out.meta(`… ${String(p.lost)} notification(s) not shown: this page fell behind (the download has everything)`, "meta warn");
+        if (Number(p.lost) > 0) out.meta(`… ${String(p.lost)} notification(s) not shown: this page fell behind (the download has more)`, "meta warn");
         return;
       case "monitor.replayed":
         this.note.hidden = !p.tail_truncated;
