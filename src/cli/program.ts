@@ -4,6 +4,7 @@ import { registerClaude } from "./commands/claude.js";
 import { registerDoctor } from "./commands/doctor.js";
 import { registerTest } from "./commands/test.js";
 import { registerInit } from "./commands/init.js";
+import { registerLogs } from "./commands/logs.js";
 import { registerMcp } from "./commands/mcp.js";
 import { registerRun } from "./commands/run.js";
 import { registerServer } from "./commands/server.js";
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerClaude(program);
   registerTasks(program);
   registerHistory(program);
+  registerLogs(program);
   registerHooks(program);
   registerWorker(program);
   registerQueue(program);

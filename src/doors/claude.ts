@@ -1,6 +1,7 @@
 import type { ClaudeTaskOptions, ClaudeTaskResult } from "../claude/index.js";
 import type { Config } from "../config.js";
 import { startGuardedClaude, type GuardedStart, type HookContext, type HookSet, type HookWarning } from "../hooks/index.js";
+import { keepClaudeRecord, type RunFolders } from "../runs/index.js";
 import { historyStatus, type ExecutionEnd, type HistoryRecorder } from "../store/index.js";
 import type { TimeoutPlan } from "./timeout.js";
 
@@ -37,7 +38,7 @@ export function claudeHistoryEnd(r: ClaudeTaskResult): ExecutionEnd {
  * `result` settles after the end is recorded. `options.timeout` is the caller's to set (from `timeout`).
  */
 export async function startRecordedClaude(
-  door: { hooks: HookSet; history?: HistoryRecorder },
+  door: { hooks: HookSet; history?: HistoryRecorder; runs?: RunFolders },
   prompt: string,
   options: ClaudeTaskOptions,
   context: Omit<HookContext, "event" | "prompt">,
@@ -49,6 +50,7 @@ export async function startRecordedClaude(
   const task = guarded.task;
   const id = task.executionId;
   door.history?.started({ id, kind: "claude", text: task.prompt, estimatorKind: "claude", sessionId: context.session_id, timeoutS: timeout.timeoutS ?? undefined, timeoutBasis: timeout.basis });
+  keepClaudeRecord(door.runs, { executionId: id, text: task.prompt, cwd: options.cwd }, task.result);
   const result = task.result.then((r) => {
     door.history?.ended(id, claudeHistoryEnd(r));
     return r;

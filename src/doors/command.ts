@@ -1,5 +1,6 @@
 import type { HookOutcome, HookSet, HookWarning } from "../hooks/index.js";
 import { displayCommand, startProcess, type SpawnSpec, type SupervisedProcess } from "../process/index.js";
+import { keepCommandOutput, type RunFolders } from "../runs/index.js";
 import { historyStatus, type HistoryRecorder, type TimeoutEstimate } from "../store/index.js";
 import { planTimeout } from "./timeout.js";
 
@@ -12,6 +13,8 @@ export interface DoorServices {
   estimateTimeouts: boolean;
   /** The command policy: why a command is refused, or undefined. */
   refuseCommand?: (command: string | readonly string[]) => string | undefined;
+  /** Where each execution keeps its output (absent: nothing is kept). */
+  runs?: RunFolders;
 }
 
 export interface CommandRequest {
@@ -89,6 +92,7 @@ export async function startGuardedCommand(door: DoorServices, req: CommandReques
     throw err;
   }
   const id = req.executionId;
+  keepCommandOutput(door.runs, { executionId: id, text, cwd: req.cwd }, proc);
   door.history?.started({ id, kind: "command", text, estimatorKind: "command", sessionId: req.sessionId, timeoutS: timeout.timeoutS ?? undefined, timeoutBasis: timeout.basis });
   return {
     started: {

@@ -4,6 +4,7 @@ import type { Logger } from "../logger.js";
 import type { GroupRegistry } from "../process/index.js";
 import type { HistoryRecorder } from "../store/index.js";
 import type { LocalExecutorOptions, TaskListOptions } from "../tasks/index.js";
+import { runFoldersFrom } from "../runs/index.js";
 import { claudeDefaults } from "./claude.js";
 
 /**
@@ -48,6 +49,7 @@ export function taskListServices(
       killGraceMs: config.killGraceMs,
       maxBufferBytes: config.maxBufferSize,
       registry: services.registry,
+      runs: runFoldersFrom(config, services.logger),
       ...logger,
       ...services.local,
     },

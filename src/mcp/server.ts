@@ -12,6 +12,7 @@ import { claudeDefaults, planTimeout, startGuardedCommand, startRecordedClaude, 
 import { HookConfigError, loadHooks, type HookSet, type HookWarning } from "../hooks/index.js";
 import { silentLogger, type Logger } from "../logger.js";
 import { statePaths } from "../paths.js";
+import { runFoldersFrom } from "../runs/index.js";
 import { GroupRegistry, SpawnError, type ProcessResult } from "../process/index.js";
 import { compilePolicy, refusalReason } from "../doors/policy.js";
 import { HistoryRecorder, openStore, storeOptionsFrom, timeoutLimitsFrom, type Store } from "../store/index.js";
@@ -338,7 +339,7 @@ export function createMcpServer(options: McpServerOptions = {}): CcExecutorMcpSe
     },
     guard("cc_execute", async (a, extra) => {
       const cwd = directory(a.cwd);
-      const door = { hooks: currentHooks(), history: await recorder() };
+      const door = { hooks: currentHooks(), history: await recorder(), runs: runFoldersFrom(config) };
       const defaults = claude();
       const executionId = randomUUID();
       const timeout = await planTimeout({ history: door.history, estimateTimeouts: config.estimateTimeouts }, a.prompt, "claude", a.timeout, defaults.timeout);
@@ -505,7 +506,7 @@ export function createMcpServer(options: McpServerOptions = {}): CcExecutorMcpSe
     },
     guard("execute_command", async (a, extra) => {
       const cwd = directory(a.cwd);
-      const door = { hooks: currentHooks(), history: await recorder(), estimateTimeouts: config.estimateTimeouts, refuseCommand };
+      const door = { hooks: currentHooks(), history: await recorder(), estimateTimeouts: config.estimateTimeouts, refuseCommand, runs: runFoldersFrom(config) };
       const executionId = randomUUID();
       const progress = new ProgressReporter(extra);
       const warnings: HookWarning[] = [];

@@ -124,7 +124,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
   const reaped = await registry.reapLeftovers(killGraceMs);
   if (reaped.reaped.length > 0) logger.warn({ groups: reaped.reaped }, `killed ${reaped.reaped.length} process group(s) left by a worker that died`);
 
-  const executor = new LocalExecutor({ ...options.local, registry, logger });
+  const executor = new LocalExecutor({ runs: { home, logger }, ...options.local, registry, logger });
   const connection = bullConnection(q);
   const pub = new Redis(q.redisUrl, { maxRetriesPerRequest: null });
   const sub = new Redis(q.redisUrl, { maxRetriesPerRequest: null });

@@ -10,6 +10,7 @@ import { openChannel, trackResumable } from "./resumable.js";
 import type { ActiveWork, MethodHandler } from "./session.js";
 import type { NotificationSink } from "./sink.js";
 import { streamProcessEvents } from "./stream-process.js";
+import { runFoldersFrom } from "../runs/index.js";
 
 /** A typed stream event without the raw JSON (which already went out as process.output). */
 function lightEvent(ev: StreamEvent): Record<string, unknown> {
@@ -91,7 +92,7 @@ export function ccExecuteMethod(ctx: ServerContext): MethodHandler {
       flow: sink,
     };
     const warn = (w: HookWarning) => sink.notify(Notifications.hookWarning, hookWarningParams(w, { execution_id: executionId }));
-    const guarded = await startRecordedClaude(ctx, p.prompt, options, { execution_id: executionId, session_id: session.id }, warn, timeout).catch((err: unknown) => {
+    const guarded = await startRecordedClaude({ hooks: ctx.hooks, history: ctx.history, runs: runFoldersFrom(ctx.config, ctx.logger) }, p.prompt, options, { execution_id: executionId, session_id: session.id }, warn, timeout).catch((err: unknown) => {
       release();
       channel?.close();
       throw err;

@@ -12,6 +12,7 @@ import { Reply, type ActiveWork, type MethodHandler, type Session } from "./sess
 import { streamProcess } from "./stream-process.js";
 import { monitorSink } from "./monitor.js";
 import { monitorMethods } from "./monitor-methods.js";
+import { runFoldersFrom } from "../runs/index.js";
 
 /** Environment variables of the server that a child must never see. */
 const SECRET_ENV = ["CC_EXECUTOR_TOKEN"];
@@ -21,7 +22,7 @@ function execute(ctx: ServerContext): MethodHandler {
     const params = parseParams(ExecuteParams, raw);
     session.assertIdle();
     const executionId = randomUUID();
-    const door = { hooks: ctx.hooks, history: ctx.history, estimateTimeouts: ctx.config.estimateTimeouts, refuseCommand: (c: string | readonly string[]) => refusalReason(ctx.policy, c) };
+    const door = { hooks: ctx.hooks, history: ctx.history, estimateTimeouts: ctx.config.estimateTimeouts, refuseCommand: (c: string | readonly string[]) => refusalReason(ctx.policy, c), runs: runFoldersFrom(ctx.config, ctx.logger) };
     let guarded;
     try {
       guarded = await startGuardedCommand(door, {

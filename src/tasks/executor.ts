@@ -5,6 +5,7 @@ import type { Logger } from "../logger.js";
 import { applyFlow, startProcess, type OutputFlow, type GroupRegistry, type OutputChunk, type ProcessResult, type ShellPreference, type SupervisedProcess } from "../process/index.js";
 import type { HookSet, HookWarning } from "../hooks/index.js";
 import { startGuardedClaude } from "../hooks/index.js";
+import { keepClaudeRecord, keepCommandOutput, type RunFolders } from "../runs/index.js";
 import type { TaskOutcome, TaskSpec } from "./model.js";
 
 /** One run of one task, as plain data: what a local or a queue executor needs to run it. */
@@ -58,6 +59,8 @@ export interface LocalExecutorOptions {
   maxBufferBytes?: number;
   registry?: GroupRegistry;
   logger?: Logger;
+  /** Where each task keeps its output (output.log, execution.json); absent: nothing is kept. */
+  runs?: RunFolders;
 }
 
 /** Bytes of a direct task's output kept as its result (the context uses a shorter tail). */
@@ -158,6 +161,7 @@ export class LocalExecutor implements TaskExecutor {
     const outcome = startGuardedClaude(this.options.hooks ?? emptyHookSet(), req.prompt ?? "", options, { execution_id: req.executionId, task: t }, warn).then(async (started) => {
       if ("refused" in started) return refusedOutcome(req, startedAt, started.refused.message ?? "refused by a pre-claude hook");
       task = started.task;
+      keepClaudeRecord(this.options.runs, { ...kept(req), text: started.task.prompt }, started.task.result);
       if (canceled) task.cancel();
       return outcomeFromClaude(req, startedAt, await started.task.result);
     });
@@ -203,6 +207,7 @@ export class LocalExecutor implements TaskExecutor {
         return { ...baseOutcome(req, startedAt), status: "failed", result: "", summary: `could not start: ${(err as Error).message}`, exit_code: null, error_type: "spawn_failed", message: (err as Error).message };
       }
       const p = proc;
+      keepCommandOutput(this.options.runs, { ...kept(req), text: command }, p);
       applyFlow(p, this.options.flow);
       if (canceled) void p.cancel();
       onActivity({ type: "process.started", pid: p.pid, pgid: p.pgid, command: p.command, timeout: req.timeoutS, startedAt: p.startedAt });
@@ -223,6 +228,11 @@ export class LocalExecutor implements TaskExecutor {
       resume: () => proc?.resume() ?? false,
     };
   }
+}
+
+/** What a task's run folder records about it besides the command or prompt. */
+function kept(req: TaskRequest) {
+  return { executionId: req.executionId, cwd: req.cwd, runId: req.runId, taskId: req.task.id, taskIndex: req.task.index };
 }
 
 /** A task a hook or the command policy refused: failed without running anything. */

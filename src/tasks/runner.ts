@@ -86,7 +86,7 @@ export class TaskListRun {
     this.home = options.home ?? defaultHome();
     this.logger = options.logger ?? silentLogger;
     this.hooks = options.hooks ?? emptyHookSet();
-    this.executor = options.executor ?? new LocalExecutor({ hooks: options.hooks, ...options.local, logger: options.local?.logger ?? this.logger });
+    this.executor = options.executor ?? new LocalExecutor({ hooks: options.hooks, runs: { home: this.home, logger: this.logger }, ...options.local, logger: options.local?.logger ?? this.logger });
     const now = new Date().toISOString();
     const runOptions = { concurrency: options.concurrency ?? 4, on_failure: options.onFailure, context_chars: options.contextChars ?? DEFAULT_CONTEXT_CHARS };
     this.state = resumed

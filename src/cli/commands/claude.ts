@@ -8,6 +8,7 @@ import { onInterrupt } from "../interrupt.js";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { formatDuration, info, printJson, style } from "../output.js";
 import { parsePositiveInt, parsePositiveNumber } from "../parse-options.js";
+import { summarizeInput } from "../transcript.js";
 
 interface ClaudeFlags {
   json?: boolean;
@@ -89,13 +90,6 @@ export function progressPrinter(): (ev: ExecutorEvent) => void {
       }
     }
   };
-}
-
-function summarizeInput(input: unknown): string {
-  if (!input || typeof input !== "object") return "";
-  const o = input as Record<string, unknown>;
-  const v = o.command ?? o.file_path ?? o.path ?? o.pattern ?? o.url ?? o.description;
-  return typeof v === "string" ? v.split("\n")[0]!.slice(0, 100) : "";
 }
 
 export function registerClaude(program: Command): void {

@@ -85,7 +85,7 @@ export function registerHistory(program: Command): void {
 
   history
     .command("show")
-    .description("one execution in full, with the paths of its transcript and output")
+    .description("one execution in full, with the paths of its run folder's files (print its output with: cc-executor logs <id>)")
     .argument("<id>", "an execution id (or its first characters, as `history list` shows them)")
     .option("--json", "print JSON")
     .action(async (id: string, flags: { json?: boolean }) => {
@@ -98,7 +98,7 @@ export function registerHistory(program: Command): void {
         }
         if (!record) return undefined;
         const runDir = join(statePaths(home).runsDir, record.id);
-        const files = ["transcript.jsonl", "result.json", "events.jsonl"].map((f) => join(runDir, f)).filter((f) => existsSync(f));
+        const files = ["execution.json", "output.log", "output.log.1", "transcript.jsonl", "result.json", "events.jsonl"].map((f) => join(runDir, f)).filter((f) => existsSync(f));
         return { ...record, files };
       });
       if (!found) throw new CliError(`no execution ${id} in the history (see: cc-executor history list)`, ExitCode.usage);
