@@ -53,6 +53,8 @@ export interface Config {
   claudeMaxAttempts: number;
   /** claude tasks: first backoff delay for 429/529, milliseconds. */
   claudeRetryDelayMs: number;
+  /** claude tasks: the CLI's own retries of a failed API call (set as CLAUDE_CODE_MAX_RETRIES). */
+  claudeApiRetries: number;
   /** claude tasks without a timeout and without history: seconds per attempt (unset: 300/900/1800 by prompt complexity). */
   claudeTimeoutS: number | undefined;
   /** Commands and direct tasks without a timeout and without history: seconds. */
@@ -97,6 +99,7 @@ export const ENV_VARS = {
   CC_EXECUTOR_WAIT_ON_LIMIT: "waitOnLimit",
   CC_EXECUTOR_CLAUDE_MAX_ATTEMPTS: "claudeMaxAttempts",
   CC_EXECUTOR_CLAUDE_RETRY_DELAY_MS: "claudeRetryDelayMs",
+  CC_EXECUTOR_CLAUDE_API_RETRIES: "claudeApiRetries",
   CC_EXECUTOR_CLAUDE_TIMEOUT: "claudeTimeoutS",
   CC_EXECUTOR_COMMAND_TIMEOUT: "commandTimeoutS",
   CC_EXECUTOR_MAX_TIMEOUT: "maxTimeoutS",
@@ -159,6 +162,7 @@ const ConfigSchema = z.object({
   waitOnLimit: bool.default(false),
   claudeMaxAttempts: int(1, 20).default(3),
   claudeRetryDelayMs: int(0, 600_000).default(5000),
+  claudeApiRetries: int(0, 20).default(5),
   claudeTimeoutS: z.coerce.number().positive().max(7 * 24 * 3600).optional(),
   commandTimeoutS: z.coerce.number().positive().max(7 * 24 * 3600).default(600),
   maxTimeoutS: z.coerce.number().positive().max(7 * 24 * 3600).default(3 * 3600),

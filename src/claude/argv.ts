@@ -20,10 +20,21 @@ export interface ClaudeCliOptions {
 }
 
 /**
+ * Longest prompt passed as an argument. Linux refuses a single argv element over 128 KiB (E2BIG,
+ * MAX_ARG_STRLEN); a longer prompt goes on stdin, which `claude -p` reads when no prompt is given.
+ */
+export const MAX_PROMPT_ARG_BYTES = 100 * 1024;
+
+export function promptGoesOnStdin(prompt: string): boolean {
+  return Buffer.byteLength(prompt, "utf8") > MAX_PROMPT_ARG_BYTES;
+}
+
+/**
  * The argv for one headless run. Options first, then `--`, then the prompt as one element: the
  * prompt is never interpreted by a shell or by the option parser, whatever it contains.
+ * Without a prompt (undefined) the argv ends with the options: the prompt then comes on stdin.
  */
-export function buildClaudeArgv(prompt: string, options: ClaudeCliOptions = {}): string[] {
+export function buildClaudeArgv(prompt: string | undefined, options: ClaudeCliOptions = {}): string[] {
   const argv = ["-p", "--output-format", "stream-json", "--verbose"];
   if (options.model) argv.push("--model", options.model);
   if (options.maxTurns !== undefined) argv.push("--max-turns", String(options.maxTurns));
@@ -33,7 +44,7 @@ export function buildClaudeArgv(prompt: string, options: ClaudeCliOptions = {}):
   if (options.mcpConfig) argv.push("--mcp-config", options.mcpConfig);
   if (options.permissionMode) argv.push("--permission-mode", options.permissionMode);
   if (options.jsonSchema) argv.push("--json-schema", JSON.stringify(options.jsonSchema));
-  argv.push("--", prompt);
+  if (prompt !== undefined) argv.push("--", prompt);
   return argv;
 }
 

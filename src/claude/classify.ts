@@ -1,13 +1,24 @@
+import { isUsageLimitText, resetFromLimitText } from "./limit-text.js";
 import type { PermissionDenial, ResultMessage } from "./stream-types.js";
 
 export type ClaudeErrorType =
   | "usage_limit"
   | "rate_limit"
   | "overloaded"
+  /** Another 5xx answer from the API. */
+  | "server_error"
+  /** The API could not be reached (connection refused or reset, DNS, TLS). */
+  | "connection_error"
   | "output_token_limit"
   | "prompt_too_long"
   | "auth"
+  /** The API account has no credit left. */
+  | "billing"
+  /** The API refused the request as malformed (400) for another reason. */
+  | "invalid_request"
   | "max_turns"
+  /** claude refused to start (a refused flag or option, a session id in use, ...): nothing on stdout. */
+  | "startup_error"
   | "crash"
   | "timeout"
   | "canceled"
@@ -30,75 +41,138 @@ export interface ClaudeFailure {
   retry_after?: number;
 }
 
+export interface ApiRetry {
+  status: number | null;
+  error?: string;
+}
+
 /** What one run of the claude process left behind, gathered from its stream. */
 export interface RunObservation {
   result?: ResultMessage;
-  /** `error` values of assistant messages (authentication_failed, rate_limit, overloaded, max_output_tokens, ...). */
+  /** `error` values of assistant messages (authentication_failed, billing_error, rate_limit, invalid_request, server_error, unknown, max_output_tokens). */
   assistantErrors: string[];
-  /** HTTP statuses of api_retry system messages. */
+  /** HTTP statuses of every api_retry system message. */
   retryStatuses: Array<number | null>;
+  /** api_retry messages since the model last answered: what claude was still retrying when it ended. */
+  pendingRetries: ApiRetry[];
   /** A rate_limit_event with status "rejected" (a usage limit), with its reset time. */
   limitRejected?: { resetsAt?: number; limitType?: string };
   processStatus: "completed" | "failed" | "timeout" | "canceled";
   exitCode: number | null;
+  /** Bytes claude wrote to stdout; 0 means it stopped before its stream began. */
+  stdoutBytes: number;
   stderrTail: string;
   permissionDenials: PermissionDenial[];
+  /** --max-turns as given for the run. */
+  maxTurns?: number;
+  /** The attempt was stopped because claude kept answering in text while the CLI demanded a StructuredOutput call. */
+  structuredOutputRefused?: boolean;
 }
 
 function formatReset(epochS: number): string {
   return new Date(epochS * 1000).toISOString().replace(".000Z", "Z");
 }
 
+const fail = (error_type: ClaudeErrorType, message: string, recoverable: boolean, extra: Partial<ClaudeFailure> = {}): ClaudeFailure => ({ error_type, message, recoverable, ...extra });
+
+function usageLimit(reset: number | undefined): ClaudeFailure {
+  return fail(
+    "usage_limit",
+    reset
+      ? `Claude usage limit reached; it resets at ${formatReset(reset)}. Run again after that, or use --wait-on-limit to wait for it.`
+      : "Claude usage limit reached; run again when it resets, or use --wait-on-limit to wait for it.",
+    true,
+    { reset_timestamp: reset },
+  );
+}
+
+const AUTH_HINT = "Log in with `claude` then /login (Claude subscription), or set a valid ANTHROPIC_API_KEY.";
+
+/** A failure named by an HTTP status (and the API's error type), as the result or an api_retry reports it. */
+function fromApiStatus(status: number | null | undefined, apiType: string | null | undefined, text: string): ClaudeFailure | undefined {
+  const detail = text ? ` (${text})` : "";
+  if (apiType === "authentication_error" || apiType === "permission_error" || status === 401 || status === 403) return fail("auth", `claude is not authenticated${detail}. ${AUTH_HINT}`, false);
+  if (apiType === "overloaded_error" || status === 529) return fail("overloaded", `The API is overloaded (529)${detail}.`, true);
+  if (apiType === "rate_limit_error" || status === 429) return fail("rate_limit", `The API rate limit was hit (429)${detail}.`, true);
+  if (apiType === "request_too_large" || status === 413) return fail("prompt_too_long", "The request is too large for the API; shorten the prompt or split the task.", false);
+  if (apiType === "api_error" || (status !== null && status !== undefined && status >= 500)) return fail("server_error", `The API failed (${status ?? apiType})${detail}.`, true);
+  return undefined;
+}
+
+/** A failure named by an assistant message's `error` value. */
+function fromAssistantError(errors: Set<string>, text: string): ClaudeFailure | undefined {
+  if (errors.has("authentication_failed")) return fail("auth", `claude is not authenticated (${text || "authentication failed"}). ${AUTH_HINT}`, false);
+  if (errors.has("billing_error")) return fail("billing", `The API account cannot pay for this (${text || "billing error"}): add credit or use another account; retrying will not help.`, false);
+  if (errors.has("max_output_tokens")) return fail("output_token_limit", "claude's answer exceeded the output token maximum.", true);
+  if (errors.has("rate_limit")) return fail("rate_limit", `The API rate limit was hit${text ? ` (${text})` : ""}.`, true);
+  if (errors.has("server_error")) return /\b529\b|overloaded/i.test(text) ? fail("overloaded", `The API is overloaded (${text}).`, true) : fail("server_error", `The API failed (${text || "server error"}).`, true);
+  if (errors.has("invalid_request")) return fail("invalid_request", `The API refused the request: ${text || "invalid request"}`, false);
+  return undefined;
+}
+
 /**
- * Classifies a run from the structured stream first (result subtype, terminal_reason, assistant
- * error codes, api_retry statuses, rate_limit_event) and from the result text only for what the
- * CLI reports as text alone; stderr is the last resort, for a process that died without a result.
- * Returns undefined for a clean success.
+ * Classifies a run from the structured stream: the result's subtype, terminal_reason and API error
+ * fields, rate_limit_event, the `error` code of assistant messages; the result text only for what
+ * the CLI says in text alone (a usage limit without its event, a connection error); stderr only for
+ * a process that ended without a result. Returns undefined for a clean success.
  */
 export function classifyOutcome(run: RunObservation): ClaudeFailure | undefined {
-  if (run.processStatus === "timeout") return { error_type: "timeout", message: "claude did not finish within its timeout; the process group was killed", recoverable: true };
-  if (run.processStatus === "canceled") return { error_type: "canceled", message: "canceled", recoverable: false };
+  if (run.processStatus === "canceled") return fail("canceled", "canceled", false);
+  if (run.processStatus === "timeout") return classifyTimeout(run);
   const result = run.result;
   const text = result?.result ?? "";
+  if (run.limitRejected) return usageLimit(run.limitRejected.resetsAt);
+  if (!result) return run.stdoutBytes === 0 && run.exitCode !== 0 ? startupError(run) : crash(run);
+  if (!result.is_error && result.subtype === "success") return undefined;
+
+  if (result.api_error === "usage_limit_reached" || ((result.api_error_status === 429 || run.assistantErrors.includes("rate_limit")) && isUsageLimitText(text))) {
+    return usageLimit(resetFromLimitText(text));
+  }
+  if (result.subtype === "error_max_turns" || result.terminal_reason === "max_turns") {
+    const limit = run.maxTurns ?? Number(/\((\d+)\)/.exec(result.errors?.join(" ") ?? "")?.[1] ?? NaN);
+    return fail("max_turns", `claude reached the turn limit${Number.isFinite(limit) ? ` of ${limit} (--max-turns ${limit})` : " (--max-turns)"} before finishing; raise it or narrow the task.`, false);
+  }
+  if (result.subtype === "error_max_structured_output_retries") return fail("invalid_json", `claude did not produce the structured output: ${result.errors?.join("; ") ?? result.subtype}`, true);
+  if (result.terminal_reason === "prompt_too_long") return fail("prompt_too_long", "The prompt is too long for the model's context window; shorten it or split the task.", false);
   const errors = new Set(run.assistantErrors);
+  if (result.api_error === "max_output_tokens") errors.add("max_output_tokens");
+  if (errors.has("billing_error")) return fromAssistantError(errors, text);
+  const failure = fromApiStatus(result.api_error_status, result.api_error_type, text) ?? fromAssistantError(errors, text);
+  if (failure) return failure;
+  if (/prompt is too long/i.test(text)) return fail("prompt_too_long", "The prompt is too long for the model's context window; shorten it or split the task.", false);
+  if (/unable to connect to api|connection error|ECONNREFUSED|ETIMEDOUT/i.test(text)) return fail("connection_error", `The API could not be reached (${text}).`, true);
+  const why = text || result.errors?.join("; ") || `claude reported an error (${result.subtype})`;
+  return fail("unknown", why, false);
+}
 
-  const usageLimit = /usage limit reached\|?(\d{9,})?|limit reached.{0,8}resets/i.exec(text);
-  if (run.limitRejected || (result?.is_error && usageLimit)) {
-    const reset = run.limitRejected?.resetsAt ?? (usageLimit?.[1] ? Number(usageLimit[1]) : undefined);
-    return {
-      error_type: "usage_limit",
-      message: reset
-        ? `Claude usage limit reached; it resets at ${formatReset(reset)}. Run again after that, or use --wait-on-limit to wait for it.`
-        : "Claude usage limit reached; run again when it resets, or use --wait-on-limit to wait for it.",
-      recoverable: true,
-      reset_timestamp: reset,
-    };
-  }
-  if (result && !result.is_error && result.subtype === "success") return undefined;
+/**
+ * A run its timeout ended. When claude was still retrying an API error at that moment (its own
+ * retries outlasted our timeout), that error is what happened, not the timeout.
+ */
+function classifyTimeout(run: RunObservation): ClaudeFailure {
+  const last = run.pendingRetries.at(-1);
+  const plain = fail("timeout", "claude did not finish within its timeout; the process group was killed", true);
+  if (!last) return plain;
+  const note = `claude was still retrying it (${run.pendingRetries.length} retries) when its timeout ended the run`;
+  const failure =
+    fromApiStatus(last.status, undefined, "") ??
+    (last.status === null ? fail("connection_error", "The API could not be reached", true) : fail("unknown", `The API answered ${last.status}`, false));
+  return { ...failure, message: `${failure.message.replace(/\.$/, "")}; ${note}.` };
+}
 
-  if (errors.has("authentication_failed") || errors.has("oauth_org_not_allowed") || /invalid api key|please run \/login|not logged in|authentication/i.test(text)) {
-    return { error_type: "auth", message: `claude is not authenticated (${text || "authentication failed"}). Log in with \`claude\` then /login (Claude Max), or set a valid ANTHROPIC_API_KEY.`, recoverable: false };
+const ROOT_REFUSAL = /cannot be used with root\/sudo privileges/i;
+
+/** claude stopped before its stream began: its own message, and what to do about it. */
+function startupError(run: RunObservation): ClaudeFailure {
+  const said = run.stderrTail.trim().split("\n").filter(Boolean).slice(-3).join(" | ");
+  let hint = "";
+  if (ROOT_REFUSAL.test(said)) {
+    hint = " claude refuses bypassPermissions (--dangerously-skip-permissions) as root: run cc-executor as a non-root user, or, only inside a sandbox, set IS_SANDBOX=1 in claude's environment.";
   }
-  if (result?.terminal_reason === "prompt_too_long" || /prompt is too long/i.test(text)) {
-    return { error_type: "prompt_too_long", message: "The prompt is too long for the model's context window; shorten it or split the task.", recoverable: false };
-  }
-  if (result?.subtype === "error_max_turns" || result?.terminal_reason === "max_turns") {
-    return { error_type: "max_turns", message: `claude stopped after ${result.num_turns ?? "?"} turns (--max-turns); raise the limit or narrow the task.`, recoverable: false };
-  }
-  if (errors.has("max_output_tokens") || /output token maximum/i.test(text)) {
-    return { error_type: "output_token_limit", message: "claude's answer exceeded the output token maximum.", recoverable: true };
-  }
-  const lastStatus = run.retryStatuses.at(-1);
-  if (errors.has("overloaded") || lastStatus === 529 || /\b529\b|overloaded_error/i.test(text)) {
-    return { error_type: "overloaded", message: "The API is overloaded (529).", recoverable: true };
-  }
-  if (errors.has("rate_limit") || lastStatus === 429 || /\b429\b|rate_limit_error/i.test(text)) {
-    const retryAfter = /retry.after\D{0,3}(\d+)/i.exec(text);
-    return { error_type: "rate_limit", message: "The API rate limit was hit (429).", recoverable: true, retry_after: retryAfter ? Number(retryAfter[1]) : undefined };
-  }
-  if (!result) {
-    const tail = run.stderrTail.trim().split("\n").slice(-3).join(" | ");
-    return { error_type: "crash", message: `claude exited (code ${run.exitCode ?? "none"}) without a result${tail ? `: ${tail}` : ""}`, recoverable: true };
-  }
-  return { error_type: "unknown", message: text || `claude reported an error (${result.subtype})`, recoverable: false };
+  return fail("startup_error", `claude refused to start (exit code ${run.exitCode ?? "none"}): ${said || "no message"}.${hint}`, false);
+}
+
+function crash(run: RunObservation): ClaudeFailure {
+  const tail = run.stderrTail.trim().split("\n").slice(-3).join(" | ");
+  return fail("crash", `claude exited (code ${run.exitCode ?? "none"}) without a result${tail ? `: ${tail}` : ""}`, true);
 }

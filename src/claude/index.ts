@@ -1,9 +1,11 @@
 export { ClaudeTask, startClaudeTask, ccExecute } from "./runner.js";
-export type { ClaudeTaskOptions, ClaudeTaskResult, ClaudeTaskEvent, TokenUsage } from "./runner.js";
-export { buildClaudeArgv, resolveClaudeBinary, ClaudeBinaryNotFoundError, PERMISSION_MODES } from "./argv.js";
+export type { ClaudeTaskOptions, ClaudeTaskResult, ClaudeTaskEvent, TokenUsage } from "./types.js";
+export { DEFAULT_API_RETRIES } from "./attempt.js";
+export { buildClaudeArgv, promptGoesOnStdin, MAX_PROMPT_ARG_BYTES, resolveClaudeBinary, ClaudeBinaryNotFoundError, PERMISSION_MODES } from "./argv.js";
 export type { ClaudeCliOptions, PermissionMode, ApiKeyMode } from "./argv.js";
 export { classifyOutcome } from "./classify.js";
-export type { ClaudeErrorType, ClaudeFailure, RunObservation } from "./classify.js";
+export type { ClaudeErrorType, ClaudeFailure, RunObservation, ApiRetry } from "./classify.js";
+export { isUsageLimitText, resetFromLimitText } from "./limit-text.js";
 export { StreamJsonParser, parseLine } from "./stream-parser.js";
 export type { StreamEvent } from "./stream-parser.js";
 export { extractJsonResult, JsonAnswer } from "./json-result.js";

@@ -3,7 +3,7 @@ import type { ClaudeErrorType } from "./classify.js";
 export interface RetryConfig {
   /** Attempts in all, the first one included (default 3). */
   maxAttempts: number;
-  /** First backoff delay for 429/529; doubles each attempt (default 5 s). */
+  /** First backoff delay for 429/529/5xx/connection errors; doubles each attempt (default 5 s). */
   baseDelayMs: number;
   maxDelayMs: number;
   /** Wait for a usage limit to reset instead of failing (default false). */
@@ -34,7 +34,9 @@ export function decideRetry(
   const more = attempt < config.maxAttempts;
   switch (failure.error_type) {
     case "rate_limit":
-    case "overloaded": {
+    case "overloaded":
+    case "server_error":
+    case "connection_error": {
       if (!more) return { action: "fail" };
       if (failure.retry_after !== undefined) return { action: "retry", delayMs: failure.retry_after * 1000, reason: `${failure.error_type}: retry-after ${failure.retry_after}s` };
       // Exponential backoff with full jitter: spreads retries of many clients hitting the same limit.

@@ -1,89 +1,21 @@
+import { randomUUID } from "node:crypto";
 import { createWriteStream, mkdirSync, writeFileSync, type WriteStream } from "node:fs";
 import { join } from "node:path";
-import { silentLogger, type Logger } from "../logger.js";
+import { silentLogger } from "../logger.js";
 import { defaultHome, statePaths } from "../paths.js";
-import { applyFlow, startProcess, type GroupRegistry, type OutputChunk, type OutputFlow, type ProcessResult, type SupervisedProcess } from "../process/index.js";
-import { buildClaudeArgv, claudeEnv, resolveClaudeBinary, ClaudeBinaryNotFoundError, type ApiKeyMode, type ClaudeCliOptions } from "./argv.js";
-import { classifyOutcome, type ClaudeErrorType, type ClaudeFailure, type RunObservation } from "./classify.js";
+import type { SupervisedProcess } from "../process/index.js";
+import { buildClaudeArgv, promptGoesOnStdin, resolveClaudeBinary, ClaudeBinaryNotFoundError, type ClaudeCliOptions } from "./argv.js";
+import { runAttempt } from "./attempt.js";
+import { classifyOutcome, type ClaudeFailure, type RunObservation } from "./classify.js";
 import { concisenessInstruction, extractJsonResult, jsonModeInstruction, JSON_ANSWER_SCHEMA } from "./json-result.js";
 import { decideRetry, DEFAULT_RETRY, type RetryConfig } from "./retry-policy.js";
-import { StreamJsonParser, type StreamEvent } from "./stream-parser.js";
+import type { ClaudeTaskEvent, ClaudeTaskOptions, ClaudeTaskResult, TokenUsage } from "./types.js";
 import { newExecutionUuid, uuidInstruction, verifyUuid } from "./uuid.js";
-import { randomUUID } from "node:crypto";
 
-export interface ClaudeTaskOptions extends ClaudeCliOptions {
-  /** Ask for {result, summary, files_created, files_modified, execution_uuid} and parse it. */
-  json?: boolean;
-  /** Use the CLI's structured output (--json-schema) in JSON mode (default: true). */
-  structuredOutput?: boolean;
-  /** Wall-clock limit per attempt, seconds (default 1800). */
-  timeout?: number;
-  /** Seconds without any output before an attempt is killed (default: none; the timeout applies). */
-  inactivityTimeout?: number;
-  cwd?: string;
-  env?: Record<string, string>;
-  /** Anti-hallucination UUID check (default true). */
-  uuid?: boolean;
-  /** ANTHROPIC_API_KEY: pass on ("inherit", default) or remove ("strip": the Claude login is used). */
-  apiKeyMode?: ApiKeyMode;
-  retry?: Partial<RetryConfig>;
-  /** State directory; the run folder is <home>/runs/<execution id>. */
-  home?: string;
-  /** The claude binary (default: CLAUDE_BIN, else `claude` on PATH). */
-  claudeBin?: string;
-  executionId?: string;
-  registry?: GroupRegistry;
-  killGraceMs?: number;
-  logger?: Logger;
-  onEvent?: (event: ClaudeTaskEvent) => void;
-  /** Backpressure from the receiver of the events: claude's stdout is not read while it is congested. */
-  flow?: OutputFlow;
-}
+export type { ClaudeTaskEvent, ClaudeTaskOptions, ClaudeTaskResult, TokenUsage } from "./types.js";
 
-export interface TokenUsage {
-  input_tokens: number;
-  output_tokens: number;
-  cache_read_input_tokens: number;
-  cache_creation_input_tokens: number;
-}
-
-/** The result of one claude task: the `--json` output of `cc-executor claude`. */
-export interface ClaudeTaskResult {
-  success: boolean;
-  result: string;
-  summary: string;
-  files_created: string[];
-  files_modified: string[];
-  execution_id: string;
-  execution_uuid: string | null;
-  uuid_verified: boolean;
-  attempts: number;
-  usage: TokenUsage;
-  cost_usd: number;
-  duration_ms: number;
-  num_turns: number;
-  session_id: string | null;
-  model: string | null;
-  transcript_path: string;
-  result_path: string;
-  permission_denials: Array<{ tool_name: string; tool_input?: unknown }>;
-  error_type?: ClaudeErrorType;
-  message?: string;
-  reset_timestamp?: number;
-  retry_after?: number;
-}
-
-export type ClaudeTaskEvent =
-  | { type: "attempt_started"; attempt: number; pid: number; pgid: number; argv: string[] }
-  | { type: "stream"; attempt: number; event: StreamEvent }
-  | { type: "output"; attempt: number; chunk: OutputChunk }
-  | { type: "attempt_ended"; attempt: number; process: ProcessResult }
-  | { type: "error"; attempt: number; failure: ClaudeFailure }
-  | { type: "retry"; attempt: number; delayMs: number; reason: string }
-  | { type: "waiting_for_limit"; untilEpochMs: number; reason: string }
-  | { type: "completed"; result: ClaudeTaskResult };
-
-const DEFAULT_TIMEOUT_S = 1800;
+/** errno codes of a spawn that mean "no such program" (others are reported as a startup error). */
+const NOT_FOUND_CODES = new Set(["ENOENT", "EACCES", "ENOEXEC", "ENOTDIR"]);
 
 /**
  * One claude task: a fresh `claude -p` process per attempt, supervised (own process group, stdin
@@ -154,6 +86,8 @@ export class ClaudeTask {
     let cost = 0;
     let attempt = 0;
     let conciseSteps = 0;
+    // JSON from the answer's text instead of the CLI's structured output (asked for, or after claude would not call StructuredOutput).
+    let structuredOff = o.structuredOutput === false;
     let last: { observation?: RunObservation; failure?: ClaudeFailure; text: string; structured?: unknown; sessionId?: string; model?: string } = { text: "" };
 
     const finish = (fields: Partial<ClaudeTaskResult> & { success: boolean }): ClaudeTaskResult => {
@@ -220,11 +154,17 @@ export class ClaudeTask {
         if (uuid) prompt += uuidInstruction(uuid, Boolean(o.json));
         if (conciseSteps > 0) prompt += concisenessInstruction(conciseSteps as 1 | 2);
         const cli: ClaudeCliOptions = { ...o };
-        if (o.json && o.structuredOutput !== false && !o.jsonSchema) cli.jsonSchema = JSON_ANSWER_SCHEMA;
-        const argv = buildClaudeArgv(prompt, cli);
-        const outcome = await this.attempt(bin, argv, attempt, transcript);
-        if (outcome === "canceled-before-start") return finish({ success: false, error_type: "canceled", message: "canceled" });
-        if ("spawnError" in outcome) return finish({ success: false, error_type: "binary_not_found", message: outcome.spawnError });
+        if (o.json && !structuredOff && !o.jsonSchema) cli.jsonSchema = JSON_ANSWER_SCHEMA;
+        // A prompt too long for one argument (E2BIG) goes on stdin, which the CLI reads under -p.
+        const onStdin = promptGoesOnStdin(prompt);
+        const argv = buildClaudeArgv(onStdin ? undefined : prompt, cli);
+        if (this.canceled) return finish({ success: false, error_type: "canceled", message: "canceled" });
+        const outcome = await runAttempt({ bin, argv, stdin: onStdin ? prompt : undefined, attempt, options: o, transcript, emit: (e) => this.emit(e), started: (proc) => this.started(proc) });
+        this.current = undefined;
+        if ("spawnError" in outcome) {
+          const notFound = outcome.code === undefined || NOT_FOUND_CODES.has(outcome.code);
+          return finish({ success: false, error_type: notFound ? "binary_not_found" : "startup_error", message: outcome.spawnError });
+        }
         const { observation, text, structured, sessionId, model } = outcome;
         const res = observation.result;
         if (res?.usage) {
@@ -236,7 +176,10 @@ export class ClaudeTask {
         cost += res?.total_cost_usd ?? 0;
         last = { observation, text, structured, sessionId, model };
 
-        let failure = classifyOutcome(observation);
+        // claude answered in text instead of calling StructuredOutput and the attempt was stopped
+        // (the CLI would ask again forever): read the JSON from the text, now and from now on.
+        if (observation.structuredOutputRefused) structuredOff = true;
+        let failure = observation.structuredOutputRefused ? undefined : classifyOutcome(observation);
         if (!failure && o.json) {
           const extracted = structured !== undefined ? extractJsonResult(JSON.stringify(structured)) : extractJsonResult(text);
           if (!extracted.ok) failure = { error_type: "invalid_json", message: `claude did not answer with the requested JSON: ${extracted.error} (raw answer saved in ${resultPath})`, recoverable: true };
@@ -279,87 +222,9 @@ export class ClaudeTask {
     });
   }
 
-  private async attempt(
-    bin: string,
-    argv: string[],
-    attempt: number,
-    transcript: WriteStream | undefined,
-  ): Promise<
-    | "canceled-before-start"
-    | { spawnError: string }
-    | { observation: RunObservation; text: string; structured?: unknown; sessionId?: string; model?: string }
-  > {
-    const o = this.options;
-    if (this.canceled) return "canceled-before-start";
-    let proc: SupervisedProcess;
-    try {
-      proc = await startProcess({
-        command: [bin, ...argv],
-        cwd: o.cwd,
-        env: o.env,
-        removeEnv: ["CC_EXECUTOR_TOKEN", ...claudeEnv(o.apiKeyMode ?? "inherit").remove],
-        timeoutMs: (o.timeout ?? DEFAULT_TIMEOUT_S) * 1000,
-        inactivityTimeoutMs: o.inactivityTimeout !== undefined ? o.inactivityTimeout * 1000 : undefined,
-        killGraceMs: o.killGraceMs,
-        maxBufferBytes: 256 * 1024, // the stream is parsed as it comes; only a tail is kept for diagnostics
-        registry: o.registry,
-        logger: o.logger,
-      });
-    } catch (err) {
-      return { spawnError: `cannot start ${bin}: ${(err as Error).message}` };
-    }
+  private started(proc: SupervisedProcess): void {
     this.current = proc;
-    applyFlow(proc, o.flow);
     if (this.canceled) void proc.cancel();
-    this.emit({ type: "attempt_started", attempt, pid: proc.pid, pgid: proc.pgid, argv });
-
-    const parser = new StreamJsonParser();
-    const observation: RunObservation = { assistantErrors: [], retryStatuses: [], processStatus: "completed", exitCode: null, stderrTail: "", permissionDenials: [] };
-    const texts: string[] = [];
-    let sessionId: string | undefined;
-    let model: string | undefined;
-    const handle = (events: StreamEvent[]) => {
-      for (const ev of events) {
-        switch (ev.kind) {
-          case "init":
-            sessionId = ev.sessionId;
-            model = ev.model;
-            break;
-          case "assistant_text":
-            if (ev.text) texts.push(ev.text);
-            if (ev.error) observation.assistantErrors.push(ev.error);
-            break;
-          case "api_retry":
-            observation.retryStatuses.push(ev.status);
-            break;
-          case "rate_limit":
-            if (ev.status === "rejected") observation.limitRejected = { resetsAt: ev.resetsAt, limitType: ev.limitType };
-            break;
-          case "result":
-            observation.result = ev.result;
-            observation.permissionDenials = ev.permissionDenials;
-            break;
-        }
-        this.emit({ type: "stream", attempt, event: ev });
-      }
-    };
-    proc.on("output", (chunk) => {
-      if (chunk.stream === "stdout") {
-        transcript?.write(chunk.data);
-        handle(parser.push(chunk.data));
-      }
-      this.emit({ type: "output", attempt, chunk });
-    });
-    const processResult = await proc.done;
-    handle(parser.end());
-    this.current = undefined;
-    this.emit({ type: "attempt_ended", attempt, process: processResult });
-    observation.processStatus = processResult.status;
-    observation.exitCode = processResult.exitCode;
-    observation.stderrTail = processResult.stderr.slice(-4000);
-    // The result message is the authoritative answer; the last assistant text is a fallback.
-    const text = observation.result?.result ?? texts.at(-1) ?? "";
-    return { observation, text, structured: observation.result?.structured_output, sessionId, model };
   }
 }
 

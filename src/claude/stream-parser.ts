@@ -8,6 +8,8 @@ export type StreamEvent =
   | { kind: "assistant_text"; text: string; error?: string; raw: unknown }
   | { kind: "tool_use"; id: string; name: string; input: unknown; raw: unknown }
   | { kind: "tool_result"; toolUseId: string; isError: boolean; content: unknown; raw: unknown }
+  /** Text the CLI itself adds to the conversation as the user (isSynthetic), e.g. hook feedback. */
+  | { kind: "user_text"; text: string; synthetic: boolean; raw: unknown }
   | { kind: "api_retry"; attempt: number; status: number | null; error?: string; delayMs?: number; raw: unknown }
   | { kind: "rate_limit"; status: string; resetsAt?: number; limitType?: string; raw: unknown }
   | { kind: "system"; subtype: string; raw: unknown }
@@ -94,10 +96,15 @@ export function parseLine(rawLine: string): StreamEvent[] {
     }
     case "user": {
       const msg = UserMessage.safeParse(json);
-      if (!msg.success || typeof msg.data.message.content === "string") return [];
-      return msg.data.message.content
-        .filter((b) => b.type === "tool_result")
-        .map((b) => ({ kind: "tool_result" as const, toolUseId: b.tool_use_id ?? "", isError: b.is_error === true, content: b.content, raw: json }));
+      if (!msg.success) return [];
+      const synthetic = msg.data.isSynthetic === true;
+      const content = msg.data.message.content;
+      if (typeof content === "string") return synthetic ? [{ kind: "user_text", text: content, synthetic, raw: json }] : [];
+      return content.flatMap((b): StreamEvent[] => {
+        if (b.type === "tool_result") return [{ kind: "tool_result", toolUseId: b.tool_use_id ?? "", isError: b.is_error === true, content: b.content, raw: json }];
+        if (b.type === "text" && synthetic) return [{ kind: "user_text", text: b.text ?? "", synthetic, raw: json }];
+        return [];
+      });
     }
     case "rate_limit_event": {
       const ev = RateLimitEvent.safeParse(json);

@@ -37,7 +37,9 @@ export const AssistantMessage = z
   })
   .passthrough();
 
-export const UserMessage = z.object({ type: z.literal("user"), message: z.object({ content: z.union([z.string(), z.array(ContentBlock)]) }).passthrough() }).passthrough();
+export const UserMessage = z
+  .object({ type: z.literal("user"), message: z.object({ content: z.union([z.string(), z.array(ContentBlock)]) }).passthrough(), isSynthetic: z.boolean().optional() })
+  .passthrough();
 
 export const RateLimitEvent = z
   .object({ type: z.literal("rate_limit_event"), rate_limit_info: z.object({ status: z.string(), resetsAt: z.number().optional(), rateLimitType: z.string().optional() }).passthrough() })
@@ -59,6 +61,14 @@ export const ResultMessage = z
     permission_denials: z.array(PermissionDenial).optional(),
     structured_output: z.unknown().optional(),
     terminal_reason: z.string().optional(),
+    /** HTTP status of the API error that ended the run (null: none). */
+    api_error_status: z.number().nullish(),
+    /** Newer CLIs: the API's error.type (rate_limit_error, overloaded_error, ...). */
+    api_error_type: z.string().nullish(),
+    /** Newer CLIs: the CLI's own name for the error (usage_limit_reached, max_output_tokens, ...). */
+    api_error: z.string().nullish(),
+    /** Error subtypes (error_max_turns, ...): what stopped the run, e.g. "Reached maximum number of turns (1)". */
+    errors: z.array(z.string()).optional(),
   })
   .passthrough();
 

@@ -13,6 +13,7 @@ export function claudeDefaults(config: Config): ClaudeTaskOptions {
     timeout: config.claudeTimeoutS,
     permissionMode: config.permissionMode,
     killGraceMs: config.killGraceMs,
+    apiRetries: config.claudeApiRetries,
     retry: { maxAttempts: config.claudeMaxAttempts, baseDelayMs: config.claudeRetryDelayMs, waitOnLimit: config.waitOnLimit },
   };
 }

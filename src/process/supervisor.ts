@@ -41,6 +41,8 @@ export interface SpawnSpec {
   drainTimeoutMs?: number;
   registry?: GroupRegistry;
   logger?: Logger;
+  /** Written to the child's stdin, which is then closed (default: stdin is /dev/null). */
+  stdinText?: string;
 }
 
 export interface OutputChunk {
@@ -95,7 +97,7 @@ const DEFAULTS = {
 const CHILD_ENV = { PYTHONUNBUFFERED: "1" };
 
 /**
- * One command running in its own process group (its own session, stdin at /dev/null), streaming
+ * One command running in its own process group (its own session, stdin at /dev/null unless given), streaming
  * its output, killed as a whole group on timeout, inactivity or cancel, and never reported as
  * "completed" unless it exited 0 on its own.
  */
@@ -325,7 +327,7 @@ export async function startProcess(spec: SpawnSpec): Promise<SupervisedProcess> 
     cwd: spec.cwd,
     env,
     detached: true, // setsid(): own session and process group, pgid = pid
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: [spec.stdinText === undefined ? "ignore" : "pipe", "pipe", "pipe"],
   });
   await new Promise<void>((resolve, reject) => {
     child.once("spawn", resolve);
@@ -333,5 +335,9 @@ export async function startProcess(spec: SpawnSpec): Promise<SupervisedProcess> 
       reject(new SpawnError(err.code === "ENOENT" ? `command not found: ${file}` : `cannot start ${file}: ${err.message}`, err.code)),
     );
   });
+  if (child.stdin) {
+    child.stdin.on("error", () => undefined); // a child that exits without reading it all (EPIPE) is not our failure
+    child.stdin.end(spec.stdinText);
+  }
   return new SupervisedProcess(child, displayCommand(spec.command), spec, logger);
 }

@@ -90,7 +90,9 @@ describe("ccExecute against fake-claude", () => {
   });
 
   it("max turns, crash mid-stream, permission denials", async () => {
-    expect((await run("max_turns", { maxTurns: 2 })).result).toMatchObject({ success: false, error_type: "max_turns" });
+    const turns = await run("max_turns", { maxTurns: 2 });
+    expect(turns.result).toMatchObject({ success: false, error_type: "max_turns", attempts: 1 });
+    expect(turns.result.message).toMatch(/--max-turns 2\b/);
     const crash = await run("crash", { retry: { maxAttempts: 2, baseDelayMs: 1 } });
     expect(crash.result).toMatchObject({ success: false, error_type: "crash", attempts: 2 });
     expect(crash.result.message).toMatch(/fake crash/);
@@ -150,13 +152,13 @@ describe("ccExecute against fake-claude", () => {
     expect(argv).toEqual(["-p", "--output-format", "stream-json", "--verbose", "--model", "sonnet", "--max-turns", "30", "--allowedTools", "Read,Write,Bash", "--disallowedTools", "WebFetch", "--append-system-prompt", "be brief", "--mcp-config", "mcp.json", "--permission-mode", "acceptEdits", "--", "hi"]);
   });
 
-  it("a claude that ignores --verbose requirements fails loudly, not silently", async () => {
+  it("a claude that refuses its flags at startup fails once, loudly, with its own message", async () => {
     const dir = mkdtempSync(join(tmpdir(), "cce-badclaude-"));
     const bin = join(dir, "claude");
-    writeFileSync(bin, "#!/bin/sh\necho 'error: When using --print, --output-format=stream-json requires --verbose' >&2\nexit 1\n");
+    writeFileSync(bin, "#!/bin/sh\necho 'Error: When using --print, --output-format=stream-json requires --verbose' >&2\nexit 1\n");
     chmodSync(bin, 0o755);
-    const r = await ccExecute("x", { home: join(dir, "home"), claudeBin: bin, retry: { maxAttempts: 1 } });
-    expect(r).toMatchObject({ success: false, error_type: "crash" });
+    const r = await ccExecute("x", { home: join(dir, "home"), claudeBin: bin });
+    expect(r).toMatchObject({ success: false, error_type: "startup_error", attempts: 1 });
     expect(r.message).toMatch(/requires --verbose/);
   });
 });

@@ -45,6 +45,8 @@ export function claudeExitCode(r: Pick<ClaudeTaskResult, "success" | "error_type
     case "usage_limit":
     case "rate_limit":
     case "overloaded":
+    case "server_error":
+    case "connection_error":
       return ExitCode.tryLater;
     default:
       return ExitCode.failure;
