@@ -147,9 +147,6 @@ export const reply = {
       "anthropic-ratelimit-unified-status": "rejected",
       "anthropic-ratelimit-unified-reset": String(resetEpochS),
       "anthropic-ratelimit-unified-representative-claim": claim,
-      "anthropic-ratelimit-unified-5h-status": "rejected",
-      "anthropic-ratelimit-unified-5h-reset": String(resetEpochS),
-      "anthropic-ratelimit-unified-5h-utilization": "1.0",
       "x-should-retry": "false",
     }),
   stall: (): Reply => ({ kind: "stall" }),
@@ -406,7 +403,9 @@ export async function startMessagesApi(options: { handler?: Handler } = {}): Pro
     requests,
     messageRequests: () => requests.filter((r) => r.method === "POST" && r.path === "/v1/messages"),
     sessions: () => [...sessionOrder],
-    setHandler: (h) => (handler = h),
+    setHandler: (h) => {
+      handler = h;
+    },
     async waitForRequests(count, timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
       while (api.messageRequests().length < count) {

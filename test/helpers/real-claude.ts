@@ -6,10 +6,11 @@
  * scripts/fetch-claude-latest.mjs), else the pinned devDependency @anthropic-ai/claude-code.
  */
 import { spawn } from "node:child_process";
-import { accessSync, constants, mkdirSync, mkdtempSync } from "node:fs";
+import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ccExecute, type ClaudeTaskEvent, type ClaudeTaskOptions, type ClaudeTaskResult, type StreamEvent } from "../../src/claude/index.js";
 import type { MessagesApi } from "./messages-api.js";
 
 const PINNED_CLI = fileURLToPath(new URL("../../node_modules/@anthropic-ai/claude-code/cli.js", import.meta.url));
@@ -130,4 +131,48 @@ export function runClaudeDirect(args: string[], env: Record<string, string>, opt
       resolve({ code, stdout, stderr, lines });
     });
   });
+}
+
+export interface RealTaskRun {
+  result: ClaudeTaskResult;
+  events: ClaudeTaskEvent[];
+  /** The task's working directory (a fresh temp dir unless given). */
+  cwd: string;
+}
+
+/**
+ * One ccExecute task against the real CLI and the double: fast retry delays, a temp cwd and state
+ * dir, CLAUDE_CODE_MAX_RETRIES 1 unless the options say otherwise.
+ */
+export async function runRealTask(api: MessagesApi, prompt: string, options: ClaudeTaskOptions = {}, envOptions: RealClaudeEnvOptions = {}): Promise<RealTaskRun> {
+  const { env, bin } = realClaudeEnv(api, envOptions);
+  const cwd = options.cwd ?? mkdtempSync(join(tmpdir(), "cce-real-cwd-"));
+  const events: ClaudeTaskEvent[] = [];
+  const result = await ccExecute(prompt, {
+    claudeBin: bin,
+    home: mkdtempSync(join(tmpdir(), "cce-real-state-")),
+    timeout: 60,
+    apiRetries: 1,
+    ...options,
+    env: { ...env, ...options.env },
+    cwd,
+    retry: { baseDelayMs: 10, maxDelayMs: 50, ...options.retry },
+    onEvent: (e) => events.push(e),
+  });
+  return { result, events, cwd };
+}
+
+/** The stream events of a run, in order (attempt given: only that attempt's). */
+export function streamEvents(events: ClaudeTaskEvent[], attempt?: number): StreamEvent[] {
+  return events.flatMap((e) => (e.type === "stream" && (attempt === undefined || e.attempt === attempt) ? [e.event] : []));
+}
+
+/** Whether a process is gone (or a zombie), read from /proc. */
+export function processGone(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return /\) [ZX] /.test(stat);
+  } catch {
+    return true;
+  }
 }
