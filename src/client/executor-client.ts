@@ -105,6 +105,21 @@ export interface TaskListRequestOptions {
   onEvent?: (event: ExecutorEvent) => void;
 }
 
+/** The answer to a detached start: the run is the server's from here on. */
+export interface DetachedRun {
+  status: "started";
+  detached: true;
+  /** The claude task's id (both ids are the run id for a task list). */
+  execution_id: string;
+  /** Task lists only. */
+  run_id?: string;
+  name?: string;
+  total?: number;
+  /** The run folder on the server's machine: result.json (claude) or checkpoint.json and report.json (task lists). */
+  run_dir: string;
+  state_path?: string;
+}
+
 export class RpcClientError extends Error {
   constructor(
     readonly code: number,
@@ -371,6 +386,21 @@ export class ExecutorClient extends EventEmitter<ClientEvents> {
     const body = Array.isArray(source) ? { tasks: source } : source;
     const done = await this.runTracked(Methods.runTaskList, { ...body, ...params, resumable: params.resumable ?? true }, "run_id", Notifications.taskListCompleted, onEvent);
     return (done as { summary: TaskListSummary }).summary;
+  }
+
+  /**
+   * Starts one claude task as a server-owned run (cc_execute with `detach`): answered at once; the
+   * task runs to its end whatever happens to this connection. Its result lands in its run folder
+   * (`cc-executor wait <id>` reads it) and stays attachable while the server keeps it.
+   */
+  detachClaude(prompt: string, options: Omit<ClaudeRequestOptions, "onEvent" | "resumable"> = {}): Promise<DetachedRun> {
+    return this.request<DetachedRun>(Methods.ccExecute, { prompt, ...options, detach: true });
+  }
+
+  /** Starts (or resumes) a task list as a server-owned run (run_task_list with `detach`): answered at once. */
+  detachTaskList(source: TaskListRequest, options: Omit<TaskListRequestOptions, "onEvent" | "resumable"> = {}): Promise<DetachedRun> {
+    const body = Array.isArray(source) ? { tasks: source } : source;
+    return this.request<DetachedRun>(Methods.runTaskList, { ...body, ...options, detach: true });
   }
 
   /**

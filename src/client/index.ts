@@ -1,2 +1,2 @@
 export { ExecutorClient, RpcClientError, defaultServerUrl } from "./executor-client.js";
-export type { ConnectOptions, ExecuteOptions, ExecuteResult, ExecutorEvent, ClaudeRequestOptions, ReconnectOptions, TaskListRequest, TaskListRequestOptions } from "./executor-client.js";
+export type { ConnectOptions, DetachedRun, ExecuteOptions, ExecuteResult, ExecutorEvent, ClaudeRequestOptions, ReconnectOptions, TaskListRequest, TaskListRequestOptions } from "./executor-client.js";

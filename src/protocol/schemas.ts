@@ -52,6 +52,8 @@ export const CcExecuteParams = z.object({
   max_attempts: z.number().int().min(1).max(20).nullish(),
   /** Survive a dropped connection (default true for claude tasks). */
   resumable: z.boolean().nullish(),
+  /** A server-owned run: answered at once, runs to its end whatever happens to this connection. */
+  detach: z.boolean().nullish(),
 });
 export type CcExecuteParams = z.infer<typeof CcExecuteParams>;
 
@@ -79,6 +81,8 @@ export const RunTaskListParams = z
     context_chars: z.number().int().min(500).max(1_000_000).nullish(),
     /** Survive a dropped connection (default true); `attach` takes the run id. */
     resumable: z.boolean().nullish(),
+    /** A server-owned run: answered at once, runs to its end whatever happens to this connection. */
+    detach: z.boolean().nullish(),
   })
   .refine((p) => [p.file, p.text, p.tasks, p.resume_run_id].filter((v) => v != null).length === 1, {
     message: "give exactly one of file, text, tasks or resume_run_id",

@@ -6,7 +6,7 @@ import { claudeDefaults, planTimeout, startRecordedClaude } from "../doors/index
 import { CcExecuteParams, ErrorCodes, Notifications, parseParams, RpcError } from "../protocol/index.js";
 import { hookWarningParams, type ServerContext } from "./context.js";
 import { monitorSink } from "./monitor.js";
-import { openChannel, trackResumable } from "./resumable.js";
+import { openChannel, runDirOf, trackResumable } from "./resumable.js";
 import type { ActiveWork, MethodHandler } from "./session.js";
 import type { NotificationSink } from "./sink.js";
 import { streamProcessEvents } from "./stream-process.js";
@@ -59,16 +59,18 @@ export function claudeEventsToSink(sink: NotificationSink, executionId: string, 
 export function ccExecuteMethod(ctx: ServerContext): MethodHandler {
   return async (raw, session) => {
     const p = parseParams(CcExecuteParams, raw);
-    session.assertIdle();
+    const detach = p.detach ?? false;
+    // A detached run is the server's, not this session's: the session stays free for other work.
+    if (!detach) session.assertIdle();
     const executionId = randomUUID();
     const defaults = claudeDefaults(ctx.config);
     const timeout = await planTimeout({ history: ctx.history, estimateTimeouts: ctx.config.estimateTimeouts }, p.prompt, "claude", p.timeout ?? undefined, defaults.timeout);
     const { estimate } = timeout;
     const timeoutS = timeout.timeoutS ?? undefined;
-    const resumable = p.resumable ?? true;
+    const resumable = detach || (p.resumable ?? true);
     const release = ctx.slots.take();
     let cancel = () => {};
-    const channel = resumable ? openChannel(ctx, session, executionId, () => cancel()) : undefined;
+    const channel = resumable ? openChannel(ctx, session, executionId, () => cancel(), detach ? "server" : "session") : undefined;
     const sink: NotificationSink = monitorSink(ctx, session, channel ?? session, { executionId, kind: "claude", label: p.prompt });
     const options: ClaudeTaskOptions = {
       ...defaults,
@@ -114,9 +116,10 @@ export function ccExecuteMethod(ctx: ServerContext): MethodHandler {
       finished,
       channel,
     };
-    session.claim(work);
+    if (!detach) session.claim(work);
     if (channel) trackResumable(ctx, work, channel);
-    session.logger.info({ executionId }, "claude task started");
-    return { status: "started", execution_id: executionId, resumable, ...(estimate ? { timeout_estimate: estimate } : {}) };
+    session.logger.info({ executionId, detach }, "claude task started");
+    const detached = detach ? { detached: true, run_dir: runDirOf(ctx, executionId) } : {};
+    return { status: "started", execution_id: executionId, resumable, ...detached, ...(estimate ? { timeout_estimate: estimate } : {}) };
   };
 }

@@ -4,8 +4,16 @@ import type { ServerContext } from "./context.js";
 import { ExecutionChannel } from "./execution-channel.js";
 import type { ActiveWork, Session } from "./session.js";
 
-/** A replay channel for resumable work, attached to the session that starts it. */
-export function openChannel(ctx: ServerContext, session: Session, executionId: string, cancel: () => void): ExecutionChannel {
+/**
+ * Who ends resumable work that nobody is attached to:
+ * - "session": the session that starts it; when no client has come back within the grace period, it is canceled;
+ * - "server": a detached run; it runs to its end whatever happens to connections, and only a
+ *   cancel (control by an attached session, the dashboard) or the server's shutdown stops it.
+ */
+export type WorkOwner = "session" | "server";
+
+/** A replay channel for resumable work; attached to the starting session unless the server owns the work. */
+export function openChannel(ctx: ServerContext, session: Session, executionId: string, cancel: () => void, owner: WorkOwner = "session"): ExecutionChannel {
   const channel = new ExecutionChannel({
     executionId,
     ringBytes: ctx.config.replayBufferBytes,
@@ -15,6 +23,7 @@ export function openChannel(ctx: ServerContext, session: Session, executionId: s
     logger: session.logger,
     onAbandoned: () => {
       if (!channel.isFinished) {
+        if (owner === "server") return; // a watcher left; the run goes on and stays attachable
         session.logger.info({ executionId }, "no client came back within the grace period; canceling");
         cancel();
       }
@@ -22,7 +31,7 @@ export function openChannel(ctx: ServerContext, session: Session, executionId: s
       channel.close();
     },
   });
-  void channel.attach(session, 0);
+  if (owner === "session") void channel.attach(session, 0);
   return channel;
 }
 
@@ -31,3 +40,7 @@ export function trackResumable(ctx: ServerContext, work: ActiveWork, channel: Ex
   void work.finished.finally(() => channel.markFinished());
 }
 
+/** The run folder of an execution or task-list run, as answered to a client that detaches. */
+export function runDirOf(ctx: ServerContext, id: string): string {
+  return join(statePaths(ctx.config.home).runsDir, id);
+}

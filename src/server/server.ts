@@ -49,7 +49,7 @@ export class StartupError extends Error {
   }
 }
 
-export const CAPABILITIES = ["execute", "control", "hook_status", "streaming", "pause_resume", "auth", "attach", "cc_execute", "run_task_list"];
+export const CAPABILITIES = ["execute", "control", "hook_status", "streaming", "pause_resume", "auth", "attach", "cc_execute", "run_task_list", "detach"];
 
 const HEARTBEAT_MS = 30_000;
 

@@ -7,7 +7,7 @@ import { taskListServices } from "../doors/index.js";
 import { claudeEventsToSink } from "./claude-method.js";
 import { hookWarningParams, type ServerContext } from "./context.js";
 import { monitorSink } from "./monitor.js";
-import { openChannel, trackResumable } from "./resumable.js";
+import { openChannel, runDirOf, trackResumable } from "./resumable.js";
 import type { ActiveWork, MethodHandler } from "./session.js";
 import { interceptSink, type NotificationSink } from "./sink.js";
 import { streamProcessEvents } from "./stream-process.js";
@@ -84,9 +84,11 @@ export function taskListEventsToSink(sink: NotificationSink, runId: string): (ev
 export function runTaskListMethod(ctx: ServerContext, extraOptions: () => Partial<TaskListOptions> = () => ({})): MethodHandler {
   return async (raw, session) => {
     const p = parseParams(RunTaskListParams, raw);
-    session.assertIdle();
+    const detach = p.detach ?? false;
+    // A detached run is the server's, not this session's: the session stays free for other work.
+    if (!detach) session.assertIdle();
     const runId = p.resume_run_id ?? newRunId();
-    const resumable = p.resumable ?? true;
+    const resumable = detach || (p.resumable ?? true);
     // Events start on the next tick: the run is built (and validated) before its sink exists.
     let emit: (ev: TaskListEvent) => void = () => {};
     let sink: NotificationSink | undefined;
@@ -129,7 +131,7 @@ export function runTaskListMethod(ctx: ServerContext, extraOptions: () => Partia
       release();
       throw invalid(err);
     }
-    const channel = resumable ? openChannel(ctx, session, runId, () => void run.cancel()) : undefined;
+    const channel = resumable ? openChannel(ctx, session, runId, () => void run.cancel(), detach ? "server" : "session") : undefined;
     sink = channel ?? session;
     emit = taskListEventsToSink(monitorSink(ctx, session, sink, { executionId: runId, kind: "task-list", label: run.list.name }), runId);
     const started = run;
@@ -142,9 +144,10 @@ export function runTaskListMethod(ctx: ServerContext, extraOptions: () => Partia
       finished: started.finished.finally(release),
       channel,
     };
-    session.claim(work);
+    if (!detach) session.claim(work);
     if (channel) trackResumable(ctx, work, channel);
-    session.logger.info({ runId, tasks: started.list.tasks.length, resumed: Boolean(p.resume_run_id) }, "task list started");
-    return { status: "started", run_id: runId, execution_id: runId, name: started.list.name, total: started.list.tasks.length, resumable, state_path: started.statePath };
+    session.logger.info({ runId, tasks: started.list.tasks.length, resumed: Boolean(p.resume_run_id), detach }, "task list started");
+    const detached = detach ? { detached: true, run_dir: runDirOf(ctx, runId) } : {};
+    return { status: "started", run_id: runId, execution_id: runId, name: started.list.name, total: started.list.tasks.length, resumable, ...detached, state_path: started.statePath };
   };
 }
