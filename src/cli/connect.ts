@@ -3,6 +3,7 @@ import { ExecutorClient, defaultServerUrl } from "../client/index.js";
 import { loadConfig } from "../config.js";
 import { createLogger } from "../logger.js";
 import { startServer, type RunningServer } from "../server/index.js";
+import { healthUrl, startDaemon } from "./daemon.js";
 import { info, style } from "./output.js";
 
 export interface ConnectionFlags {
@@ -47,4 +48,32 @@ export async function connectOrStartLocal(flags: ConnectionFlags, quiet = false)
       await server.close();
     },
   };
+}
+
+/**
+ * Connects to the running server; when none answers (and no --url was given), starts one in the
+ * background as `server start --daemon` would and says so on stderr. For work the server must
+ * own beyond this process: detached runs.
+ */
+export async function connectOrStartDaemon(flags: Omit<ConnectionFlags, "local">, quiet = false): Promise<ExecutorClient> {
+  const url = flags.url ?? defaultServerUrl();
+  try {
+    return await ExecutorClient.connect({ url, token: flags.token });
+  } catch (err) {
+    if (flags.url !== undefined || !isUnreachable(err)) throw err;
+  }
+  const config = loadConfig();
+  const daemonUrl = healthUrl(config).replace(/^http/, "ws").replace(/\/health$/, "/ws/mcp");
+  try {
+    const started = await startDaemon(config);
+    if (!quiet) info(style(`no server was running at ${url}: started one in the background (pid ${started.pid}, log ${started.log}; stop it with: cc-executor server stop)`, "dim"));
+  } catch (err) {
+    // Another command may have started one at the same moment: use it if it answers now.
+    try {
+      return await ExecutorClient.connect({ url: daemonUrl, token: flags.token, home: config.home });
+    } catch {
+      throw err;
+    }
+  }
+  return ExecutorClient.connect({ url: daemonUrl, token: flags.token, home: config.home });
 }

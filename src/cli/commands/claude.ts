@@ -3,7 +3,8 @@ import { Option } from "commander";
 import type { ClaudeTaskResult } from "../../claude/index.js";
 import type { ClaudeRequestOptions, ExecutorEvent } from "../../client/index.js";
 import { Notifications } from "../../protocol/index.js";
-import { connectOrStartLocal } from "../connect.js";
+import { connectOrStartDaemon, connectOrStartLocal } from "../connect.js";
+import { printDetached } from "../detach.js";
 import { onInterrupt } from "../interrupt.js";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { formatDuration, info, printJson, style } from "../output.js";
@@ -25,6 +26,7 @@ interface ClaudeFlags {
   waitOnLimit?: boolean;
   maxAttempts?: number;
   quiet?: boolean;
+  detach?: boolean;
   url?: string;
   token?: string;
   local: boolean;
@@ -94,6 +96,18 @@ export function progressPrinter(): (ev: ExecutorEvent) => void {
   };
 }
 
+/** A task's result as `claude` prints it: the JSON object, or the answer on stdout and a status line on stderr. */
+export function printClaudeResult(result: ClaudeTaskResult, flags: { json?: boolean; quiet?: boolean }): void {
+  if (flags.json) return printJson(result);
+  if (result.result) process.stdout.write(`${result.result}\n`);
+  const tokens = `${result.usage.input_tokens} in / ${result.usage.output_tokens} out tokens`;
+  if (result.success) {
+    info(style(`✓ done${result.uuid_verified ? " · UUID verified" : ""} · ${result.attempts} attempt(s) · ${result.num_turns} turns · ${tokens} · $${result.cost_usd.toFixed(4)} · ${formatDuration(result.duration_ms)}`, "green"));
+  } else info(style(`✗ ${result.error_type}: ${result.message}`, "red"));
+  for (const d of result.permission_denials) info(style(`  permission denied: ${d.tool_name} ${summarizeInput(d.tool_input)}`, "yellow"));
+  if (!flags.quiet) info(style(`transcript: ${result.transcript_path}`, "dim"));
+}
+
 export function registerClaude(program: Command): void {
   program
     .command("claude")
@@ -113,6 +127,7 @@ export function registerClaude(program: Command): void {
     .option("--wait-on-limit", "when the usage limit is reached, wait for its reset (with a countdown) and retry")
     .option("--max-attempts <n>", "attempts in all for retryable failures (default 3)", parsePositiveInt)
     .option("-q, --quiet", "no progress on stderr")
+    .option("--detach", "start it as a run of the server (one is started in the background when none runs) and return at once with its id; then: cc-executor wait <id>")
     .option("--url <url>", "server WebSocket URL (default ws://127.0.0.1:8003/ws/mcp)")
     .option("--token <token>", "auth token")
     .option("--no-local", "fail instead of running in-process when no server is running")
@@ -122,46 +137,58 @@ export function registerClaude(program: Command): void {
 Exit codes: 0 verified success, 1 failure, 75 usage/rate limit or overload (try later),
 124 timeout, 127 claude binary not found, 130 canceled.
 
+With --detach the task belongs to the server: this command prints its id (with --json a small
+object with the wait and logs commands) and exits 0; the task runs to its end even when the
+caller is gone. \`cc-executor wait <id>\` prints its result (the same JSON, the same exit codes).
+
 Examples:
   cc-executor claude "Create hello.py that prints hi"
   cc-executor claude --json --tools Read,Write,Bash "Write tests for src/parse.ts and make them pass"
-  cc-executor claude --model sonnet --timeout 900 --max-turns 30 "Refactor utils.ts"`,
+  cc-executor claude --model sonnet --timeout 900 --max-turns 30 "Refactor utils.ts"
+  id=$(cc-executor claude --detach "Refactor utils.ts") && cc-executor wait "$id"`,
     )
     .action(async (words: string[], flags: ClaudeFlags) => {
       process.exitCode = await runClaude(words.join(" "), flags);
     });
 }
 
+function requestOptions(flags: ClaudeFlags): Omit<ClaudeRequestOptions, "onEvent"> {
+  return {
+    json: flags.json,
+    model: flags.model,
+    timeout: flags.timeout,
+    max_turns: flags.maxTurns,
+    tools: list(flags.tools),
+    disallowed_tools: list(flags.disallowedTools),
+    append_system_prompt: flags.appendSystemPrompt,
+    mcp_config: flags.mcpConfig,
+    permission_mode: flags.permissionMode,
+    cwd: flags.cwd ?? process.cwd(),
+    uuid: flags.uuid,
+    wait_on_limit: flags.waitOnLimit,
+    max_attempts: flags.maxAttempts,
+  };
+}
+
+async function runDetached(prompt: string, flags: ClaudeFlags): Promise<number> {
+  const client = await connectOrStartDaemon({ url: flags.url, token: flags.token }, flags.quiet);
+  try {
+    printDetached(await client.detachClaude(prompt, requestOptions(flags)), "claude", flags);
+    return ExitCode.ok;
+  } catch (err) {
+    throw new CliError((err as Error).message, ExitCode.failure);
+  } finally {
+    await client.close();
+  }
+}
+
 async function runClaude(prompt: string, flags: ClaudeFlags): Promise<number> {
+  if (flags.detach) return runDetached(prompt, flags);
   const conn = await connectOrStartLocal({ url: flags.url, token: flags.token, local: flags.local }, flags.json || flags.quiet);
   const interrupt = onInterrupt("canceling the claude task…", () => conn.client.cancel());
   try {
-    const result = await conn.client.claude(prompt, {
-      json: flags.json,
-      model: flags.model,
-      timeout: flags.timeout,
-      max_turns: flags.maxTurns,
-      tools: list(flags.tools),
-      disallowed_tools: list(flags.disallowedTools),
-      append_system_prompt: flags.appendSystemPrompt,
-      mcp_config: flags.mcpConfig,
-      permission_mode: flags.permissionMode,
-      cwd: flags.cwd ?? process.cwd(),
-      uuid: flags.uuid,
-      wait_on_limit: flags.waitOnLimit,
-      max_attempts: flags.maxAttempts,
-      onEvent: flags.json || flags.quiet ? undefined : progressPrinter(),
-    });
-    if (flags.json) printJson(result);
-    else {
-      if (result.result) process.stdout.write(`${result.result}\n`);
-      const tokens = `${result.usage.input_tokens} in / ${result.usage.output_tokens} out tokens`;
-      if (result.success) {
-        info(style(`✓ done${result.uuid_verified ? " · UUID verified" : ""} · ${result.attempts} attempt(s) · ${result.num_turns} turns · ${tokens} · $${result.cost_usd.toFixed(4)} · ${formatDuration(result.duration_ms)}`, "green"));
-      } else info(style(`✗ ${result.error_type}: ${result.message}`, "red"));
-      for (const d of result.permission_denials) info(style(`  permission denied: ${d.tool_name} ${summarizeInput(d.tool_input)}`, "yellow"));
-      if (!flags.quiet) info(style(`transcript: ${result.transcript_path}`, "dim"));
-    }
+    const result = await conn.client.claude(prompt, { ...requestOptions(flags), onEvent: flags.json || flags.quiet ? undefined : progressPrinter() });
+    printClaudeResult(result, flags);
     return interrupt.interrupted ? ExitCode.interrupted : claudeExitCode(result);
   } catch (err) {
     throw new CliError((err as Error).message, ExitCode.failure);

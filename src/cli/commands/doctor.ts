@@ -10,7 +10,7 @@ import { statePaths } from "../../paths.js";
 import { findExecutable, resolveShell } from "../../process/index.js";
 import { ExitCode } from "../exit-codes.js";
 import { info, printJson, style } from "../output.js";
-import { fetchHealth } from "./server.js";
+import { fetchHealth } from "../daemon.js";
 
 const run = promisify(execFile);
 

@@ -1,14 +1,14 @@
-import { spawn } from "node:child_process";
-import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import type { Command } from "commander";
 import { loadConfig, type Config, type ConfigOverrides } from "../../config.js";
 import { createLogger } from "../../logger.js";
 import { statePaths } from "../../paths.js";
 import { processStartTime } from "../../process/index.js";
 import { startServer } from "../../server/index.js";
-import { CliError, ExitCode } from "../exit-codes.js";
+import { ExitCode } from "../exit-codes.js";
 import { formatDuration, info, printJson, style } from "../output.js";
 import { parsePort } from "../parse-options.js";
+import { fetchHealth, healthUrl, livePid, startDaemon } from "../daemon.js";
 
 interface ServerFlags {
   host?: string;
@@ -32,45 +32,10 @@ function configFrom(flags: ServerFlags): Config {
   return loadConfig({ overrides });
 }
 
-function healthUrl(config: Config): string {
-  const host = config.host === "0.0.0.0" ? "127.0.0.1" : config.host === "::" ? "::1" : config.host;
-  return `http://${host.includes(":") ? `[${host}]` : host}:${config.port}/health`;
-}
-
 /** The dashboard link; the token rides in the #fragment, which browsers never send to the server. */
 function dashboardUrl(config: Config, port: number, token: string | undefined): string {
   const base = healthUrl({ ...config, port }).replace(/\/health$/, "/");
   return token ? `${base}#token=${encodeURIComponent(token)}` : base;
-}
-
-export interface Health {
-  status: string;
-  version: string;
-  active_sessions: number;
-  max_sessions: number;
-  uptime_seconds: number;
-  pid: number;
-  [k: string]: unknown;
-}
-
-export async function fetchHealth(config: Config, timeoutMs = 2000): Promise<Health | undefined> {
-  try {
-    const res = await fetch(healthUrl(config), { signal: AbortSignal.timeout(timeoutMs) });
-    if (!res.ok) return undefined;
-    return (await res.json()) as Health;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The pid in the pid file, if that process is still alive. */
-function livePid(pidFile: string): number | undefined {
-  try {
-    const pid = Number(readFileSync(pidFile, "utf8").trim());
-    return Number.isInteger(pid) && pid > 1 && processStartTime(pid) !== undefined ? pid : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 async function startForeground(config: Config): Promise<void> {
@@ -108,30 +73,10 @@ async function startForeground(config: Config): Promise<void> {
   process.on("SIGHUP", () => stop("SIGHUP"));
 }
 
-async function startDaemon(config: Config, flags: ServerFlags): Promise<void> {
-  const paths = statePaths(config.home);
-  const running = livePid(paths.pidFile);
-  if (running && (await fetchHealth(config))) throw new CliError(`a server is already running (pid ${running}) on port ${config.port}`, ExitCode.failure);
-  mkdirSync(paths.home, { recursive: true, mode: 0o700 });
-  const args = [process.argv[1]!, "server", "start", "--host", config.host, "--port", String(config.port), "--home", config.home, "--log-level", config.logLevel];
-  if (!config.auth) args.push("--no-auth");
-  if (flags.shell) args.push("--shell", flags.shell);
-  const log = openSync(paths.serverLog, "a");
-  const child = spawn(process.execPath, args, { detached: true, stdio: ["ignore", log, log], env: { ...process.env, NO_COLOR: "1", CC_EXECUTOR_DAEMON_CHILD: "1" } });
-  closeSync(log);
-  child.unref();
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    const health = await fetchHealth(config, 500);
-    if (health && health.pid === child.pid) {
-      info(`cc-executor started in the background (pid ${child.pid}) on port ${config.port}; log: ${paths.serverLog}`);
-      info(`dashboard: ${dashboardUrl(config, config.port, config.auth ? (config.token ?? readFileSync(paths.tokenFile, "utf8").trim()) : undefined)}`);
-      return;
-    }
-    if (child.exitCode !== null || processStartTime(child.pid!) === undefined) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new CliError(`the server did not start; see ${paths.serverLog}`, ExitCode.failure);
+async function startInBackground(config: Config, flags: ServerFlags): Promise<void> {
+  const started = await startDaemon(config, { shell: flags.shell });
+  info(`cc-executor started in the background (pid ${started.pid}) on port ${started.port}; log: ${started.log}`);
+  info(`dashboard: ${dashboardUrl(config, config.port, config.auth ? (config.token ?? readFileSync(statePaths(config.home).tokenFile, "utf8").trim()) : undefined)}`);
 }
 
 export function registerServer(program: Command): void {
@@ -150,7 +95,7 @@ export function registerServer(program: Command): void {
     .option("--log-level <level>", "fatal | error | warn | info | debug | trace | silent")
     .action(async (flags: ServerFlags) => {
       const config = configFrom(flags);
-      if (flags.daemon) await startDaemon(config, flags);
+      if (flags.daemon) await startInBackground(config, flags);
       else await startForeground(config);
     });
 

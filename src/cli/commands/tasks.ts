@@ -11,7 +11,8 @@ import { taskListRunServices } from "../../doors/index.js";
 import { HistoryRecorder, storeOptionsFrom, timeoutLimitsFrom } from "../../store/index.js";
 import { openStoreOrFallback } from "../../store/fallback.js";
 import { checkPreTaskList, formatFromPath, listRunStates, loadRunState, loadTaskListFile, planPhases, summarize, TaskListError, TaskListRefusedError, RunNotFoundError, RunNotResumableError, type TaskList, type TaskListEvent, type TaskListSummary, type TaskOutcome } from "../../tasks/index.js";
-import { connectOrStartLocal } from "../connect.js";
+import { connectOrStartDaemon, connectOrStartLocal } from "../connect.js";
+import { printDetached } from "../detach.js";
 import { onInterrupt } from "../interrupt.js";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { formatDuration, info, printJson, style } from "../output.js";
@@ -32,12 +33,16 @@ interface RunFlags {
   local: boolean;
   queue?: boolean;
   queueName?: string;
+  detach?: boolean;
 }
 
 const CONNECTION_HELP = `
 Without a running server (cc-executor server start) the list runs in-process.
 Exit codes: 0 every task completed, 1 a task failed (the list stopped), 2 invalid task list,
-130 interrupted (Ctrl-C): the running task is stopped and the run can be resumed.`;
+130 interrupted (Ctrl-C, SIGTERM, SIGHUP): the running task is stopped and the run can be resumed.
+With --detach the run belongs to the server: the run id is printed (with --json a small object
+with the wait and logs commands) and the command exits 0; \`cc-executor wait <run-id>\` prints
+the summary later (the same JSON, the same exit codes).`;
 
 function addConnectionOptions(cmd: Command): Command {
   return cmd
@@ -49,6 +54,7 @@ function addConnectionOptions(cmd: Command): Command {
     .option("--url <url>", "server WebSocket URL (default ws://127.0.0.1:8003/ws/mcp)")
     .option("--token <token>", "auth token")
     .option("--no-local", "fail instead of running in-process when no server is running")
+    .option("--detach", "start it as a run of the server (one is started in the background when none runs) and return at once with its run id; then: cc-executor wait <run-id>")
     .option("--queue", "distributed mode: run the list here, each task on a `cc-executor worker` taking it from the Redis queue (REDIS_URL)")
     .option("--queue-name <name>", "with --queue: queue name (default CC_EXECUTOR_QUEUE, else cc-executor)");
 }
@@ -81,6 +87,7 @@ Examples:
       } catch (err) {
         throw new CliError((err as Error).message, err instanceof TaskListError ? ExitCode.usage : ExitCode.failure);
       }
+      if (flags.queue && flags.detach) throw new CliError("--detach and --queue do not go together: a queued list is run by this command", ExitCode.usage);
       if (flags.queue) {
         process.exitCode = await runListOnQueue({ list: { ...list, source: resolve(file) } }, flags);
         return;
@@ -97,6 +104,7 @@ Examples:
   )
     .addHelpText("after", CONNECTION_HELP)
     .action(async (runId: string, flags: RunFlags) => {
+      if (flags.queue && flags.detach) throw new CliError("--detach and --queue do not go together: a queued list is run by this command", ExitCode.usage);
       process.exitCode = flags.queue ? await runListOnQueue({ resumeRunId: runId }, flags) : await runList({ resume_run_id: runId }, flags);
     });
 
@@ -205,7 +213,7 @@ function taskProgress(verbose: boolean): (ev: ExecutorEvent) => void {
   };
 }
 
-function printSummary(s: TaskListSummary, stream: NodeJS.WriteStream = process.stderr): void {
+export function printSummary(s: TaskListSummary, stream: NodeJS.WriteStream = process.stderr): void {
   const colour = s.status === "completed" ? "green" : s.status === "canceled" ? "yellow" : "red";
   const lines = [
     "",
@@ -218,25 +226,50 @@ function printSummary(s: TaskListSummary, stream: NodeJS.WriteStream = process.s
   stream.write(`${lines.join("\n")}\n`);
 }
 
+/** The exit code of a finished run: 0 completed, 130 canceled or interrupted, else 1. */
+export function summaryExitCode(summary: Pick<TaskListSummary, "status">): number {
+  if (summary.status === "completed") return ExitCode.ok;
+  if (summary.status === "canceled" || summary.status === "interrupted") return ExitCode.interrupted;
+  return ExitCode.failure;
+}
+
+function requestOptions(request: TaskListRequest, flags: RunFlags) {
+  return {
+    concurrency: flags.concurrency,
+    cwd: "resume_run_id" in request ? undefined : resolve(flags.cwd ?? process.cwd()),
+    report: flags.report ? resolve(flags.report) : undefined,
+  };
+}
+
+/** A refusal before anything runs (-32602: bad list or run id) is a usage error. */
+function listError(err: unknown): CliError {
+  const refused = err instanceof RpcClientError && err.code === ErrorCodes.invalidParams;
+  return new CliError((err as Error).message.replace(/^Invalid params: /, ""), refused ? ExitCode.usage : ExitCode.failure);
+}
+
+async function runDetached(request: TaskListRequest, flags: RunFlags): Promise<number> {
+  const client = await connectOrStartDaemon({ url: flags.url, token: flags.token }, flags.quiet);
+  try {
+    printDetached(await client.detachTaskList(request, requestOptions(request, flags)), "task-list", flags);
+    return ExitCode.ok;
+  } catch (err) {
+    throw listError(err);
+  } finally {
+    await client.close();
+  }
+}
+
 async function runList(request: TaskListRequest, flags: RunFlags): Promise<number> {
+  if (flags.detach) return runDetached(request, flags);
   const conn = await connectOrStartLocal({ url: flags.url, token: flags.token, local: flags.local }, flags.quiet);
   const interrupt = onInterrupt("stopping the running task…", () => conn.client.cancel());
   try {
-    const summary = await conn.client.runTaskList(request, {
-      concurrency: flags.concurrency,
-      cwd: "resume_run_id" in request ? undefined : resolve(flags.cwd ?? process.cwd()),
-      report: flags.report ? resolve(flags.report) : undefined,
-      onEvent: flags.quiet ? undefined : taskProgress(Boolean(flags.verbose)),
-    });
+    const summary = await conn.client.runTaskList(request, { ...requestOptions(request, flags), onEvent: flags.quiet ? undefined : taskProgress(Boolean(flags.verbose)) });
     if (!flags.quiet) printSummary(summary);
     if (flags.json) printJson(summary);
-    if (summary.status === "completed") return ExitCode.ok;
-    if (summary.status === "canceled" || interrupt.interrupted) return ExitCode.interrupted;
-    return ExitCode.failure;
+    return interrupt.interrupted && summary.status !== "completed" ? ExitCode.interrupted : summaryExitCode(summary);
   } catch (err) {
-    // The server refuses a bad list or run id with -32602 before anything runs: a usage error.
-    const refused = err instanceof RpcClientError && err.code === ErrorCodes.invalidParams;
-    throw new CliError((err as Error).message.replace(/^Invalid params: /, ""), refused ? ExitCode.usage : ExitCode.failure);
+    throw listError(err);
   } finally {
     interrupt.dispose();
     await conn.close();

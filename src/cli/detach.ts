@@ -1,0 +1,42 @@
+import { dirname, join } from "node:path";
+import type { DetachedRun } from "../client/index.js";
+import { loadConfig } from "../config.js";
+import { statePaths } from "../paths.js";
+import { info, printJson, style, warn } from "./output.js";
+
+/** What `claude --detach` and `tasks run --detach` print: the run's id and how to follow it. */
+export interface DetachedOutput {
+  id: string;
+  kind: "claude" | "task-list";
+  status: "running";
+  wait_command: string;
+  logs_command: string;
+  run_dir: string;
+}
+
+export function detachedOutput(run: DetachedRun, kind: DetachedOutput["kind"]): DetachedOutput {
+  const id = run.run_id ?? run.execution_id;
+  return { id, kind, status: "running", wait_command: `cc-executor wait ${id} --json`, logs_command: `cc-executor logs ${id}`, run_dir: run.run_dir };
+}
+
+/**
+ * Prints a detached start: the id alone on stdout (for `id=$(…)`), or the JSON object with --json;
+ * how to wait on stderr. `wait` and `logs` read the run folder in this CLI's state directory, so a
+ * server keeping its runs elsewhere is pointed out.
+ */
+export function printDetached(run: DetachedRun, kind: DetachedOutput["kind"], flags: { json?: boolean; quiet?: boolean }): void {
+  const out = detachedOutput(run, kind);
+  if (flags.json) printJson(out);
+  else process.stdout.write(`${out.id}\n`);
+  const home = loadConfig().home;
+  if (dirname(out.run_dir) !== statePaths(home).runsDir) {
+    const serverHome = dirname(dirname(out.run_dir));
+    warn(`the server keeps its runs in ${serverHome}, not in ${home}: run wait and logs with CC_EXECUTOR_HOME=${serverHome}`);
+  }
+  if (!flags.quiet) info(style(`started ${kind === "claude" ? "claude task" : "task list"} ${out.id} in the background; wait for it: ${out.wait_command.replace(/ --json$/, "")} · output: ${out.logs_command}`, "dim"));
+}
+
+/** The run folder a CLI-side reader looks in. */
+export function localRunDir(id: string): string {
+  return join(statePaths(loadConfig().home).runsDir, id);
+}
