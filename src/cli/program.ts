@@ -13,6 +13,7 @@ import { registerHistory } from "./commands/history.js";
 import { registerHooks } from "./commands/hooks.js";
 import { registerQueue } from "./commands/queue.js";
 import { registerWorker } from "./commands/worker.js";
+import { registerWait } from "./commands/wait.js";
 
 /** The `cc-executor` command tree; each command group lives in its own file under commands/. */
 export function buildProgram(): Command {
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerRun(program);
   registerClaude(program);
   registerTasks(program);
+  registerWait(program);
   registerHistory(program);
   registerLogs(program);
   registerHooks(program);

@@ -123,3 +123,24 @@ export async function estimateTimeout(
   }
   return { timeout_s: defaultTimeout(text, kind, options.maxS), basis: "default", samples: durations.length, category };
 }
+
+/** How long work of a category usually takes: the median of its recent successful durations (ms), with the sample count. */
+export interface TypicalDuration {
+  ms: number;
+  samples: number;
+}
+
+/**
+ * The typical duration of a category, for "about how long is left" (not a limit: timeouts come
+ * from estimateTimeout). Undefined with fewer than minSamples durations, or when the store fails.
+ */
+export async function typicalDuration(store: Pick<Store, "recentDurations">, category: string, options: Pick<EstimateOptions, "minSamples" | "window"> = {}): Promise<TypicalDuration | undefined> {
+  let durations: number[];
+  try {
+    durations = (await store.recentDurations(category, options.window ?? 50)).filter((d) => Number.isFinite(d) && d >= 0);
+  } catch {
+    return undefined;
+  }
+  if (durations.length < Math.max(1, options.minSamples ?? 3)) return undefined;
+  return { ms: percentile(durations, 50), samples: durations.length };
+}

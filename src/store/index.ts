@@ -26,9 +26,11 @@ export {
   FLOOR_S,
   historyTimeout,
   percentile,
+  typicalDuration,
   type Complexity,
   type EstimateOptions,
   type EstimatorKind,
   type TimeoutEstimate,
+  type TypicalDuration,
 } from "./estimator.js";
 export { HistoryRecorder, historyStatus, timeoutLimitsFrom, type StartedExecution, type TimeoutLimits } from "./recorder.js";

@@ -1,0 +1,163 @@
+import { performance } from "node:perf_hooks";
+import type { Command } from "commander";
+import { InvalidArgumentError } from "commander";
+import { loadConfig } from "../../config.js";
+import { runTiming, type RunTiming } from "../../runs/remaining.js";
+import { UnknownRunError, waitForRun, type RunningRun, type RunReport } from "../../runs/run-status.js";
+import { storeOptionsFrom } from "../../store/index.js";
+import { openStoreOrFallback } from "../../store/fallback.js";
+import { CliError, ExitCode } from "../exit-codes.js";
+import { formatDuration, info, printJson, style } from "../output.js";
+import { claudeExitCode, printClaudeResult } from "./claude.js";
+import { printSummary, summaryExitCode } from "./tasks.js";
+
+/** Without --max-wait and without BASH_DEFAULT_TIMEOUT_MS: well under the Bash tool's 2-minute default. */
+export const DEFAULT_MAX_WAIT_S = 60;
+
+/**
+ * The default --max-wait: half of BASH_DEFAULT_TIMEOUT_MS when the caller's environment has it
+ * (Claude Code's Bash tool passes its environment on, so a `wait` run by it fits inside the tool's
+ * timeout by itself), else DEFAULT_MAX_WAIT_S. Half leaves room for a slow start on a busy machine.
+ */
+export function defaultMaxWaitS(env: NodeJS.ProcessEnv = process.env): number {
+  const ms = Number(env.BASH_DEFAULT_TIMEOUT_MS);
+  return Number.isFinite(ms) && ms > 0 ? ms / 2000 : DEFAULT_MAX_WAIT_S;
+}
+
+function parseSeconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`expected a number of seconds (0 or more), got "${value}"`);
+  return n;
+}
+
+/** What `wait` prints for a run that has not finished by the deadline. */
+export interface StillRunning extends RunTiming {
+  id: string;
+  kind: RunningRun["kind"];
+  status: "running";
+  finished: false;
+  progress?: RunningRun["progress"] & { task_elapsed_ms: number };
+  wait_command: string;
+  logs_command: string;
+}
+
+interface WaitFlags {
+  maxWait?: number;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+export function registerWait(program: Command): void {
+  program
+    .command("wait")
+    .description("wait (a bounded time) for a claude task or task-list run to finish and print its result, or that it is still running")
+    .argument("<id>", "a claude task's execution id or a task-list run id (tl-…), e.g. from --detach")
+    .option("-w, --max-wait <seconds>", `return after at most this long, counted from this command's start (default: half of BASH_DEFAULT_TIMEOUT_MS when set, else ${DEFAULT_MAX_WAIT_S})`, parseSeconds)
+    .option("--json", "print the result as JSON: the same object as `claude --json` / `tasks run --json`, or a \"still running\" object")
+    .option("-q, --quiet", "no progress on stderr")
+    .addHelpText(
+      "after",
+      `
+Reads the run folder in the state directory (CC_EXECUTOR_HOME); it needs no server, and works for
+runs that ended long ago, whoever started them.
+
+Exit codes: those of \`cc-executor claude\` / \`tasks run\` for a finished run (0 success, 1 failure,
+75 try later, 124 timeout, 127 claude not found, 130 canceled or interrupted), 4 still running
+(call wait again), 2 unknown id.
+
+Examples:
+  cc-executor wait 3f1c9a2e-…                    # blocks at most 60 s
+  cc-executor wait tl-20261201-101500-3f9a1c --json --max-wait 300
+  until cc-executor wait "$id" --quiet; [ $? -ne 4 ]; do :; done`,
+    )
+    .action(async (id: string, flags: WaitFlags) => {
+      process.exitCode = await waitCommand(id, flags);
+    });
+}
+
+async function waitCommand(id: string, flags: WaitFlags): Promise<number> {
+  const config = loadConfig();
+  // The budget starts when this process started: node's own start-up counts against the caller's timeout.
+  const deadline = performance.timeOrigin + (flags.maxWait ?? defaultMaxWaitS()) * 1000;
+  let report: RunReport;
+  try {
+    report = await waitForRun(config.home, id, { deadline, onChange: flags.quiet || !process.stderr.isTTY ? undefined : progressLine() });
+  } catch (err) {
+    if (err instanceof UnknownRunError) throw new CliError(err.message, ExitCode.usage);
+    throw err;
+  }
+  if (report.kind === "claude" && report.finished) {
+    printClaudeResult(report.result, flags);
+    return claudeExitCode(report.result);
+  }
+  if (report.kind === "task-list" && report.finished) {
+    if (!flags.quiet) printSummary(report.summary);
+    if (flags.json) printJson(report.summary);
+    return summaryExitCode(report.summary);
+  }
+  const running = await stillRunning(config, report as RunningRun);
+  if (flags.json) printJson(running);
+  if (!flags.quiet) info(style(`still running: ${describe(running)} — wait again: cc-executor wait ${running.id}`, "cyan"));
+  return ExitCode.stillRunning;
+}
+
+async function stillRunning(config: ReturnType<typeof loadConfig>, run: RunningRun): Promise<StillRunning> {
+  const now = Date.now();
+  // History gives the start, timeout and typical durations; a store that is slow to answer must not hold the answer up.
+  const timing = await withStore(config, (store) => runTiming(store, config.home, run, now));
+  const progress = run.progress ? { ...run.progress, task_elapsed_ms: Math.max(0, now - Date.parse(run.progress.task_started_at)) } : undefined;
+  return {
+    id: run.id,
+    kind: run.kind,
+    status: "running",
+    finished: false,
+    started_at: timing?.started_at ?? run.started_at,
+    elapsed_ms: timing?.elapsed_ms ?? (run.started_at ? Math.max(0, now - Date.parse(run.started_at)) : undefined),
+    ...(progress ? { progress } : {}),
+    ...(timing?.timeout_s !== undefined ? { timeout_s: timing.timeout_s } : {}),
+    estimate: timing?.estimate ?? { remaining_ms: null, basis: "none", samples: 0 },
+    wait_command: `cc-executor wait ${run.id} --json`,
+    logs_command: `cc-executor logs ${run.id}`,
+  };
+}
+
+const STORE_BUDGET_MS = 1000;
+
+async function withStore<T>(config: ReturnType<typeof loadConfig>, use: (store: Awaited<ReturnType<typeof openStoreOrFallback>>) => Promise<T>): Promise<T | undefined> {
+  const work = (async () => {
+    const store = await openStoreOrFallback(storeOptionsFrom(config));
+    try {
+      return await use(store);
+    } finally {
+      await store.close().catch(() => undefined);
+    }
+  })();
+  work.catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), STORE_BUDGET_MS)));
+  try {
+    return await Promise.race([work.catch(() => undefined), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function describe(r: StillRunning): string {
+  const parts: string[] = [];
+  if (r.progress) parts.push(`task ${r.progress.task}/${r.progress.total} "${r.progress.title}" (${formatDuration(r.progress.task_elapsed_ms)})`);
+  else parts.push(r.kind === "claude" ? "claude task" : "task list");
+  if (r.elapsed_ms !== undefined) parts.push(`${formatDuration(r.elapsed_ms)} in all`);
+  if (r.estimate.remaining_ms !== null) parts.push(`about ${formatDuration(r.estimate.remaining_ms)} left${r.estimate.basis === "partial" ? " (some tasks have no history)" : ""}`);
+  return parts.join(" · ");
+}
+
+/** On a terminal: one line each time the running task changes. */
+function progressLine(): (r: RunReport) => void {
+  let last = "";
+  return (r) => {
+    if (r.finished) return;
+    const line = r.progress ? `waiting: task ${r.progress.task}/${r.progress.total} ${r.progress.title}` : `waiting for ${r.id}`;
+    if (line !== last) info(style(line, "dim"));
+    last = line;
+  };
+}
