@@ -5,7 +5,7 @@ import type { ClaudeRequestOptions, ExecutorEvent } from "../../client/index.js"
 import { Notifications } from "../../protocol/index.js";
 import { connectOrStartDaemon, connectOrStartLocal } from "../connect.js";
 import { printDetached } from "../detach.js";
-import { onInterrupt } from "../interrupt.js";
+import { cancelOnceStarted, onInterrupt } from "../interrupt.js";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { formatDuration, info, printJson, style } from "../output.js";
 import { parsePositiveInt, parsePositiveNumber } from "../parse-options.js";
@@ -185,10 +185,13 @@ async function runDetached(prompt: string, flags: ClaudeFlags): Promise<number> 
 async function runClaude(prompt: string, flags: ClaudeFlags): Promise<number> {
   if (flags.detach) return runDetached(prompt, flags);
   const conn = await connectOrStartLocal({ url: flags.url, token: flags.token, local: flags.local }, flags.json || flags.quiet);
-  const interrupt = onInterrupt("canceling the claude task…", () => conn.client.cancel());
+  const cancel = cancelOnceStarted(() => conn.client.cancel());
+  const interrupt = onInterrupt("canceling the claude task…", cancel.request);
+  const progress = flags.json || flags.quiet ? undefined : progressPrinter();
   try {
-    const result = await conn.client.claude(prompt, { ...requestOptions(flags), onEvent: flags.json || flags.quiet ? undefined : progressPrinter() });
+    const result = await conn.client.claude(prompt, { ...requestOptions(flags), onEvent: (ev) => (cancel.started(), progress?.(ev)) });
     printClaudeResult(result, flags);
+    if (interrupt.interrupted) info(style(`claude task ${result.execution_id} stopped by ${interrupt.signal}; run it again (with --detach it outlives its caller)`, "yellow"));
     return interrupt.interrupted ? ExitCode.interrupted : claudeExitCode(result);
   } catch (err) {
     throw new CliError((err as Error).message, ExitCode.failure);

@@ -13,7 +13,7 @@ import { openStoreOrFallback } from "../../store/fallback.js";
 import { checkPreTaskList, formatFromPath, listRunStates, loadRunState, loadTaskListFile, planPhases, summarize, TaskListError, TaskListRefusedError, RunNotFoundError, RunNotResumableError, type TaskList, type TaskListEvent, type TaskListSummary, type TaskOutcome } from "../../tasks/index.js";
 import { connectOrStartDaemon, connectOrStartLocal } from "../connect.js";
 import { printDetached } from "../detach.js";
-import { onInterrupt } from "../interrupt.js";
+import { cancelOnceStarted, onInterrupt } from "../interrupt.js";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { formatDuration, info, printJson, style } from "../output.js";
 import { parsePositiveInt } from "../parse-options.js";
@@ -213,7 +213,7 @@ function taskProgress(verbose: boolean): (ev: ExecutorEvent) => void {
   };
 }
 
-export function printSummary(s: TaskListSummary, stream: NodeJS.WriteStream = process.stderr): void {
+export function printSummary(s: TaskListSummary, stream: NodeJS.WriteStream = process.stderr, withResumeCommand = true): void {
   const colour = s.status === "completed" ? "green" : s.status === "canceled" ? "yellow" : "red";
   const lines = [
     "",
@@ -222,7 +222,7 @@ export function printSummary(s: TaskListSummary, stream: NodeJS.WriteStream = pr
   ];
   for (const t of s.tasks) lines.push(`  ${String(t.index).padStart(3)}. ${t.status.padEnd(9)} ${t.title}`);
   if (s.report_path) lines.push(style(`report: ${s.report_path}`, "dim", stream));
-  if (s.resume_command) lines.push(style(`resume with: ${s.resume_command}`, "yellow", stream));
+  if (s.resume_command && withResumeCommand) lines.push(style(`resume with: ${s.resume_command}`, "yellow", stream));
   stream.write(`${lines.join("\n")}\n`);
 }
 
@@ -262,12 +262,17 @@ async function runDetached(request: TaskListRequest, flags: RunFlags): Promise<n
 async function runList(request: TaskListRequest, flags: RunFlags): Promise<number> {
   if (flags.detach) return runDetached(request, flags);
   const conn = await connectOrStartLocal({ url: flags.url, token: flags.token, local: flags.local }, flags.quiet);
-  const interrupt = onInterrupt("stopping the running task…", () => conn.client.cancel());
+  const cancel = cancelOnceStarted(() => conn.client.cancel());
+  const interrupt = onInterrupt("stopping the running task…", cancel.request);
+  const progress = flags.quiet ? undefined : taskProgress(Boolean(flags.verbose));
   try {
-    const summary = await conn.client.runTaskList(request, { ...requestOptions(request, flags), onEvent: flags.quiet ? undefined : taskProgress(Boolean(flags.verbose)) });
-    if (!flags.quiet) printSummary(summary);
+    const summary = await conn.client.runTaskList(request, { ...requestOptions(request, flags), onEvent: (ev) => (cancel.started(), progress?.(ev)) });
+    const stopped = interrupt.interrupted && summary.status !== "completed";
+    if (!flags.quiet) printSummary(summary, process.stderr, !stopped);
     if (flags.json) printJson(summary);
-    return interrupt.interrupted && summary.status !== "completed" ? ExitCode.interrupted : summaryExitCode(summary);
+    // Always said, --quiet or not: whoever stopped it needs the way back (completed tasks are kept).
+    if (stopped) info(style(`run ${summary.run_id} stopped by ${interrupt.signal}${summary.resume_command ? `; resume with: ${summary.resume_command}` : ""}`, "yellow"));
+    return stopped ? ExitCode.interrupted : summaryExitCode(summary);
   } catch (err) {
     throw listError(err);
   } finally {

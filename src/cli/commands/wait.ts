@@ -68,7 +68,7 @@ Exit codes: those of \`cc-executor claude\` / \`tasks run\` for a finished run (
 Examples:
   cc-executor wait 3f1c9a2e-…                    # blocks at most 60 s
   cc-executor wait tl-20261201-101500-3f9a1c --json --max-wait 300
-  until cc-executor wait "$id" --quiet; [ $? -ne 4 ]; do :; done`,
+  while cc-executor wait "$id" --quiet; [ $? -eq 4 ]; do :; done   # until it has finished`,
     )
     .action(async (id: string, flags: WaitFlags) => {
       process.exitCode = await waitCommand(id, flags);
