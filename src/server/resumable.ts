@@ -31,7 +31,8 @@ export function openChannel(ctx: ServerContext, session: Session, executionId: s
       channel.close();
     },
   });
-  if (owner === "session") void channel.attach(session, 0);
+  // From the channel's current number on: a resumed task list's file already holds its earlier sessions' notifications.
+  if (owner === "session") void channel.attach(session, channel.lastSeq);
   return channel;
 }
 
