@@ -1,8 +1,10 @@
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { ClaudeTaskResult } from "../claude/index.js";
-import { statePaths } from "../paths.js";
-import { checkpointPath, isRunId, loadRunState, RunNotFoundError, summarize, type RunState, type TaskListSummary } from "../tasks/index.js";
+import { checkpointPath, loadRunState, RunNotFoundError, summarize, type RunState, type TaskListSummary } from "../tasks/index.js";
+import { readExecutionFile, writerAlive } from "./execution-file.js";
+import { executionDir, RunFiles } from "./layout.js";
+import { findRunFolder, RunFolderNotFoundError } from "./read.js";
 
 /**
  * Where a run stands, read from its run folder only (no server needed): a claude task's
@@ -33,32 +35,48 @@ export interface RunningRun {
   progress?: TaskListProgress;
 }
 
+/** A claude task that will never have a result: the process running it ended without writing one. */
+export interface LostRun {
+  id: string;
+  kind: "claude";
+  status: "lost";
+  finished: true;
+  message: string;
+}
+
 export type RunReport =
   | { kind: "claude"; id: string; finished: true; result: ClaudeTaskResult }
   | { kind: "task-list"; id: string; finished: true; summary: TaskListSummary }
+  | LostRun
   | (RunningRun & { finished: false });
 
 export class UnknownRunError extends Error {
-  constructor(id: string, home: string) {
-    super(`no run ${id} in ${statePaths(home).runsDir} (a claude task's execution id or a task-list run id, tl-…; see: cc-executor history list, cc-executor tasks list)`);
+  constructor(message: string) {
+    super(message);
     this.name = "UnknownRunError";
   }
 }
 
-const EXECUTION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export function runKindOf(id: string): RunKind | undefined {
-  if (isRunId(id)) return "task-list";
-  if (EXECUTION_ID.test(id)) return "claude";
-  return undefined;
+/**
+ * The run an id names (a claude task's execution id, a task-list run id, or the first 4+
+ * characters of one), as { kind, id } with the full id. Throws UnknownRunError otherwise.
+ */
+export function resolveRun(home: string, id: string): { kind: RunKind; id: string } {
+  let target;
+  try {
+    target = findRunFolder(home, id);
+  } catch (err) {
+    if (err instanceof RunFolderNotFoundError) throw new UnknownRunError(err.message);
+    throw err;
+  }
+  if (target.type === "task-list") return { kind: "task-list", id: target.runId };
+  if (target.kind === "claude") return { kind: "claude", id: target.id };
+  throw new UnknownRunError(`${target.id} is a command, not a claude task or a task list: its output is in cc-executor logs ${target.id}`);
 }
 
-/** Reads where the run stands now. Throws UnknownRunError for an id with no run folder. */
-export function readRun(home: string, id: string): RunReport {
-  const kind = runKindOf(id);
-  if (kind === "task-list") return readTaskList(home, id);
-  if (kind === "claude") return readClaude(home, id);
-  throw new UnknownRunError(id, home);
+/** Reads where the run stands now (`id` as resolveRun returns it). */
+export function readRun(home: string, run: { kind: RunKind; id: string }): RunReport {
+  return run.kind === "task-list" ? readTaskList(home, run.id) : readClaude(home, run.id);
 }
 
 function readTaskList(home: string, id: string): RunReport {
@@ -66,7 +84,7 @@ function readTaskList(home: string, id: string): RunReport {
   try {
     state = loadRunState(home, id); // "interrupted" when the process running it is gone
   } catch (err) {
-    if (err instanceof RunNotFoundError) throw new UnknownRunError(id, home);
+    if (err instanceof RunNotFoundError) throw new UnknownRunError(err.message);
     throw err;
   }
   const statePath = checkpointPath(home, id);
@@ -100,25 +118,32 @@ function finalSummary(state: RunState, statePath: string): TaskListSummary {
 }
 
 function readClaude(home: string, id: string): RunReport {
-  const dir = join(statePaths(home).runsDir, id);
+  const dir = executionDir(home, id);
+  const result = readJson<ClaudeTaskResult>(join(dir, RunFiles.result));
+  if (result) return { kind: "claude", id, finished: true, result };
+  const meta = readExecutionFile(join(dir, RunFiles.execution));
+  // result.json is written before execution.json's end: an end without a result means it was never written.
+  if (meta?.status) return lost(id, `it ended (${meta.status}${meta.message ? `: ${meta.message}` : ""}) without a result file`);
+  if (meta && !writerAlive(meta.writer)) return lost(id, `the process running it (pid ${meta.writer.pid}) stopped before it finished; run it again`);
+  return { kind: "claude", id, finished: false, status: "running", ...(meta ? { started_at: meta.started_at } : {}) };
+}
+
+function lost(id: string, message: string): LostRun {
+  return { id, kind: "claude", status: "lost", finished: true, message };
+}
+
+function readJson<T>(path: string): T | undefined {
   try {
-    const result = JSON.parse(readFileSync(join(dir, "result.json"), "utf8")) as ClaudeTaskResult;
-    return { kind: "claude", id, finished: true, result };
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT" && !(err instanceof SyntaxError)) throw err;
-  }
-  try {
-    statSync(dir);
+    return JSON.parse(readFileSync(path, "utf8")) as T;
   } catch {
-    throw new UnknownRunError(id, home);
+    return undefined; // absent, or being replaced (read again on the next look)
   }
-  return { kind: "claude", id, finished: false, status: "running" };
 }
 
 /** A cheap fingerprint of the files a run's state is read from: read again only when it changes. */
-export function runFingerprint(home: string, id: string): string {
-  const dir = join(statePaths(home).runsDir, id);
-  const names = runKindOf(id) === "task-list" ? ["checkpoint.json", "report.json"] : ["result.json"];
+function fingerprint(home: string, run: { kind: RunKind; id: string }): string {
+  const dir = executionDir(home, run.id);
+  const names = run.kind === "task-list" ? [RunFiles.checkpoint, "report.json"] : [RunFiles.result, RunFiles.execution];
   return names
     .map((n) => {
       try {
@@ -131,6 +156,7 @@ export function runFingerprint(home: string, id: string): string {
     .join("|");
 }
 
+/** Unchanged files are still read this often: the process running the work may have died. */
 const LIVENESS_CHECK_MS = 2000;
 
 export interface WaitOptions {
@@ -138,27 +164,27 @@ export interface WaitOptions {
   deadline: number;
   /** Between looks at the run folder (default 250 ms). */
   pollMs?: number;
-  /** Called with each new state seen while waiting (progress display). */
+  /** Called with each state read while waiting (progress display). */
   onChange?: (report: RunReport) => void;
 }
 
 /**
  * Waits until the run has finished or the deadline has passed, whichever comes first, and
- * returns where it stands then. A task list whose runner died ends the wait as "interrupted".
+ * returns where it stands then. Work whose runner died ends the wait: a task list as
+ * "interrupted", a claude task as lost.
  */
-export async function waitForRun(home: string, id: string, options: WaitOptions): Promise<RunReport> {
-  let report = readRun(home, id);
-  let seen = runFingerprint(home, id);
+export async function waitForRun(home: string, run: { kind: RunKind; id: string }, options: WaitOptions): Promise<RunReport> {
+  let report = readRun(home, run);
+  let seen = fingerprint(home, run);
   let readAt = Date.now();
   options.onChange?.(report);
   while (!report.finished && Date.now() < options.deadline) {
     await new Promise((r) => setTimeout(r, Math.min(options.pollMs ?? 250, Math.max(0, options.deadline - Date.now()))));
-    const now = runFingerprint(home, id);
-    // Unchanged files: still read a task list now and then, since its runner may have died.
-    if (now === seen && (report.kind === "claude" || Date.now() - readAt < LIVENESS_CHECK_MS)) continue;
+    const now = fingerprint(home, run);
+    if (now === seen && Date.now() - readAt < LIVENESS_CHECK_MS) continue;
     seen = now;
     readAt = Date.now();
-    report = readRun(home, id);
+    report = readRun(home, run);
     options.onChange?.(report);
   }
   return report;

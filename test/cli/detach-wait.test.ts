@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { runCli, type CliRun } from "../helpers/cli.js";
 import { fakeClaude } from "../helpers/fake-claude.js";
-import { processTable, uniqueSleep } from "../helpers/procs.js";
+import { processTable, uniqueSleep, waitUntil } from "../helpers/procs.js";
 
 const STILL_RUNNING = 4;
 
@@ -88,7 +88,7 @@ describe("claude --detach, then wait", () => {
     expect(json(done)).toMatchObject({ success: false, error_type: "usage_limit" });
     const unknown = await cli(["wait", "tl-20990101-000000-abcdef"]);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toMatch(/no run tl-20990101-000000-abcdef/);
+    expect(unknown.stderr).toMatch(/no execution or task-list run tl-20990101-000000-abcdef/);
   }, 120_000);
 
   it("without --max-wait, wait returns within the caller's Bash timeout (BASH_DEFAULT_TIMEOUT_MS)", async () => {
@@ -102,6 +102,34 @@ describe("claude --detach, then wait", () => {
     expect(took).toBeGreaterThanOrEqual(3500);
     expect(took).toBeLessThan(8000);
   }, 120_000);
+});
+
+describe("a detached run whose server dies (kill -9)", () => {
+  it("wait says so instead of waiting forever: the claude task is lost (exit 1), the task list interrupted and resumable (exit 130)", async () => {
+    const { cli, fc } = sandbox("success", { FAKE_CLAUDE_WORK_MS: "120000" });
+    const marker = `orphan ${uniqueSleep()}`;
+    const sleep = uniqueSleep();
+    const dir = fc.home.replace(/home$/, "");
+    writeFileSync(join(dir, "plan.yaml"), `tasks:\n  - command: echo one\n  - command: sleep ${sleep}\n`);
+    const claudeId = (await cli(["claude", "--detach", "-q", marker])).stdout.trim();
+    const runId = (await cli(["tasks", "run", "--detach", "-q", join(dir, "plan.yaml")])).stdout.trim();
+    const ours = () => processTable().filter((p) => (p.cmdline.includes(marker) || p.cmdline === `sleep ${sleep}`) && p.state !== "Z");
+    await waitUntil(() => ours().length === 2, 30_000, "both runs to be running");
+    process.kill(daemonPid(fc.home)!, "SIGKILL");
+
+    const claude = await cli(["wait", claudeId.slice(0, 8), "--json", "--max-wait", "30"]);
+    expect(claude.code, claude.stderr).toBe(1);
+    expect(json(claude)).toMatchObject({ id: claudeId, kind: "claude", status: "lost", finished: true });
+    expect(claude.stderr).toMatch(/stopped before it finished/);
+    const list = await cli(["wait", runId, "--json", "--max-wait", "30"]);
+    expect(list.code, list.stderr).toBe(130);
+    expect(json(list)).toMatchObject({ run_id: runId, status: "interrupted", completed: 1, resume_command: `cc-executor tasks resume ${runId}` });
+
+    // The next server reaps what the dead one left running.
+    expect(ours()).toHaveLength(2);
+    expect((await cli(["server", "start", "--daemon"])).code).toBe(0);
+    expect(ours()).toEqual([]);
+  }, 180_000);
 });
 
 describe("tasks run --detach, then wait", () => {

@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { InvalidArgumentError } from "commander";
 import { loadConfig } from "../../config.js";
 import { runTiming, type RunTiming } from "../../runs/remaining.js";
-import { UnknownRunError, waitForRun, type RunningRun, type RunReport } from "../../runs/run-status.js";
+import { resolveRun, UnknownRunError, waitForRun, type RunningRun, type RunReport } from "../../runs/run-status.js";
 import { storeOptionsFrom } from "../../store/index.js";
 import { openStoreOrFallback } from "../../store/fallback.js";
 import { CliError, ExitCode } from "../exit-codes.js";
@@ -81,12 +81,17 @@ async function waitCommand(id: string, flags: WaitFlags): Promise<number> {
   const deadline = performance.timeOrigin + (flags.maxWait ?? defaultMaxWaitS()) * 1000;
   let report: RunReport;
   try {
-    report = await waitForRun(config.home, id, { deadline, onChange: flags.quiet || !process.stderr.isTTY ? undefined : progressLine() });
+    const run = resolveRun(config.home, id);
+    report = await waitForRun(config.home, run, { deadline, onChange: flags.quiet || !process.stderr.isTTY ? undefined : progressLine() });
   } catch (err) {
     if (err instanceof UnknownRunError) throw new CliError(err.message, ExitCode.usage);
     throw err;
   }
-  if (report.kind === "claude" && report.finished) {
+  if (report.finished && "status" in report && report.status === "lost") {
+    if (flags.json) printJson(report);
+    throw new CliError(`claude task ${report.id}: ${report.message}`, ExitCode.failure);
+  }
+  if (report.kind === "claude" && report.finished && "result" in report) {
     printClaudeResult(report.result, flags);
     return claudeExitCode(report.result);
   }
