@@ -86,6 +86,27 @@ function usageLimit(reset: number | undefined): ClaudeFailure {
   );
 }
 
+/** Newer CLIs name the cause in result.api_error; the kinds that decide what to do (unknown ones: read on). */
+const API_ERROR_KINDS: Record<string, ClaudeErrorType> = {
+  usage_limit_reached: "usage_limit",
+  model_requires_usage_credits: "usage_limit",
+  max_output_tokens: "output_token_limit",
+  message_over_context_limit: "prompt_too_long",
+  connection_failed: "connection_error",
+  request_timeout: "connection_error",
+  stream_idle_timeout: "connection_error",
+  no_response: "connection_error",
+  computer_slept: "connection_error",
+  stored_login_refused: "auth",
+  oauth_refresh_store_refused: "auth",
+  provider_credentials: "auth",
+  gateway_signin_required: "auth",
+  gateway_session_expired: "auth",
+  api_key_auth_disabled: "auth",
+  org_disabled_credential: "auth",
+  invalid_credential_header: "auth",
+};
+
 const AUTH_HINT = "Log in with `claude` then /login (Claude subscription), or set a valid ANTHROPIC_API_KEY.";
 
 /** A failure named by an HTTP status (and the API's error type), as the result or an api_retry reports it. */
@@ -125,7 +146,8 @@ export function classifyOutcome(run: RunObservation): ClaudeFailure | undefined 
   if (!result) return run.stdoutBytes === 0 && run.exitCode !== 0 ? startupError(run) : crash(run);
   if (!result.is_error && result.subtype === "success") return undefined;
 
-  if (result.api_error === "usage_limit_reached" || ((result.api_error_status === 429 || run.assistantErrors.includes("rate_limit")) && isUsageLimitText(text))) {
+  const kind = result.api_error ? API_ERROR_KINDS[result.api_error] : undefined;
+  if (kind === "usage_limit" || ((result.api_error_status === 429 || run.assistantErrors.includes("rate_limit")) && isUsageLimitText(text))) {
     return usageLimit(resetFromLimitText(text));
   }
   if (result.subtype === "error_max_turns" || result.terminal_reason === "max_turns") {
@@ -135,12 +157,15 @@ export function classifyOutcome(run: RunObservation): ClaudeFailure | undefined 
   if (result.subtype === "error_max_structured_output_retries") return fail("invalid_json", `claude did not produce the structured output: ${result.errors?.join("; ") ?? result.subtype}`, true);
   if (result.terminal_reason === "prompt_too_long") return fail("prompt_too_long", "The prompt is too long for the model's context window; shorten it or split the task.", false);
   const errors = new Set(run.assistantErrors);
-  if (result.api_error === "max_output_tokens") errors.add("max_output_tokens");
+  if (kind === "output_token_limit") errors.add("max_output_tokens");
+  if (kind === "auth") errors.add("authentication_failed");
+  if (kind === "prompt_too_long") return fail("prompt_too_long", "The prompt is too long for the model's context window; shorten it or split the task.", false);
+  if (kind === "connection_error") return fail("connection_error", `The API could not be reached (${text || result.api_error}).`, true);
   if (errors.has("billing_error")) return fromAssistantError(errors, text);
   const failure = fromApiStatus(result.api_error_status, result.api_error_type, text) ?? fromAssistantError(errors, text);
   if (failure) return failure;
   if (/prompt is too long/i.test(text)) return fail("prompt_too_long", "The prompt is too long for the model's context window; shorten it or split the task.", false);
-  if (/unable to connect to api|connection error|ECONNREFUSED|ETIMEDOUT/i.test(text)) return fail("connection_error", `The API could not be reached (${text}).`, true);
+  if (/unable to connect to api|connection (error|refused)|ECONNREFUSED|ETIMEDOUT/i.test(text)) return fail("connection_error", `The API could not be reached (${text}).`, true);
   const why = text || result.errors?.join("; ") || `claude reported an error (${result.subtype})`;
   return fail("unknown", why, false);
 }

@@ -13,7 +13,9 @@ export function isUsageLimitText(text: string): boolean {
 
 /**
  * The reset time in a usage-limit message, as epoch seconds; undefined when the text names none or
- * a time zone this runtime does not know. A time without a date is the next such time.
+ * a time zone this runtime does not know. A time without a date is the next such time. The CLI
+ * prints it to the minute (seconds cut off), so the end of that minute is returned: waiting until
+ * then never wakes up before the reset.
  */
 export function resetFromLimitText(text: string, now = Date.now()): number | undefined {
   const m = RESET_RE.exec(text);
@@ -31,7 +33,7 @@ export function resetFromLimitText(text: string, now = Date.now()): number | und
   let epochMs = zonedToEpoch(year, month, day, hour, minute, zone);
   if (!dayText && epochMs < now - 60_000) epochMs = zonedToEpoch(year, month, day + 1, hour, minute, zone);
   else if (dayText && !yearText && epochMs < now - 86_400_000) epochMs = zonedToEpoch(++year, month, day, hour, minute, zone);
-  return Math.round(epochMs / 1000);
+  return Math.round(epochMs / 1000) + 60;
 }
 
 /** The calendar date at `epochMs` in `zone` (month 0-based), or undefined for an unknown zone. */

@@ -17,13 +17,13 @@ describe("usage-limit text", () => {
     expect(isUsageLimitText("Claude AI usage limit reached|1796162674")).toBe(false);
   });
 
-  it("reads the reset time: later today, tomorrow, a date, another zone", () => {
-    expect(resetFromLimitText("You've hit your limit · resets 10:04pm (UTC)", now)).toBe(Date.UTC(2026, 11, 1, 22, 4) / 1000);
-    expect(resetFromLimitText("You've hit your limit · resets 3am (UTC)", now)).toBe(Date.UTC(2026, 11, 2, 3, 0) / 1000);
-    expect(resetFromLimitText("You've hit your weekly limit · resets Dec 3, 10pm (UTC)", now)).toBe(Date.UTC(2026, 11, 3, 22, 0) / 1000);
-    expect(resetFromLimitText("You've hit your weekly limit · resets Jan 2, 2027, 9:30am (UTC)", now)).toBe(Date.UTC(2027, 0, 2, 9, 30) / 1000);
+  it("reads the reset time (the end of the minute it names): later today, tomorrow, a date, another zone", () => {
+    expect(resetFromLimitText("You've hit your limit · resets 10:04pm (UTC)", now)).toBe(Date.UTC(2026, 11, 1, 22, 4) / 1000 + 60);
+    expect(resetFromLimitText("You've hit your limit · resets 3am (UTC)", now)).toBe(Date.UTC(2026, 11, 2, 3, 0) / 1000 + 60);
+    expect(resetFromLimitText("You've hit your weekly limit · resets Dec 3, 10pm (UTC)", now)).toBe(Date.UTC(2026, 11, 3, 22, 0) / 1000 + 60);
+    expect(resetFromLimitText("You've hit your weekly limit · resets Jan 2, 2027, 9:30am (UTC)", now)).toBe(Date.UTC(2027, 0, 2, 9, 30) / 1000 + 60);
     // Berlin is UTC+1 in December
-    expect(resetFromLimitText("You've hit your limit · resets 11pm (Europe/Berlin)", now)).toBe(Date.UTC(2026, 11, 1, 22, 0) / 1000);
+    expect(resetFromLimitText("You've hit your limit · resets 11pm (Europe/Berlin)", now)).toBe(Date.UTC(2026, 11, 1, 22, 0) / 1000 + 60);
     expect(resetFromLimitText("You've hit your limit · resets 11pm (Not/AZone)", now)).toBeUndefined();
     expect(resetFromLimitText("You've hit your limit", now)).toBeUndefined();
   });
@@ -44,6 +44,9 @@ describe("classifyOutcome", () => {
     // the type wins over a misleading text
     expect(c({ api_error_status: 529, api_error_type: "overloaded_error", result: "rate limit" }, ["rate_limit"])).toBe("overloaded");
     expect(c({ api_error_status: null, result: "API Error: Unable to connect to API (ECONNREFUSED)" }, ["unknown"])).toBe("connection_error");
+    // newer CLIs: api_error names the cause (a refused connection ends on assistant error server_error)
+    expect(c({ api_error_status: null, api_error: "connection_failed", result: "API Error: Connection refused" }, ["server_error"])).toBe("connection_error");
+    expect(c({ api_error_status: null, api_error: "gateway_session_expired", result: "session expired" }, ["unknown"])).toBe("auth");
   });
 
   it("a usage limit is read from the text when no rate_limit_event came", () => {

@@ -150,8 +150,7 @@ describe("real claude CLI: running a task", () => {
     const { result, events } = await runRealTask(api, "Use the MCP tool", { mcpConfig, tools: ["mcp__cce__execute_command"], timeout: 90 });
     expect(result).toMatchObject({ success: true, result: "MCP tool said: true" });
     const init = streamEvents(events).find((e) => e.kind === "init") as { raw: { mcp_servers: unknown[] } };
-    expect(init.raw.mcp_servers).toEqual([{ name: "cce", status: "connected" }]);
-    expect(callsOf(result.session_id)[0]!.toolNames).toContain("mcp__cce__execute_command");
+    expect(init.raw.mcp_servers).toEqual([expect.objectContaining({ name: "cce", status: "connected" })]);
   });
 
   it("a prompt too long for one argument (300 KiB) goes on stdin and arrives whole", async () => {
