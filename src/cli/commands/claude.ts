@@ -134,7 +134,7 @@ export function registerClaude(program: Command): void {
     .addHelpText(
       "after",
       `
-Exit codes: 0 verified success, 1 failure, 75 usage/rate limit or overload (try later),
+Exit codes: 0 verified success, 1 failure, 75 usage/rate limit, overload or API unreachable (try later),
 124 timeout, 127 claude binary not found, 130 canceled.
 
 With --detach the task belongs to the server: this command prints its id (with --json a small
