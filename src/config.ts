@@ -69,6 +69,12 @@ export interface Config {
   allowCommands: string[];
   /** Command policy: regular expressions no simple command may match. */
   denyCommands: string[];
+  /** How executions are contained: "auto" (own cgroup v2 where writable, else process group) or "process-group". */
+  containment: "auto" | "process-group";
+  /** With cgroups: the most processes one execution may have at once (pids.max). */
+  pidsMax: number | undefined;
+  /** With cgroups: the most memory one execution may use, bytes (memory.max). */
+  memoryMax: number | undefined;
 }
 
 /** Env var -> Config key. Also the list of variables documented in the README. */
@@ -107,6 +113,9 @@ export const ENV_VARS = {
   CC_EXECUTOR_PERMISSION_MODE: "permissionMode",
   CC_EXECUTOR_ALLOW: "allowCommands",
   CC_EXECUTOR_DENY: "denyCommands",
+  CC_EXECUTOR_CONTAINMENT: "containment",
+  CC_EXECUTOR_PIDS_MAX: "pidsMax",
+  CC_EXECUTOR_MEMORY_MAX: "memoryMax",
 } as const satisfies Record<string, keyof Config>;
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -170,6 +179,9 @@ const ConfigSchema = z.object({
   permissionMode: z.enum(["default", "acceptEdits", "bypassPermissions", "plan", "dontAsk", "auto"]).optional(),
   allowCommands: stringList,
   denyCommands: stringList,
+  containment: z.enum(["auto", "process-group"]).default("auto"),
+  pidsMax: int(1, 4_194_304).optional(),
+  memoryMax: bytes(4096, Number.MAX_SAFE_INTEGER).optional(),
 });
 
 export type ConfigOverrides = Partial<{ [K in keyof Config]: Config[K] | string }>;

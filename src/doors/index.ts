@@ -8,3 +8,4 @@ export { startGuardedCommand, type CommandRequest, type DoorServices, type Guard
 export { claudeDefaults, claudeHistoryEnd, startRecordedClaude } from "./claude.js";
 export { taskListRunServices, taskListServices } from "./task-list.js";
 export { compilePolicy, refusalReason, commandRefuser, simpleCommands, type CommandPolicy } from "./policy.js";
+export { containmentOptions, openGroupRegistry } from "./registry.js";

@@ -8,12 +8,11 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import type { ClaudeTaskEvent, StreamEvent } from "../claude/index.js";
 import { loadConfig, type Config } from "../config.js";
-import { claudeDefaults, planTimeout, startGuardedCommand, startRecordedClaude, taskListServices } from "../doors/index.js";
+import { claudeDefaults, openGroupRegistry, planTimeout, startGuardedCommand, startRecordedClaude, taskListServices } from "../doors/index.js";
 import { HookConfigError, loadHooks, type HookSet, type HookWarning } from "../hooks/index.js";
 import { silentLogger, type Logger } from "../logger.js";
-import { statePaths } from "../paths.js";
 import { runFoldersFrom } from "../runs/index.js";
-import { GroupRegistry, SpawnError, type ProcessResult } from "../process/index.js";
+import { SpawnError, type GroupRegistry, type ProcessResult } from "../process/index.js";
 import { compilePolicy, refusalReason } from "../doors/policy.js";
 import { HistoryRecorder, openStore, storeOptionsFrom, timeoutLimitsFrom, type Store } from "../store/index.js";
 import {
@@ -221,7 +220,7 @@ export function createMcpServer(options: McpServerOptions = {}): CcExecutorMcpSe
   const config = options.config ?? loadConfig();
   const logger = options.logger ?? silentLogger;
   const baseDir = options.cwd ?? process.cwd();
-  const registry = options.registry ?? new GroupRegistry(statePaths(config.home).groupsDir, logger);
+  const registry = options.registry ?? openGroupRegistry(config, logger);
   const policy = compilePolicy(config.allowCommands, config.denyCommands);
   const refuseCommand = (command: string | readonly string[]) => refusalReason(policy, command);
   const claude = () => ({ ...claudeDefaults(config), registry, logger });
@@ -650,9 +649,9 @@ export interface RunningMcpServer extends CcExecutorMcpServer {
 export async function startMcpServer(options: StartMcpServerOptions = {}): Promise<RunningMcpServer> {
   const config = options.config ?? loadConfig();
   const logger = options.logger ?? silentLogger;
-  const registry = options.registry ?? new GroupRegistry(statePaths(config.home).groupsDir, logger);
+  const registry = options.registry ?? openGroupRegistry(config, logger);
   const reaped = await registry.reapLeftovers(config.killGraceMs);
-  if (reaped.reaped.length > 0) logger.warn({ groups: reaped.reaped }, `killed ${reaped.reaped.length} process group(s) left by a previous run`);
+  if (reaped.reaped.length + reaped.cgroups.length > 0) logger.warn({ groups: reaped.reaped, cgroups: reaped.cgroups }, `killed what a previous run left: ${reaped.reaped.length} process group(s), ${reaped.cgroups.length} cgroup(s)`);
   const mcp = createMcpServer({ ...options, config, logger, registry });
   const stdin = options.stdin ?? process.stdin;
   const stdout = options.stdout ?? process.stdout;

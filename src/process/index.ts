@@ -1,8 +1,13 @@
 export { startProcess, SupervisedProcess, SpawnError, displayCommand } from "./supervisor.js";
 export type { SpawnSpec, OutputChunk, ProcessResult, TerminalStatus, OutputStreamName } from "./supervisor.js";
 export { GroupRegistry } from "./group-registry.js";
-export type { GroupRecord, ReapReport } from "./group-registry.js";
+export type { GroupRecord, ReapReport, ContainmentInfo, GroupRegistryOptions } from "./group-registry.js";
+export { SPAWN_ID_ENV, readJournal } from "./group-journal.js";
+export type { CgroupLimits } from "./cgroup.js";
+export type { Containment } from "./containment.js";
 export { resolveShell, findExecutable } from "./shell.js";
 export type { ShellPreference, ResolvedShell } from "./shell.js";
-export { signalGroup, groupExists, groupMembers, processStartTime, terminateGroup } from "./process-group.js";
+export { signalGroup, groupExists, terminateGroup } from "./process-group.js";
+export { processStartTime, groupMembers, processTable, useProcessTable, procfsTable, psTable } from "./process-table.js";
+export type { ProcessTable } from "./process-table.js";
 export { applyFlow, type OutputFlow } from "./flow.js";

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { groupMembers } from "./process-table.js";
 
 /** Sends a signal to every process of a group. Returns false when the group no longer exists. */
 export function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
@@ -18,39 +18,6 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
  */
 export function groupExists(pgid: number): boolean {
   return signalGroup(pgid, 0) && groupMembers(pgid).length > 0;
-}
-
-/**
- * The kernel's start time of a live process (clock ticks since boot, /proc/<pid>/stat field 22),
- * undefined when it is gone or a zombie. With the pid it identifies a process uniquely, so a
- * recycled pid is never mistaken for ours.
- */
-export function processStartTime(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // The command name (field 2) may contain spaces and parentheses: split after the last ")".
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    if (fields[0] === "Z" || fields[0] === "X") return undefined;
-    return Number(fields[19]);
-  } catch {
-    return undefined;
-  }
-}
-
-/** Pids of every live (non-zombie) process whose group is `pgid`, read from /proc, not from our own bookkeeping. */
-export function groupMembers(pgid: number): number[] {
-  const members: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(fields[2]) === pgid && fields[0] !== "Z" && fields[0] !== "X") members.push(Number(entry));
-    } catch {
-      // exited while we looked
-    }
-  }
-  return members;
 }
 
 /**

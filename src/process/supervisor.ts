@@ -4,8 +4,8 @@ import { statSync } from "node:fs";
 import type { Readable } from "node:stream";
 import { silentLogger, type Logger } from "../logger.js";
 import type { GroupRegistry } from "./group-registry.js";
+import { containmentFor, prepareSpawn, SpawnPreparationError, type Containment, type PreparedSpawn } from "./containment.js";
 import { PausableTimer } from "./pausable-timer.js";
-import { groupExists, signalGroup, terminateGroup } from "./process-group.js";
 import { resolveShell, type ShellPreference } from "./shell.js";
 import { TailBuffer } from "./tail-buffer.js";
 import { Utf8Chunker } from "./utf8-chunker.js";
@@ -104,6 +104,8 @@ const CHILD_ENV = { PYTHONUNBUFFERED: "1" };
 export class SupervisedProcess extends EventEmitter<SupervisorEvents> {
   readonly pid: number;
   readonly pgid: number;
+  /** What holds its processes: its own cgroup, or its process group. */
+  readonly containment: Containment;
   readonly startedAt = Date.now();
   /** Settles once, after the last output event. */
   readonly done: Promise<ProcessResult>;
@@ -128,15 +130,17 @@ export class SupervisedProcess extends EventEmitter<SupervisorEvents> {
     readonly command: string,
     private readonly spec: SpawnSpec,
     private readonly logger: Logger,
+    private readonly prepared: PreparedSpawn,
   ) {
     super();
     this.pid = child.pid!;
     this.pgid = child.pid!;
+    this.containment = containmentFor(this.pgid, prepared.cgroup);
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
     const maxBuffer = spec.maxBufferBytes ?? DEFAULTS.maxBufferBytes;
     const keep = spec.keepTail !== false;
     this.tails = { stdout: new TailBuffer(maxBuffer, keep), stderr: new TailBuffer(maxBuffer, keep) };
-    spec.registry?.add(this.pgid, command);
+    if (prepared.recordId) spec.registry?.add({ id: prepared.recordId, pgid: this.pgid, cgroup: prepared.cgroup?.dir, command });
 
     if (spec.timeoutMs !== undefined) this.timers.push(new PausableTimer(spec.timeoutMs, () => this.expire("timeout")).start());
     if (spec.inactivityTimeoutMs !== undefined) {
@@ -158,27 +162,27 @@ export class SupervisedProcess extends EventEmitter<SupervisorEvents> {
     return this.state === "paused";
   }
 
-  /** SIGSTOP to the whole group. Returns false when there is nothing to pause. */
+  /** Stops the whole execution (cgroup.freeze, or SIGSTOP to its group). Returns false when there is nothing to pause. */
   pause(): boolean {
     if (this.state !== "running") return false;
-    if (!signalGroup(this.pgid, "SIGSTOP")) return false;
+    if (!this.containment.pause()) return false;
     this.state = "paused";
     for (const t of this.timers) t.pause();
     this.emit("paused");
     return true;
   }
 
-  /** SIGCONT to the whole group. */
+  /** Thaws it (SIGCONT to the group). */
   resume(): boolean {
     if (this.state !== "paused") return false;
-    signalGroup(this.pgid, "SIGCONT");
+    this.containment.resume();
     this.state = "running";
     for (const t of this.timers) if (t !== this.inactivity || !this.outputPaused) t.resume();
     this.emit("resumed");
     return true;
   }
 
-  /** Terminates the whole group (SIGTERM, grace, SIGKILL); the result has status "canceled". */
+  /** Terminates the whole execution (SIGTERM, grace, SIGKILL); the result has status "canceled". */
   cancel(): Promise<ProcessResult> {
     this.stop("canceled");
     return this.done;
@@ -233,19 +237,21 @@ export class SupervisedProcess extends EventEmitter<SupervisorEvents> {
     if (this.endReason || this.state === "exited") return;
     this.endReason = reason;
     this.state = "stopping";
-    this.terminating = terminateGroup(this.pgid, this.spec.killGraceMs ?? DEFAULTS.killGraceMs).catch(() => undefined);
+    this.terminating = this.containment.terminate(this.spec.killGraceMs ?? DEFAULTS.killGraceMs).catch(() => undefined);
   }
 
   private onLeaderExit(code: number | null, signal: NodeJS.Signals | null): void {
     this.exitInfo = { code, signal };
     for (const t of this.timers) t.clear();
     const grace = this.spec.killGraceMs ?? DEFAULTS.killGraceMs;
-    // No orphans: whatever the command left running in its group goes with it.
-    const cleanup = this.terminating ?? (groupExists(this.pgid) ? terminateGroup(this.pgid, grace) : Promise.resolve());
+    // No orphans: whatever the command left running in its group (or its cgroup) goes with it.
+    const cleanup = this.terminating ?? (this.containment.alive() ? this.containment.terminate(grace) : Promise.resolve());
     this.groupGone = cleanup
       .catch(() => undefined)
+      .then(() => this.containment.release())
+      .catch(() => undefined)
       .then(() => {
-        this.spec.registry?.remove(this.pgid);
+        if (this.prepared.recordId) this.spec.registry?.remove(this.prepared.recordId);
         // A daemon that left the group may still hold our pipes: stop waiting for them eventually.
         if (this.openStreams > 0) {
           setTimeout(() => {
@@ -323,21 +329,33 @@ export async function startProcess(spec: SpawnSpec): Promise<SupervisedProcess> 
     [file, ...args] = spec.command as string[];
   }
 
-  const child = spawn(file!, args, {
+  let prepared: PreparedSpawn;
+  try {
+    prepared = await prepareSpawn(spec.registry, file!, args, env);
+  } catch (err) {
+    if (err instanceof SpawnPreparationError) throw new SpawnError(err.message, err.code);
+    throw new SpawnError(`cannot contain ${file}: ${(err as Error).message}`, (err as NodeJS.ErrnoException).code);
+  }
+  const child = spawn(prepared.file, prepared.args, {
     cwd: spec.cwd,
-    env,
+    env: prepared.env,
     detached: true, // setsid(): own session and process group, pgid = pid
     stdio: [spec.stdinText === undefined ? "ignore" : "pipe", "pipe", "pipe"],
   });
-  await new Promise<void>((resolve, reject) => {
-    child.once("spawn", resolve);
-    child.once("error", (err: NodeJS.ErrnoException) =>
-      reject(new SpawnError(err.code === "ENOENT" ? `command not found: ${file}` : `cannot start ${file}: ${err.message}`, err.code)),
-    );
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.once("spawn", resolve);
+      child.once("error", (err: NodeJS.ErrnoException) =>
+        reject(new SpawnError(err.code === "ENOENT" ? `command not found: ${file}` : `cannot start ${file}: ${err.message}`, err.code)),
+      );
+    });
+  } catch (err) {
+    void prepared.cgroup?.remove();
+    throw err;
+  }
   if (child.stdin) {
     child.stdin.on("error", () => undefined); // a child that exits without reading it all (EPIPE) is not our failure
     child.stdin.end(spec.stdinText);
   }
-  return new SupervisedProcess(child, displayCommand(spec.command), spec, logger);
+  return new SupervisedProcess(child, displayCommand(spec.command), spec, logger, prepared);
 }

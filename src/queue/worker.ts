@@ -5,7 +5,7 @@ import { Redis } from "ioredis";
 import type { ClaudeTaskEvent } from "../claude/index.js";
 import { silentLogger, type Logger } from "../logger.js";
 import { defaultHome, statePaths } from "../paths.js";
-import { GroupRegistry } from "../process/index.js";
+import { GroupRegistry, type GroupRegistryOptions } from "../process/index.js";
 import { LocalExecutor, type LocalExecutorOptions, type TaskActivity, type TaskExecution, type TaskOutcome } from "../tasks/index.js";
 import { bullConnection, queueKeys, redactUrl, resolveQueue, type QueueConnectionOptions, type QueueJobData, type ResolvedQueue } from "./keys.js";
 import { boundActivity, DEFAULT_ACTIVITY_CHARS, type ControlMessage, type QueuedOutcome, type RunMessage } from "./messages.js";
@@ -36,6 +36,8 @@ export interface StartWorkerOptions extends QueueConnectionOptions {
   maxLimitHandbacks?: number;
   /** On close: how long running tasks may take to finish before they are canceled and handed back (default 30000 ms). */
   shutdownGraceMs?: number;
+  /** How tasks' processes are contained (cgroup or process group) and their cgroup limits (default: cgroup where possible). */
+  containment?: GroupRegistryOptions;
   /** Heartbeat period: status record, expired queue pauses, reaping groups of dead processes (default 5000 ms). */
   heartbeatMs?: number;
   /** Largest string in one streamed activity message (default 16 KiB). */
@@ -120,9 +122,11 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
   if (options.cwd && !(existsSync(options.cwd) && statSync(options.cwd).isDirectory())) throw new Error(`--cwd ${options.cwd} is not a directory`);
 
   // Before taking any job: kill what a previous worker on this state directory left running.
-  const registry = new GroupRegistry(statePaths(home).groupsDir, logger);
+  const registry = new GroupRegistry(statePaths(home).groupsDir, logger, options.containment);
   const reaped = await registry.reapLeftovers(killGraceMs);
-  if (reaped.reaped.length > 0) logger.warn({ groups: reaped.reaped }, `killed ${reaped.reaped.length} process group(s) left by a worker that died`);
+  if (reaped.reaped.length + reaped.cgroups.length > 0) {
+    logger.warn({ groups: reaped.reaped, cgroups: reaped.cgroups }, `killed what a worker that died left running: ${reaped.reaped.length} process group(s), ${reaped.cgroups.length} cgroup(s)`);
+  }
 
   const executor = new LocalExecutor({ runs: { home, logger }, ...options.local, registry, logger });
   const connection = bullConnection(q);

@@ -5,7 +5,7 @@ import { WebSocketServer, type WebSocket } from "ws";
 import type { Config } from "../config.js";
 import { silentLogger, type Logger } from "../logger.js";
 import { statePaths } from "../paths.js";
-import { GroupRegistry } from "../process/index.js";
+import { openGroupRegistry } from "../doors/registry.js";
 import { HookConfigError, loadHooks } from "../hooks/index.js";
 import { ErrorCodes, failure, WS_PATHS } from "../protocol/index.js";
 import { HistoryRecorder, storeOptionsFrom, timeoutLimitsFrom, type Store } from "../store/index.js";
@@ -73,9 +73,11 @@ export async function startServer(config: Config, options: StartServerOptions = 
   } catch (err) {
     throw new StartupError(`cannot read or create the token file ${paths.tokenFile}: ${(err as Error).message}. Make the state directory (CC_EXECUTOR_HOME) writable, or set CC_EXECUTOR_TOKEN`);
   }
-  const registry = new GroupRegistry(paths.groupsDir, logger);
+  const registry = openGroupRegistry(config, logger);
   const reaped = await registry.reapLeftovers(config.killGraceMs);
-  if (reaped.reaped.length > 0) logger.warn({ groups: reaped.reaped }, `killed ${reaped.reaped.length} process group(s) left by a previous run`);
+  if (reaped.reaped.length + reaped.cgroups.length > 0) logger.warn({ groups: reaped.reaped, cgroups: reaped.cgroups }, `killed what a previous run left: ${reaped.reaped.length} process group(s), ${reaped.cgroups.length} cgroup(s)`);
+  const containment = registry.containment();
+  logger.info({ containment }, containment.kind === "cgroup" ? "each execution runs in its own cgroup" : `executions are contained by process groups: ${containment.reason}`);
 
   let hooks;
   try {
@@ -118,6 +120,8 @@ export async function startServer(config: Config, options: StartServerOptions = 
       max_sessions: config.maxSessions,
       active_processes: ctx.slots.inUse,
       max_processes: config.maxProcesses,
+      // What kills an execution's processes: its cgroup (also a setsid daemon) or its process group.
+      containment: containment.kind === "cgroup" ? { kind: containment.kind, limits: containment.limits, limits_unavailable: containment.limits_unavailable } : containment,
       uptime_seconds: Math.round((Date.now() - startedAt) / 1000),
       auth: config.auth,
       pid: process.pid,

@@ -5,14 +5,14 @@
  * the server during a task list, and fd/memory/zombie leaks over 1,000 sequential executions.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ExecutorClient } from "../../src/client/index.js";
 import { CLI, finished, runCli } from "../helpers/cli.js";
 import { FAKE_CLAUDE, fakeClaude } from "../helpers/fake-claude.js";
-import { liveSleeps, processTable, uniqueSleep, waitUntil } from "../helpers/procs.js";
+import { liveSleeps, processTable, recordedGroups, uniqueSleep, waitUntil } from "../helpers/procs.js";
 import { startRedis } from "../helpers/redis.js";
 import { rssBytes, spawnServerProcess, type ServerProcess } from "../helpers/server-process.js";
 import { RawPeer, startTestServer } from "../helpers/server.js";
@@ -234,7 +234,7 @@ describe("server kill -9 during a task list started through the server", () => {
     const runId: string = res.result.run_id;
     await waitUntil(() => liveSleeps(s).length === 1, 10_000, "task 2 running");
     const sleeper = liveSleeps(s)[0]!;
-    await waitUntil(() => existsSync(join(home, "groups", `${sleeper.pgid}.json`)), 5000, "the group record");
+    await waitUntil(() => recordedGroups(join(home, "groups")).includes(sleeper.pgid), 5000, "the group record");
     first.child.kill("SIGKILL");
     await first.exited;
     await new Promise((r) => setTimeout(r, 200));

@@ -1,4 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { readJournal } from "../../src/process/index.js";
 
 export interface ProcInfo {
   pid: number;
@@ -49,4 +51,33 @@ export async function waitUntil(cond: () => boolean, timeoutMs = 10_000, what = 
  */
 export function uniqueSleep(base = 300): string {
   return `${base}.${String(process.pid).padStart(6, "0")}${Math.floor(Math.random() * 1e6).toString().padStart(6, "0")}`;
+}
+
+/** Process groups recorded as live in a state directory's `groups` folder (every journal in it): what a crash-reaper would find. */
+export function recordedGroups(groupsDir: string): number[] {
+  let names: string[] = [];
+  try {
+    names = readdirSync(groupsDir);
+  } catch {
+    return [];
+  }
+  return names.filter((n) => n.endsWith(".journal")).flatMap((n) => readJournal(join(groupsDir, n))?.records.map((r) => r.pgid) ?? []);
+}
+
+/**
+ * Whether a process is stopped by a pause: in state T (SIGSTOP, process groups), or in a cgroup v2
+ * whose cgroup.events says frozen (cgroup.freeze, where executions have their own cgroup).
+ */
+export function isPaused(p: ProcInfo): boolean {
+  if (p.state === "T") return true;
+  try {
+    const path = /^0::(.*)$/m.exec(readFileSync(`/proc/${p.pid}/cgroup`, "utf8"))?.[1];
+    const mount = readFileSync("/proc/self/mountinfo", "utf8")
+      .split("\n")
+      .find((l) => l.split(" - ")[1]?.startsWith("cgroup2 "))
+      ?.split(" ")[4];
+    return path !== undefined && mount !== undefined && readFileSync(join(mount, path, "cgroup.events"), "utf8").includes("frozen 1");
+  } catch {
+    return false;
+  }
 }

@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
 import { mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { GroupRegistry, startProcess, SpawnError, type OutputChunk } from "../../src/process/index.js";
-import { liveGroupMembers, liveSleeps, processTable, uniqueSleep, waitUntil } from "../helpers/procs.js";
+import { GroupRegistry, readJournal, startProcess, SpawnError, type OutputChunk } from "../../src/process/index.js";
+import { liveGroupMembers, liveSleeps, processTable, recordedGroups, uniqueSleep, waitUntil } from "../helpers/procs.js";
 
 function collect(proc: { on(e: "output", f: (c: OutputChunk) => void): unknown }): OutputChunk[] {
   const chunks: OutputChunk[] = [];
@@ -204,14 +204,18 @@ describe("supervisor", () => {
     for (const p of liveSleeps(s)) process.kill(p.pid, "SIGKILL");
   });
 
-  it("records each live group in the registry and removes the record when the group is gone", async () => {
+  it("records each live execution in the registry's journal and removes the record when its processes are gone", async () => {
     const dir = mkdtempSync(join(tmpdir(), "cce-reg-"));
     const registry = new GroupRegistry(dir);
     const s = uniqueSleep();
     const proc = await startProcess({ command: `sleep ${s}`, registry });
-    expect(readdirSync(dir)).toEqual([`${proc.pgid}.json`]);
+    await registry.journal.flushed();
+    expect(readdirSync(dir)).toEqual([basename(registry.journal.file)]);
+    expect(readJournal(registry.journal.file)!.records.map((r) => r.pgid)).toEqual([proc.pgid]);
+    expect(recordedGroups(dir)).toEqual([proc.pgid]);
     await proc.cancel();
-    expect(readdirSync(dir)).toEqual([]);
+    await registry.journal.flushed();
+    expect(readJournal(registry.journal.file)!.records).toEqual([]);
     expect(processTable().some((p) => p.cmdline.includes(s) && p.state !== "Z")).toBe(false);
   });
 });

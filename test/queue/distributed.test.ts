@@ -149,12 +149,15 @@ describe("distributed mode: three workers, one strictly ordered list", () => {
       await victim.exited;
       // The task's process group outlives its worker...
       expect(liveSleeps(long)).toHaveLength(1);
-      // ...until the worker is started again on the same state directory: it reaps the group first.
+      // ...until the worker is started again on the same state directory: it reaps the group first
+      // (or a live sibling did on its heartbeat).
       const restarted = await startCliWorker(workerSpec(victimName));
       workers[index] = restarted;
       expect(liveSleeps(long)).toEqual([]);
       expect(processTable().filter((p) => p.pgid === orphanPgid && p.state !== "Z")).toEqual([]);
-      expect(restarted.logs().some((l) => /killed 1 process group/.test(l.msg ?? ""))).toBe(true);
+      // Reaped by the restarted worker, or already by a sibling's heartbeat (with cgroups, every
+      // worker in the same cgroup reaps the executions of one that died).
+      expect(workers.some((w) => w.logs().some((l) => /reaped what a previous process left running/.test(l.msg ?? "")))).toBe(true);
 
       const summary = await run.finished();
       expect(summary).toMatchObject({ status: "completed", completed: 3 });

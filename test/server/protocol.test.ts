@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { liveGroupMembers, liveSleeps, uniqueSleep, waitUntil } from "../helpers/procs.js";
+import { isPaused, liveGroupMembers, liveSleeps, uniqueSleep, waitUntil } from "../helpers/procs.js";
 import { RawPeer, startTestServer, type TestServer } from "../helpers/server.js";
 
 let server: TestServer;
@@ -91,7 +91,7 @@ describe("wire protocol", () => {
     const paused = await peer.request(2, "control", { type: "PAUSE" });
     expect(paused.result).toMatchObject({ status: "paused" });
     await peer.waitFor((m) => m.method === "process.paused");
-    await waitUntil(() => liveGroupMembers(res.result.pgid).every((p) => p.state === "T"), 5000, "stopped");
+    await waitUntil(() => liveGroupMembers(res.result.pgid).every(isPaused), 5000, "stopped");
     const again = await peer.request(3, "control", { type: "PAUSE" });
     expect(again.error?.code).toBe(-32002);
     const resumed = await peer.request(4, "control", { type: "resume" });

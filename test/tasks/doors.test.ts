@@ -1,11 +1,11 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ExecutorClient } from "../../src/client/index.js";
 import { finished, runCli, spawnCli } from "../helpers/cli.js";
 import { fakeClaude } from "../helpers/fake-claude.js";
-import { liveSleeps, processTable, uniqueSleep, waitUntil } from "../helpers/procs.js";
+import { liveSleeps, processTable, recordedGroups, uniqueSleep, waitUntil } from "../helpers/procs.js";
 import { RawPeer, startTestServer, type TestServer } from "../helpers/server.js";
 
 const EXAMPLES = join(import.meta.dirname, "..", "..", "examples");
@@ -155,7 +155,7 @@ describe("cc-executor tasks (CLI)", () => {
     await waitUntil(() => orphanAlive() !== undefined, 20_000, "fake-claude to start");
     const orphan = orphanAlive()!;
     // kill the runner once it has recorded the task's process group (what a restart reaps)
-    await waitUntil(() => existsSync(join(fc.home, "groups", `${orphan.pgid}.json`)), 10_000, "the group record");
+    await waitUntil(() => recordedGroups(join(fc.home, "groups")).includes(orphan.pgid), 10_000, "the group record");
     child.kill("SIGKILL");
     await running;
     expect(orphanAlive()?.pid).toBe(orphan.pid); // the runner died; its task did not (yet)

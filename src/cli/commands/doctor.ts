@@ -8,6 +8,7 @@ import type { Command } from "commander";
 import { loadConfig, type Config } from "../../config.js";
 import { statePaths } from "../../paths.js";
 import { findExecutable, resolveShell } from "../../process/index.js";
+import { openGroupRegistry } from "../../doors/index.js";
 import { ExitCode } from "../exit-codes.js";
 import { info, printJson, style } from "../output.js";
 import { fetchHealth } from "../daemon.js";
@@ -86,6 +87,24 @@ function checkStateDir(config: Config): Check[] {
   return checks;
 }
 
+/** What contains executions here: cgroups (Linux, writable cgroup v2) or process groups, and why. */
+export function checkContainment(config: Config): Check {
+  const info = openGroupRegistry(config).containment();
+  if (info.kind === "cgroup") {
+    const detail = `each execution in its own cgroup (${info.dir}): cancel, timeout and crash reaping also kill processes that left the group (setsid)`;
+    if (info.limits_unavailable) return { name: "containment", status: "warn", detail, hint: `configured limits not applied: ${info.limits_unavailable}` };
+    const limits = Object.entries(info.limits).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`);
+    return { name: "containment", status: "ok", detail: limits.length ? `${detail}; limits ${limits.join(", ")}` : detail };
+  }
+  const chosen = config.containment === "process-group";
+  return {
+    name: "containment",
+    status: chosen || process.platform !== "linux" ? "ok" : "warn",
+    detail: `process groups (${info.reason}): a process that calls setsid escapes cancel and timeout`,
+    hint: chosen || process.platform !== "linux" ? undefined : "cgroup containment needs a writable cgroup v2 hierarchy: run as root, or in a delegated systemd subtree (e.g. systemd-run --user -p Delegate=yes …)",
+  };
+}
+
 async function checkPort(config: Config): Promise<Check> {
   const health = await fetchHealth(config, 1000);
   if (health) return { name: "server", status: "ok", detail: `cc-executor ${health.version} is running on port ${config.port} (pid ${health.pid})` };
@@ -130,13 +149,13 @@ function checkSqlite(): Promise<Check> {
 }
 
 export async function runDoctor(config: Config, env: NodeJS.ProcessEnv = process.env): Promise<Check[]> {
-  return [await checkNode(), ...(await checkClaude(env)), checkShell(config), ...checkStateDir(config), await checkPort(config), await checkRedis(config), await checkSqlite()];
+  return [await checkNode(), ...(await checkClaude(env)), checkShell(config), ...checkStateDir(config), checkContainment(config), await checkPort(config), await checkRedis(config), await checkSqlite()];
 }
 
 export function registerDoctor(program: Command): void {
   program
     .command("doctor")
-    .description("check this machine: Node, claude (found? logged in?), shell, state dir, token file, port, Redis, SQLite")
+    .description("check this machine: Node, claude (found? logged in?), shell, state dir, token file, process containment (cgroup or process group), port, Redis, SQLite")
     .option("--json", "print the checks as JSON")
     .action(async (flags: { json?: boolean }) => {
       const config = loadConfig();

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { InvalidArgumentError, Option } from "commander";
 import { loadConfig, type Config } from "../../config.js";
-import { claudeDefaults, commandRefuser } from "../../doors/index.js";
+import { claudeDefaults, commandRefuser, containmentOptions } from "../../doors/index.js";
 import { createLogger } from "../../logger.js";
 import { loadProjectHooks } from "./hooks.js";
 import type { OnLimit } from "../../queue/index.js";
@@ -90,6 +90,7 @@ Examples:
         lockDurationMs: flags.lockDuration,
         stalledIntervalMs: flags.stalledInterval,
         shutdownGraceMs: flags.shutdownGrace * 1000,
+        containment: containmentOptions(config),
         // The same executor options as the server's: claude defaults, hooks of the worker's project, command policy.
         local: {
           shell: config.shell,

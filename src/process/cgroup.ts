@@ -1,0 +1,351 @@
+import { spawnSync } from "node:child_process";
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { mkdir, rmdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { groupExists, signalGroup } from "./process-group.js";
+import { processStartTime } from "./process-table.js";
+
+/**
+ * cgroup v2 containment: each execution in its own cgroup, so that everything it starts — also a
+ * process that left its process group with setsid — is found, frozen and killed by the kernel.
+ * Linux only; used where a writable cgroup v2 hierarchy exists (root, or a subtree delegated by
+ * systemd), else callers fall back to process groups.
+ */
+
+/** Optional per-execution limits (cgroup v2 pids.max and memory.max). */
+export interface CgroupLimits {
+  pidsMax?: number;
+  /** Bytes. */
+  memoryMax?: number;
+}
+
+export type CgroupSupport =
+  | {
+      available: true;
+      /** Our directory for this process's executions: <own cgroup>/cc-executor/<pid>-<start time>. */
+      ownerDir: string;
+      /** <own cgroup>/cc-executor: where every cc-executor process on this cgroup keeps its executions. */
+      base: string;
+      /** Limits applied to each execution; `limitsUnavailable` says why configured ones are not. */
+      limits: CgroupLimits;
+      limitsUnavailable?: string;
+    }
+  | { available: false; reason: string };
+
+/** The directory name (in the base) of a process's executions: its pid and kernel start time. */
+export function ownerDirName(pid: number, startTime: number | undefined): string {
+  return `${pid}-${startTime ?? "unknown"}`;
+}
+
+/** Where the cgroup v2 hierarchy is mounted, from /proc/self/mountinfo; undefined without one. */
+export function findCgroup2Mount(mountinfo: string): { mountPoint: string; root: string; readOnly: boolean } | undefined {
+  for (const line of mountinfo.split("\n")) {
+    const [left, right] = line.split(" - ");
+    if (!left || !right || right.split(" ")[0] !== "cgroup2") continue;
+    const f = left.split(" ");
+    const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
+    return { root: unescape(f[3]!), mountPoint: unescape(f[4]!), readOnly: f[5]!.split(",").includes("ro") };
+  }
+  return undefined;
+}
+
+/** This process's cgroup v2 directory, or why there is none. */
+export function ownCgroupDir(): { dir: string } | { reason: string } {
+  if (process.platform !== "linux") return { reason: `cgroups are Linux-only (this is ${process.platform})` };
+  let mount;
+  let self: string | undefined;
+  try {
+    mount = findCgroup2Mount(readFileSync("/proc/self/mountinfo", "utf8"));
+    self = /^0::(.*)$/m.exec(readFileSync("/proc/self/cgroup", "utf8"))?.[1];
+  } catch (err) {
+    return { reason: `cannot read /proc: ${(err as Error).message}` };
+  }
+  if (!mount) return { reason: "no cgroup v2 hierarchy is mounted" };
+  if (mount.readOnly) return { reason: `the cgroup v2 hierarchy at ${mount.mountPoint} is mounted read-only` };
+  if (self === undefined) return { reason: "this process is in no cgroup v2 (no 0:: line in /proc/self/cgroup)" };
+  // Without a cgroup namespace the mount's root may be a subtree of the path we are in.
+  const rel = mount.root !== "/" && self.startsWith(mount.root) ? self.slice(mount.root.length) : self;
+  const dir = join(mount.mountPoint, rel);
+  if (!existsSync(dir)) return { reason: `our cgroup ${self} is not visible under ${mount.mountPoint}` };
+  return { dir };
+}
+
+function errText(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  return e.code ?? e.message;
+}
+
+/** rmdir of an empty cgroup; false when it is still busy or cannot be removed. */
+export function removeCgroupDirSync(dir: string): boolean {
+  try {
+    rmdirSync(dir);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "ENOENT";
+  }
+}
+
+/** rmdir, retried for a while: a cgroup stays busy until the kernel has released its last process. */
+export async function removeCgroupDir(dir: string, timeoutMs = 2000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await rmdir(dir);
+      return true;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") return true;
+      if (code !== "EBUSY" || Date.now() > deadline) return false;
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Turns controllers on for the children of each directory, top down; the first failure says why limits cannot apply. */
+function enableControllers(dirs: string[], controllers: string[]): string | undefined {
+  for (const dir of dirs) {
+    let available: string[];
+    let enabled: string[];
+    try {
+      available = readFileSync(join(dir, "cgroup.controllers"), "utf8").trim().split(/\s+/);
+      enabled = readFileSync(join(dir, "cgroup.subtree_control"), "utf8").trim().split(/\s+/);
+    } catch (err) {
+      return `cannot read the controllers of ${dir}: ${errText(err)}`;
+    }
+    for (const c of controllers) {
+      if (!available.includes(c)) return `the ${c} controller is not available to ${dir} (available: ${available.filter(Boolean).join(" ") || "none"}; on a hybrid cgroup v1/v2 system it belongs to v1)`;
+      if (enabled.includes(c)) continue;
+      try {
+        writeFileSync(join(dir, "cgroup.subtree_control"), `+${c}`);
+      } catch (err) {
+        const why = errText(err) === "EBUSY" ? "it holds processes itself (run the server in a delegated subtree)" : errText(err);
+        return `cannot enable the ${c} controller below ${dir}: ${why}`;
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Moves a throw-away shell into a probe cgroup: the only sure test that we may move processes here. */
+function probeMove(ownerDir: string): string | undefined {
+  const probe = join(ownerDir, "probe");
+  try {
+    mkdirSync(probe);
+  } catch (err) {
+    return `cannot create a cgroup in ${ownerDir}: ${errText(err)}`;
+  }
+  try {
+    const r = spawnSync("/bin/sh", ["-c", 'echo $$ > "$1"', "cc-executor-cgroup-probe", join(probe, "cgroup.procs")], { stdio: ["ignore", "ignore", "pipe"], timeout: 5000 });
+    if (r.status !== 0) return `cannot move a process into ${probe}: ${r.stderr?.toString().trim() || r.error?.message || `exit ${r.status}`}`;
+    return undefined;
+  } finally {
+    // Startup only: wait (at most 200 ms) for the kernel to release the probe's exited shell.
+    for (let i = 0; i < 40 && !removeCgroupDirSync(probe); i++) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+  }
+}
+
+const cache = new Map<string, CgroupSupport>();
+
+/**
+ * Whether executions can have their own cgroups here, found once per process (and set of limits):
+ * a cgroup v2 mount from /proc/self/mountinfo, our cgroup from /proc/self/cgroup, cgroup.kill
+ * (Linux >= 5.14), and a real move of a probe process into a cgroup we create.
+ */
+export function cgroupSupport(limits: CgroupLimits = {}): CgroupSupport {
+  const key = JSON.stringify(limits);
+  let support = cache.get(key);
+  if (!support) {
+    support = detect(limits);
+    cache.set(key, support);
+  }
+  return support;
+}
+
+function detect(limits: CgroupLimits): CgroupSupport {
+  const own = ownCgroupDir();
+  if ("reason" in own) return { available: false, reason: own.reason };
+  try {
+    accessSync(join(own.dir, "cgroup.procs"), constants.W_OK);
+  } catch {
+    return { available: false, reason: `our cgroup ${own.dir} is not writable (not root and not a delegated subtree)` };
+  }
+  const base = join(own.dir, "cc-executor");
+  const ownerDir = join(base, ownerDirName(process.pid, processStartTime(process.pid)));
+  try {
+    mkdirSync(ownerDir, { recursive: true });
+  } catch (err) {
+    return { available: false, reason: `cannot create ${ownerDir}: ${errText(err)}` };
+  }
+  // (The root cgroup has no cgroup.kill of its own: look in one we created.)
+  if (!existsSync(join(ownerDir, "cgroup.kill"))) {
+    removeCgroupDirSync(ownerDir);
+    return { available: false, reason: "this kernel has no cgroup.kill (Linux 5.14 or later is needed)" };
+  }
+  const probeFailure = probeMove(ownerDir);
+  if (probeFailure) {
+    removeCgroupDirSync(ownerDir);
+    return { available: false, reason: probeFailure };
+  }
+  process.once("exit", () => removeCgroupDirSync(ownerDir)); // empty by then unless something is left running
+  const wanted = [...(limits.pidsMax !== undefined ? ["pids"] : []), ...(limits.memoryMax !== undefined ? ["memory"] : [])];
+  const limitsUnavailable = wanted.length ? enableControllers([own.dir, base, ownerDir], wanted) : undefined;
+  return { available: true, ownerDir, base, limits: limitsUnavailable ? {} : limits, ...(limitsUnavailable ? { limitsUnavailable } : {}) };
+}
+
+function readEvents(dir: string): Record<string, string> | undefined {
+  try {
+    return Object.fromEntries(
+      readFileSync(join(dir, "cgroup.events"), "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => l.split(" ") as [string, string]),
+    );
+  } catch {
+    return undefined;
+  }
+}
+
+/** One execution's cgroup. */
+export class ExecutionCgroup {
+  private constructor(readonly dir: string) {}
+
+  /**
+   * Creates the cgroup (before the process is spawned) and applies the limits. Asynchronous: a
+   * mkdir in cgroupfs takes the kernel ~0.15 ms, which other sessions need not wait for.
+   */
+  static async create(support: Extract<CgroupSupport, { available: true }>, name: string): Promise<ExecutionCgroup> {
+    const dir = join(support.ownerDir, name);
+    await mkdir(dir);
+    try {
+      if (support.limits.pidsMax !== undefined) await writeFile(join(dir, "pids.max"), String(support.limits.pidsMax));
+      if (support.limits.memoryMax !== undefined) await writeFile(join(dir, "memory.max"), String(support.limits.memoryMax));
+    } catch (err) {
+      await rmdir(dir).catch(() => undefined);
+      throw err;
+    }
+    return new ExecutionCgroup(dir);
+  }
+
+  /** An existing cgroup (a leftover found after a crash). */
+  static at(dir: string): ExecutionCgroup {
+    return new ExecutionCgroup(dir);
+  }
+
+  /**
+   * The argv that runs `file args` inside this cgroup: a POSIX shell writes its own pid to
+   * cgroup.procs, then execs the command (same pid, so the same process group), before the
+   * command can fork. The command and its arguments are positional parameters of the shell,
+   * never parsed by it. Refuses to run the command (exit 125) when it cannot join.
+   */
+  wrap(file: string, args: readonly string[]): { file: string; args: string[] } {
+    const script = 'echo $$ > "$1" || { echo "cc-executor: cannot join cgroup $1" >&2; exit 125; }; shift; exec "$@"';
+    return { file: "/bin/sh", args: ["-c", script, "cc-executor-cgroup", join(this.dir, "cgroup.procs"), file, ...args] };
+  }
+
+  /** Pids in the cgroup now. */
+  members(): number[] {
+    try {
+      return readFileSync(join(this.dir, "cgroup.procs"), "utf8").split("\n").filter(Boolean).map(Number);
+    } catch {
+      return [];
+    }
+  }
+
+  /** Whether any process is still in it (or a descendant cgroup). */
+  populated(): boolean {
+    return readEvents(this.dir)?.populated === "1";
+  }
+
+  exists(): boolean {
+    return existsSync(this.dir);
+  }
+
+  /** cgroup.freeze: stops every process of the execution without signals; false when gone. */
+  freeze(frozen: boolean): boolean {
+    try {
+      writeFileSync(join(this.dir, "cgroup.freeze"), frozen ? "1" : "0");
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** SIGKILL to every process in the cgroup (cgroup.kill), whatever session or group it is in. */
+  kill(): void {
+    try {
+      writeFileSync(join(this.dir, "cgroup.kill"), "1");
+    } catch {
+      // gone already
+    }
+  }
+
+  /** Sends a signal to each process in the cgroup (what cgroup.kill does for SIGKILL, for the gentle first step). */
+  signalAll(signal: NodeJS.Signals): void {
+    for (const pid of this.members()) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // exited meanwhile
+      }
+    }
+  }
+
+  /**
+   * SIGTERM to everything in the cgroup (thawed first, so that it can act on it), cgroup.kill
+   * after `graceMs` if anything is left; resolves once it is empty (or a last bounded wait ended).
+   * `pgid`: the execution's process group, signalled too — its leader joins the cgroup a moment
+   * after it was spawned, and until then only the group reaches it.
+   */
+  async terminate(graceMs: number, pgid?: number): Promise<"gone" | "killed"> {
+    const alive = () => this.populated() || (pgid !== undefined && groupExists(pgid));
+    if (!alive()) return "gone";
+    this.freeze(false);
+    for (const signal of ["SIGTERM", "SIGCONT"] as const) {
+      if (pgid !== undefined) signalGroup(pgid, signal);
+      this.signalAll(signal);
+    }
+    const deadline = Date.now() + graceMs;
+    while (Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, Math.min(25, graceMs)));
+      if (!alive()) return "gone";
+    }
+    this.kill();
+    if (pgid !== undefined) signalGroup(pgid, "SIGKILL");
+    const killDeadline = Date.now() + 2000;
+    while (this.populated() && Date.now() < killDeadline) await new Promise((r) => setTimeout(r, 10));
+    return "killed";
+  }
+
+  /** Removes the cgroup once the kernel has released its last process. */
+  remove(): Promise<boolean> {
+    return removeCgroupDir(this.dir);
+  }
+}
+
+/** Executions' cgroups left in `base` by processes that are gone, with their owner directories. */
+export function leftoverOwnerDirs(base: string, isOwnerAlive: (pid: number, startTime: string) => boolean): Array<{ ownerDir: string; cgroups: string[] }> {
+  let owners: string[];
+  try {
+    owners = readdirSync(base, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name);
+  } catch {
+    return [];
+  }
+  const out: Array<{ ownerDir: string; cgroups: string[] }> = [];
+  for (const name of owners) {
+    const m = /^(\d+)-(\d+|unknown)$/.exec(name);
+    if (!m || isOwnerAlive(Number(m[1]), m[2]!)) continue;
+    const ownerDir = join(base, name);
+    let cgroups: string[] = [];
+    try {
+      cgroups = readdirSync(ownerDir, { withFileTypes: true })
+        .filter((d) => d.isDirectory())
+        .map((d) => join(ownerDir, d.name));
+    } catch {
+      // removed meanwhile
+    }
+    out.push({ ownerDir, cgroups });
+  }
+  return out;
+}
