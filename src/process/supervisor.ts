@@ -9,6 +9,7 @@ import { PausableTimer } from "./pausable-timer.js";
 import { resolveShell, type ShellPreference } from "./shell.js";
 import { TailBuffer } from "./tail-buffer.js";
 import { Utf8Chunker } from "./utf8-chunker.js";
+import { withUtf8Data } from "./utf8-text.js";
 
 export type OutputStreamName = "stdout" | "stderr";
 export type TerminalStatus = "completed" | "failed" | "timeout" | "canceled";
@@ -47,7 +48,8 @@ export interface SpawnSpec {
 
 export interface OutputChunk {
   stream: OutputStreamName;
-  data: string;
+  /** Decoded when first read; the UTF-8 bytes behind it are utf8BytesOf(chunk). */
+  readonly data: string;
   chunkIndex: number;
   totalChunks: number;
   /** Increases by one per chunk over both streams. */
@@ -221,10 +223,10 @@ export class SupervisedProcess extends EventEmitter<SupervisorEvents> {
     });
   }
 
-  private emitPieces(stream: OutputStreamName, pieces: string[]): void {
+  private emitPieces(stream: OutputStreamName, pieces: Buffer[]): void {
     const truncated = this.tails[stream].truncated;
-    pieces.forEach((data, i) =>
-      this.emit("output", { stream, data, chunkIndex: i, totalChunks: pieces.length, seq: this.seq++, truncated }),
+    pieces.forEach((bytes, i) =>
+      this.emit("output", withUtf8Data({ stream, chunkIndex: i, totalChunks: pieces.length, seq: this.seq++, truncated }, bytes)),
     );
   }
 

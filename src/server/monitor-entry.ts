@@ -1,6 +1,7 @@
 import { Notifications } from "../protocol/index.js";
 import type { ExecutionInfo, ExecutionKind } from "./monitor-types.js";
 import type { Session } from "./session.js";
+import { utf8DataLength } from "../process/index.js";
 
 /** Output kept per execution for replay and download. */
 export const TAIL_BYTES = 256 * 1024;
@@ -65,7 +66,8 @@ export class Entry {
 
   keep(method: string, params: Record<string, unknown>): Kept {
     const output = method === Notifications.processOutput;
-    const bytes = output ? String(params.data ?? "").length : JSON.stringify(params).length;
+    // Output is counted in UTF-8 bytes without decoding it (see utf8-text.ts).
+    const bytes = output ? utf8DataLength(params) : JSON.stringify(params).length;
     this.totalBytes += bytes;
     const ev: Kept = { seq: ++this.seq, method, params, bytes, end: this.totalBytes, output };
     this.kept.push(ev);

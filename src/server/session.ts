@@ -6,6 +6,8 @@ import { failure, notification, success, RpcError, ErrorCodes, parseIncoming, No
 import type { ConnectedParams } from "../protocol/index.js";
 import type { ExecutionChannel } from "./execution-channel.js";
 import type { ExecutionKind } from "./monitor-types.js";
+import { framePool } from "./frame-pool.js";
+import { notificationFrame } from "./output-frame.js";
 
 /** Something a session is running that `control` can act on (a command, a claude task, a task list). */
 export interface ActiveWork {
@@ -92,16 +94,24 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   notify(method: string, params: unknown): void {
-    this.send(notification(method, params));
+    if (this.closed) return;
+    const frame = notificationFrame(method, params);
+    if (frame) this.write(frame, frame.length);
+    else this.send(notification(method, params));
   }
 
   send(message: unknown): void {
     if (this.closed) return;
     const text = JSON.stringify(message);
-    const size = Buffer.byteLength(text);
+    this.write(text, Buffer.byteLength(text));
+  }
+
+  /** Sends one text frame (a Buffer holds UTF-8 JSON text), counting it against the high-water mark until written. */
+  private write(data: string | Buffer, size: number): void {
     this.pendingBytes += size;
     if (!this.congested && this.pendingBytes > HIGH_WATER) this.congested = true;
-    this.ws.send(text, () => {
+    this.ws.send(data, { binary: false }, () => {
+      if (typeof data !== "string") framePool.give(data);
       this.pendingBytes -= size;
       if (this.congested && this.pendingBytes < LOW_WATER) {
         this.congested = false;

@@ -1,4 +1,4 @@
-import type { OutputChunk, ProcessResult, SupervisedProcess } from "../process/index.js";
+import { utf8BytesOf, withUtf8Data, type OutputChunk, type ProcessResult, type SupervisedProcess } from "../process/index.js";
 import { Notifications } from "../protocol/index.js";
 import type { ProcessCompletedParams, ProcessOutputParams, ProcessStartedParams } from "../protocol/index.js";
 import type { NotificationSink } from "./sink.js";
@@ -12,15 +12,15 @@ export function streamProcessEvents(sink: NotificationSink, executionId: string)
       sink.notify(Notifications.processStarted, params);
     },
     output(chunk: OutputChunk): void {
-      const params: ProcessOutputParams = {
-        execution_id: executionId,
-        type: chunk.stream,
-        data: chunk.data,
+      // The chunk's bytes go on undecoded: the session builds the frame from them (see output-frame.ts).
+      const bytes = utf8BytesOf(chunk);
+      const head = { execution_id: executionId, type: chunk.stream };
+      const params: ProcessOutputParams = Object.assign(bytes ? withUtf8Data(head, bytes) : { ...head, data: chunk.data }, {
         truncated: chunk.truncated,
         chunk_index: chunk.chunkIndex,
         total_chunks: chunk.totalChunks,
         seq: chunk.seq,
-      };
+      });
       sink.notify(Notifications.processOutput, params);
     },
     completed(result: ProcessResult & { pid?: number; pgid?: number }, extra: Record<string, unknown> = {}): ProcessCompletedParams {
