@@ -24,13 +24,25 @@ export function findExecutable(name: string, pathEnv: string = process.env.PATH 
 }
 
 const warned = new Set<string>();
+/** Looked up once per preference and PATH: a search of PATH (an access() per directory) on every command showed in profiles. */
+const resolved = new Map<string, ResolvedShell>();
 
 /**
  * Chooses the shell that runs string commands. "default" means zsh when installed (the original's
  * choice), else bash, else /bin/sh; an explicit zsh or bash that is missing falls back the same way,
  * with a warning logged once per missing shell.
  */
-export function resolveShell(preference: ShellPreference, logger?: Logger, pathEnv?: string): ResolvedShell {
+export function resolveShell(preference: ShellPreference, logger?: Logger, pathEnv: string = process.env.PATH ?? ""): ResolvedShell {
+  const key = `${preference}\0${pathEnv}`;
+  let shell = resolved.get(key);
+  if (!shell) {
+    shell = searchShell(preference, logger, pathEnv);
+    resolved.set(key, shell);
+  }
+  return shell;
+}
+
+function searchShell(preference: ShellPreference, logger: Logger | undefined, pathEnv: string): ResolvedShell {
   const order: string[] =
     preference === "sh" ? ["sh"] : preference === "bash" ? ["bash", "sh"] : ["zsh", "bash", "sh"];
   for (const name of order) {

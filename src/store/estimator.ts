@@ -26,7 +26,7 @@ export interface EstimateOptions {
   maxS?: number;
   /** Durations needed before history is trusted (default 3). */
   minSamples?: number;
-  /** How many recent durations to look at (default 50). */
+  /** How many recent durations to look at (default DEFAULT_WINDOW, 50). */
   window?: number;
 }
 
@@ -110,14 +110,23 @@ export async function estimateTimeout(
   kind: EstimatorKind,
   options: EstimateOptions = {},
 ): Promise<TimeoutEstimate> {
-  const category = classifyTask(text, kind);
-  const minSamples = Math.max(1, options.minSamples ?? 3);
   let durations: number[] = [];
   try {
-    durations = (await store.recentDurations(category, options.window ?? 50)).filter((d) => Number.isFinite(d) && d >= 0);
+    durations = await store.recentDurations(classifyTask(text, kind), options.window ?? DEFAULT_WINDOW);
   } catch {
     durations = [];
   }
+  return estimateFromDurations(durations, text, kind, options);
+}
+
+/** How many recent durations of a category an estimate looks at, by default. */
+export const DEFAULT_WINDOW = 50;
+
+/** The estimate from a category's recent successful durations (newest first), already at hand. */
+export function estimateFromDurations(recent: readonly number[], text: string, kind: EstimatorKind, options: EstimateOptions = {}): TimeoutEstimate {
+  const category = classifyTask(text, kind);
+  const minSamples = Math.max(1, options.minSamples ?? 3);
+  const durations = recent.filter((d) => Number.isFinite(d) && d >= 0);
   if (durations.length >= minSamples) {
     return { timeout_s: historyTimeout(durations, kind, options.maxS), basis: "history", samples: durations.length, category };
   }

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { closeSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { statePaths } from "../paths.js";
 import { processStartTime } from "../process/index.js";
 import type { FailurePolicy, TaskList, TaskOutcome } from "./model.js";
@@ -18,8 +18,10 @@ export interface RunningTask {
 }
 
 /**
- * Everything needed to resume a task-list run, written after every task starts and ends. The task
- * list itself is kept, so a resume runs the same tasks even if the file changed or is gone.
+ * Everything needed to resume a task-list run. The task list itself is kept, so a resume runs the
+ * same tasks even if the file changed or is gone. On disk it is checkpoint.json (written when a run
+ * starts or resumes, and when it ends) plus journal.jsonl, to which every task's entry is appended
+ * when it starts and when it ends: a task costs one short append, however long the list.
  */
 export interface RunState {
   version: 1;
@@ -61,6 +63,11 @@ export function checkpointPath(home: string, runId: string): string {
   return join(runDir(home, runId), "checkpoint.json");
 }
 
+/** One JSON object per line: a task's entry when it starts (status "running") and its outcome when it ends. */
+export function journalPath(home: string, runId: string): string {
+  return join(runDir(home, runId), "journal.jsonl");
+}
+
 /** Writes the file whole or not at all: a crash mid-write leaves the previous checkpoint intact. */
 export function writeAtomic(path: string, text: string): void {
   const tmp = `${path}.${process.pid}.tmp`;
@@ -74,12 +81,80 @@ export function writeAtomic(path: string, text: string): void {
   renameSync(tmp, path);
 }
 
-export function saveRunState(home: string, state: RunState): string {
-  const dir = runDir(home, state.run_id);
-  mkdirSync(dir, { recursive: true });
-  const path = join(dir, "checkpoint.json");
-  writeAtomic(path, `${JSON.stringify(state, null, 2)}\n`);
-  return path;
+/**
+ * Writes a run's state to disk as it changes, at a cost per task that does not grow with the list:
+ * checkpoint.json is written whole (atomically) only when the run starts or resumes and when it
+ * ends; in between every task's entry is appended to journal.jsonl, flushed to disk (fdatasync)
+ * when it is an outcome, so that a resume after a crash or kill -9 runs no completed task again.
+ * The journal holds every entry of the run so far (a resume seeds it with the earlier ones), so a
+ * task can read all earlier results from it; it is removed once checkpoint.json holds everything.
+ */
+export class CheckpointWriter {
+  private journal: number | undefined;
+  /** An append failed part way: the next entry starts on a new line, so only the torn one is lost. */
+  private torn = false;
+  readonly checkpointPath: string;
+  readonly journalPath: string;
+
+  constructor(home: string, runId: string) {
+    this.checkpointPath = checkpointPath(home, runId);
+    this.journalPath = journalPath(home, runId);
+  }
+
+  /** The run starts (or resumes, with the entries of its earlier sessions in state.tasks). */
+  start(state: RunState): void {
+    this.close();
+    mkdirSync(dirname(this.checkpointPath), { recursive: true });
+    writeAtomic(this.checkpointPath, `${JSON.stringify(state, null, 2)}\n`);
+    writeAtomic(this.journalPath, Object.values(state.tasks).map((e) => `${JSON.stringify(e)}\n`).join(""));
+    this.journal = openSync(this.journalPath, "a", 0o600);
+  }
+
+  record(entry: TaskOutcome | RunningTask): void {
+    if (this.journal === undefined) throw new Error("the checkpoint journal is not open (the run's start could not be written)");
+    const line = `${this.torn ? "\n" : ""}${JSON.stringify(entry)}\n`;
+    this.torn = true;
+    if (writeSync(this.journal, line) < Buffer.byteLength(line)) throw new Error(`short write to ${this.journalPath}`);
+    this.torn = false;
+    // A task that ran must never run again after a crash; a start that is lost only shows it pending.
+    if (entry.status !== "running") fdatasyncSync(this.journal);
+  }
+
+  /** The run ended: checkpoint.json gets every entry, the journal goes. */
+  finish(state: RunState): void {
+    this.close();
+    mkdirSync(dirname(this.checkpointPath), { recursive: true });
+    writeAtomic(this.checkpointPath, `${JSON.stringify(state, null, 2)}\n`);
+    rmSync(this.journalPath, { force: true });
+  }
+
+  close(): void {
+    if (this.journal === undefined) return;
+    const fd = this.journal;
+    this.journal = undefined;
+    closeSync(fd);
+  }
+}
+
+/** The journal's entries in order; a line that does not parse (torn by a crash) is skipped. */
+function readJournal(path: string): Array<TaskOutcome | RunningTask> {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    return [];
+  }
+  const entries: Array<TaskOutcome | RunningTask> = [];
+  for (const line of text.split("\n")) {
+    if (!line) continue;
+    try {
+      const entry = JSON.parse(line) as TaskOutcome | RunningTask;
+      if (entry && typeof entry.id === "string" && typeof entry.status === "string") entries.push(entry);
+    } catch {
+      // torn by a crash in the middle of an append
+    }
+  }
+  return entries;
 }
 
 export class RunNotFoundError extends Error {
@@ -98,6 +173,11 @@ export function loadRunState(home: string, runId: string): RunState {
     throw err;
   }
   const state = JSON.parse(text) as RunState;
+  for (const entry of readJournal(journalPath(home, runId))) {
+    state.tasks[entry.id] = entry;
+    const at = "ended_at" in entry ? entry.ended_at : entry.started_at;
+    if (at > state.updated_at) state.updated_at = at;
+  }
   return { ...state, status: effectiveStatus(state) };
 }
 

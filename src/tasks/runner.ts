@@ -4,7 +4,7 @@ import { emptyHookSet, type HookSet } from "../hooks/index.js";
 import { silentLogger, type Logger } from "../logger.js";
 import { historyStatus, type HistoryRecorder } from "../store/index.js";
 import { defaultHome } from "../paths.js";
-import { currentRunner, loadRunState, newRunId, runDir, saveRunState, type RunState } from "./checkpoint.js";
+import { CheckpointWriter, currentRunner, loadRunState, newRunId, runDir, type RunningTask, type RunState } from "./checkpoint.js";
 import { checkReferences, composePrompt, DEFAULT_CONTEXT_CHARS } from "./context.js";
 import type { TaskListEvent, TimeoutChoice } from "./events.js";
 import { LocalExecutor, newExecutionId, refusedOutcome, type LocalExecutorOptions, type TaskActivity, type TaskExecution, type TaskExecutor, type TaskRequest } from "./executor.js";
@@ -64,7 +64,10 @@ function settled(outcome: TaskOutcome | undefined, policy: FailurePolicy): boole
  */
 export class TaskListRun {
   readonly runId: string;
+  /** checkpoint.json: complete once the run has ended. */
   readonly statePath: string;
+  /** journal.jsonl: every task's entry so far, one JSON object per line (CC_EXECUTOR_STATE_FILE). */
+  readonly journalPath: string;
   readonly finished: Promise<TaskListSummary>;
   private readonly state: RunState;
   private readonly home: string;
@@ -75,6 +78,7 @@ export class TaskListRun {
   private readonly skipped = new Set<string>();
   private canceled = false;
   private saveFailed = false;
+  private readonly checkpoint: CheckpointWriter;
   private recordedRow: string | undefined;
 
   constructor(
@@ -107,8 +111,10 @@ export class TaskListRun {
           tasks: {},
         };
     this.runId = this.state.run_id;
-    this.statePath = join(runDir(this.home, this.runId), "checkpoint.json");
-    this.save();
+    this.checkpoint = new CheckpointWriter(this.home, this.runId);
+    this.statePath = this.checkpoint.checkpointPath;
+    this.journalPath = this.checkpoint.journalPath;
+    this.save(() => this.checkpoint.start(this.state));
     this.finished = this.run(Boolean(resumed));
   }
 
@@ -139,11 +145,17 @@ export class TaskListRun {
     }
   }
 
-  private save(): void {
+  /** Sets a task's entry and appends it to the checkpoint's journal. */
+  private setTask(entry: TaskOutcome | RunningTask): void {
+    this.state.tasks[entry.id] = entry;
+    this.save(() => this.checkpoint.record(entry));
+  }
+
+  private save(write: () => void): void {
     this.state.updated_at = new Date().toISOString();
     this.recordRun();
     try {
-      saveRunState(this.home, this.state);
+      write();
     } catch (err) {
       if (!this.saveFailed) this.logger.error({ err: (err as Error).message, path: this.statePath }, "cannot write the checkpoint; this run cannot be resumed until it can");
       this.saveFailed = true;
@@ -200,7 +212,7 @@ export class TaskListRun {
 
     this.state.status = this.canceled ? "canceled" : stopped ? "failed" : "completed";
     this.state.ended_at = new Date().toISOString();
-    this.save();
+    this.save(() => this.checkpoint.finish(this.state));
     const summary = this.writeReports(summarize(this.state, this.statePath, this.skipped));
     const post = await this.hooks.run("post-task-list", { execution_id: this.runId, cwd: this.state.cwd, task_list: { run_id: this.runId, name: this.list.name, source: this.list.source }, result: summary });
     for (const w of post.warningDetails) this.logger.warn({ hook: w.hook, event: w.event }, w.message);
@@ -264,16 +276,15 @@ export class TaskListRun {
           CC_EXECUTOR_RUN_ID: this.runId,
           CC_EXECUTOR_TASK_ID: task.id,
           CC_EXECUTOR_TASK_INDEX: String(task.index),
-          CC_EXECUTOR_STATE_FILE: this.statePath,
+          CC_EXECUTOR_STATE_FILE: this.journalPath,
         },
         attempt,
         executionId,
       };
-      if (task.method === "claude") request.prompt = composePrompt(task, this.list.tasks.length, earlier, { maxChars: this.state.options.context_chars, resultsPath: this.statePath, listName: this.list.name });
+      if (task.method === "claude") request.prompt = composePrompt(task, this.list.tasks.length, earlier, { maxChars: this.state.options.context_chars, resultsPath: this.journalPath, listName: this.list.name });
       else request.command = task.command;
 
-      this.state.tasks[task.id] = { id: task.id, status: "running", started_at: new Date().toISOString(), attempts: attempt, execution_id: executionId };
-      this.save();
+      this.setTask({ id: task.id, status: "running", started_at: new Date().toISOString(), attempts: attempt, execution_id: executionId });
       this.emit({ type: "task.started", run_id: this.runId, task_id: task.id, index: task.index, title: task.title, method: task.method, attempt, execution_id: executionId, timeout });
       const activity = (a: TaskActivity) => this.emit({ type: "task.activity", run_id: this.runId, task_id: task.id, index: task.index, execution_id: executionId, activity: a });
       const hookContext = { execution_id: executionId, task, cwd: request.cwd, task_list: { run_id: this.runId, name: this.list.name } };
@@ -310,8 +321,7 @@ export class TaskListRun {
         artifacts: outcome.transcript_path ? { transcript: outcome.transcript_path } : undefined,
       });
 
-      this.state.tasks[task.id] = outcome;
-      this.save();
+      this.setTask(outcome);
       if (outcome.status === "completed") {
         this.emit({ type: "task.completed", run_id: this.runId, outcome });
         return outcome;

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -167,6 +167,35 @@ describe("cc-executor tasks (CLI)", () => {
     expect(JSON.parse(resumed.stdout)).toMatchObject({ status: "completed", completed: 3 });
     expect(orphanAlive()).toBeUndefined(); // reaped at start
     expect(readFileSync(join(dir, "ran.txt"), "utf8")).toBe("one\nthree\n"); // task 1 ran once
+  });
+
+  it("after kill -9 in the middle of a journal append (a torn last line), resume runs no completed task twice", async () => {
+    const fc = fakeClaude("success");
+    const dir = mkdtempSync(join(tmpdir(), "cce-torn-"));
+    const plan = join(dir, "plan.yaml");
+    const sleep = uniqueSleep();
+    writeFileSync(plan, `name: torn\ntasks:\n  - command: echo one >> ran.txt\n  - command: echo two >> ran.txt\n  - command: test -e resumed || sleep ${sleep}\n  - command: echo four >> ran.txt\n`);
+    const child = spawnCli(["tasks", "run", plan], { env: env(fc), cwd: dir });
+    const running = finished(child, 60_000);
+    await waitUntil(() => liveSleeps(sleep).length > 0, 20_000, "task 3 to start");
+    child.kill("SIGKILL");
+    await running;
+    const [run] = JSON.parse((await runCli(["tasks", "list", "--json"], { env: env(fc) })).stdout);
+    const journal = join(fc.home, "runs", run.run_id, "journal.jsonl");
+    const lines = readFileSync(journal, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    expect(lines.map((l) => `${l.id}:${l.status}`)).toEqual(["task-1:running", "task-1:completed", "task-2:running", "task-2:completed", "task-3:running"]);
+    // the crash cut an append short: task 3's outcome, half written
+    appendFileSync(journal, JSON.stringify({ ...lines[3], id: "task-3" }).slice(0, 40));
+    expect(run).toMatchObject({ status: "interrupted", completed: 2 });
+    writeFileSync(join(dir, "resumed"), "");
+    const resumed = await runCli(["tasks", "resume", run.run_id, "--json"], { env: env(fc), cwd: dir });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(JSON.parse(resumed.stdout)).toMatchObject({ status: "completed", completed: 4 });
+    expect(readFileSync(join(dir, "ran.txt"), "utf8")).toBe("one\ntwo\nfour\n"); // tasks 1 and 2 ran once
+    expect(existsSync(journal)).toBe(false); // compacted into checkpoint.json at the end
+    const checkpoint = JSON.parse(readFileSync(join(fc.home, "runs", run.run_id, "checkpoint.json"), "utf8"));
+    expect(Object.values(checkpoint.tasks).map((t) => (t as { status: string }).status)).toEqual(["completed", "completed", "completed", "completed"]);
+    expect(liveSleeps(sleep)).toEqual([]);
   });
 
   it("Ctrl-C stops the running task cleanly, says how to resume, exits 130", async () => {
