@@ -1,5 +1,5 @@
 import { pino, type Logger, type LevelWithSilent } from "pino";
-import pretty from "pino-pretty";
+import { lazyRequire } from "./lazy-require.js";
 
 export type { Logger };
 
@@ -17,6 +17,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const level = options.level ?? "info";
   const usePretty = options.pretty ?? Boolean(process.stderr.isTTY);
   if (!usePretty) return pino({ level, base: { service: "cc-executor" } }, pino.destination({ fd: 2, sync: true }));
+  const pretty = lazyRequire("pino-pretty") as typeof import("pino-pretty");
   const stream = pretty({
     destination: 2,
     sync: true,

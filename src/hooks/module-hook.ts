@@ -1,7 +1,6 @@
 import { statSync } from "node:fs";
 import { extname } from "node:path";
 import { pathToFileURL } from "node:url";
-import { tsImport } from "tsx/esm/api";
 import { checkAnswer, type HookRun } from "./answer.js";
 import type { ModuleHookSpec } from "./config.js";
 import type { HookContext } from "./events.js";
@@ -27,7 +26,7 @@ async function loadFunction(hook: ModuleHookSpec): Promise<HookFunction> {
   try {
     // Node 20 cannot import TypeScript: tsx compiles .ts/.mts/.cts hooks on the fly.
     mod = TS_EXTENSIONS.includes(extname(hook.modulePath))
-      ? ((await tsImport(url, import.meta.url)) as Record<string, unknown>)
+      ? ((await (await import("tsx/esm/api")).tsImport(url, import.meta.url)) as Record<string, unknown>)
       : ((await import(url)) as Record<string, unknown>);
   } catch (err) {
     throw new Error(`cannot import: ${(err as Error).message}`);

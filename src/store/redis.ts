@@ -1,4 +1,5 @@
-import { Redis, type ChainableCommander } from "ioredis";
+import type { ChainableCommander, Redis } from "ioredis";
+import { lazyRequire } from "../lazy-require.js";
 import { silentLogger, type Logger } from "../logger.js";
 import { applyEnd, clampLimit, DEFAULT_RUN_LIST_LIMIT, matchesQuery, startRecord, toMs, validateRun } from "./record.js";
 import type { ExecutionEnd, ExecutionQuery, ExecutionRecord, ExecutionStart, Store, StoreHealth, TaskListRun } from "./types.js";
@@ -62,6 +63,7 @@ export class RedisStore implements Store {
     this.buffer = new WriteBuffer(options.maxBuffer ?? 10_000);
     this.retryIntervalMs = options.retryIntervalMs ?? 1000;
     const maxDelay = options.reconnectMaxDelayMs ?? 2000;
+    const { Redis } = lazyRequire("ioredis") as typeof import("ioredis");
     this.client = new Redis(options.url, {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,

@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
+import { lazyRequire } from "../lazy-require.js";
 import { defaultHome, statePaths } from "../paths.js";
 import { applyEnd, clampLimit, compact, DEFAULT_RUN_LIST_LIMIT, startRecord, toMs, validateRun } from "./record.js";
 import { MIGRATIONS } from "./sqlite-migrations.js";
@@ -42,7 +43,8 @@ export class SqliteStore implements Store {
     this.file = options.file ?? statePaths(defaultHome()).sqliteFile;
     // The state directory holds prompts and tokens: private to the user when we create it.
     if (this.file !== ":memory:") mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
-    this.db = new Database(this.file);
+    const SQLite = lazyRequire("better-sqlite3") as typeof Database;
+    this.db = new SQLite(this.file);
     try {
       this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
       this.db.pragma("journal_mode = WAL");

@@ -1,5 +1,6 @@
 import { basename } from "node:path";
-import { isMap, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from "yaml";
+import type { Document, Node as YamlNode } from "yaml";
+import { lazyRequire } from "../lazy-require.js";
 import { z } from "zod";
 import { parseDuration, parseFailurePolicy, parseToolList, TaskListError, validateTaskList, type TaskList, type TaskSpec } from "./model.js";
 
@@ -109,8 +110,12 @@ function firstLine(text: string): string {
   return line.length > 80 ? `${line.slice(0, 77)}…` : line;
 }
 
+/** The YAML parser, loaded with the first YAML (or broken JSON) list rather than at start-up. */
+const yaml = () => lazyRequire("yaml") as typeof import("yaml");
+
 /** YAML, with errors pointing at the line of the bad field. */
 export function parseYamlTaskList(text: string, source?: string): TaskList {
+  const { LineCounter, parseDocument } = yaml();
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const syntax = doc.errors[0];
@@ -131,6 +136,7 @@ export function parseYamlTaskList(text: string, source?: string): TaskList {
 
 /** The deepest node along `path` that exists (a missing field points at its parent). */
 function nearestNode(doc: Document, path: PropertyKey[]): YamlNode | undefined {
+  const { isMap, isSeq } = yaml();
   let node = doc.contents as YamlNode | null;
   for (const key of path) {
     if (!node) break;
@@ -147,6 +153,7 @@ function nearestNode(doc: Document, path: PropertyKey[]): YamlNode | undefined {
 function jsonErrorLine(text: string, message: string): number | undefined {
   const pos = /position (\d+)/.exec(message);
   if (pos) return text.slice(0, Number(pos[1])).split("\n").length;
+  const { LineCounter, parseDocument } = yaml();
   const lineCounter = new LineCounter();
   const yamlError = parseDocument(text, { lineCounter }).errors[0];
   return yamlError ? lineCounter.linePos(yamlError.pos[0]).line : undefined;
