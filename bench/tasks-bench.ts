@@ -1,51 +1,29 @@
 /**
- * Task-list orchestration overhead, each figure against a baseline measured in the same run:
- *  1. a list of N claude tasks run by runTaskList against fake-claude (which answers at once), vs
- *     N direct spawns of fake-claude in sequence with the argv the runner builds (buildClaudeArgv);
- *  2. a list of N direct tasks (`true`), vs N bare spawns of `sh -c true`;
- *  3. from fake-claude's own record (FAKE_CLAUDE_RECORD), the gap between one call's end and the
- *     next call's start, for the list vs the bare spawns: the time spent between two tasks;
- *  4. the checkpoint write the runner does twice per task (write, fsync, rename) of a 50-task
- *     checkpoint, vs a plain writeFileSync of the same bytes: how much of (1) and (2) is fsync.
- * Totals are the median of BENCH_REPEATS runs; the per-task overhead is (ours - baseline) / N.
+ * Task-list orchestration overhead, each figure against a floor measured in the same run:
+ *  1. lists of N direct tasks (`true`; N from BENCH_TASK_SIZES, default 10,100,1000) run by
+ *     runTaskList with a SQLite history store, as `tasks run` does, vs N bare spawns of `sh -c true`
+ *     the way the supervisor spawns (own process group, both pipes read): time per task;
+ *  2. the overhead per task ((list - bare) / N) at the largest N against the smallest: 1.0 is flat,
+ *     i.e. the per-task cost does not grow with the list (checkpoints, context, history);
+ *  3. a list of BENCH_CLAUDE_TASKS (50) claude tasks against fake-claude (which answers at once),
+ *     vs as many direct spawns of fake-claude with the argv the runner builds: time per task, and
+ *     from fake-claude's own clock the gap between one call's end and the next one's start.
+ * Usage: npx tsx bench/tasks-bench.ts   (or: npx tsx bench/run-all.ts tasks)
  */
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildClaudeArgv } from "../src/claude/argv.js";
 import { newExecutionUuid, uuidInstruction } from "../src/claude/uuid.js";
 import { resolveShell } from "../src/process/index.js";
-import { writeAtomic } from "../src/tasks/checkpoint.js";
+import { HistoryRecorder, openStore } from "../src/store/index.js";
 import { runTaskList, type TaskListOptions } from "../src/tasks/index.js";
 import { FAKE_CLAUDE } from "../test/helpers/fake-claude.js";
-import { figure, ms, printFigures, summarize, type Figure } from "./lib.js";
+import { isMain, printFigures, repeat, summarize, timed, type Figure, type Measured } from "./lib.js";
 
-const TASKS = Number(process.env.BENCH_TASKS ?? 50);
-const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
-
-interface Call {
-  started_at: number;
-  ended_at: number;
-}
-
-const median = (xs: number[]) => summarize(xs).p50;
-
-/**
- * CPU ticks (all CPUs) spent busy and in total, and those spent by this process and its reaped
- * children: the difference over a run is what other processes took. Linux only; undefined elsewhere.
- */
-function cpuTicks(): { busy: number; total: number; ours: number } | undefined {
-  try {
-    const [, ...f] = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).map(Number);
-    const [user, nice, system, idle, iowait, irq, softirq, steal] = f as number[];
-    const self = readFileSync("/proc/self/stat", "utf8");
-    const [utime, stime, cutime, cstime] = self.slice(self.lastIndexOf(")") + 2).split(" ").slice(11, 15).map(Number) as number[];
-    return { busy: user! + nice! + system! + irq! + softirq! + steal!, total: user! + nice! + system! + idle! + iowait! + irq! + softirq! + steal!, ours: utime! + stime! + cutime! + cstime! };
-  } catch {
-    return undefined;
-  }
-}
+const SIZES = (process.env.BENCH_TASK_SIZES ?? "10,100,1000").split(",").map(Number);
+const CLAUDE_TASKS = Number(process.env.BENCH_CLAUDE_TASKS ?? 50);
 
 /** Spawns a command the way the supervisor does (own process group, stdin closed, both pipes read) and waits for it to close. */
 function spawnAndWait(file: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv }): Promise<void> {
@@ -58,10 +36,9 @@ function spawnAndWait(file: string, args: string[], opts: { cwd: string; env: No
   });
 }
 
-async function timed(fn: () => Promise<unknown>): Promise<number> {
-  const t0 = process.hrtime.bigint();
-  await fn();
-  return ms(process.hrtime.bigint() - t0);
+interface Call {
+  started_at: number;
+  ended_at: number;
 }
 
 function readCalls(file: string): Call[] {
@@ -77,118 +54,71 @@ export async function run(): Promise<Figure[]> {
   const root = mkdtempSync(join(tmpdir(), "cce-bench-tasks-"));
   const cwd = join(root, "cwd");
   mkdirSync(cwd);
-  const fakeEnv = (record: string) => ({ FAKE_CLAUDE_SCENARIO: "success", FAKE_CLAUDE_RECORD: record });
+  const sh = resolveShell("sh").path;
   let seq = 0;
   const record = () => join(root, `calls-${++seq}.jsonl`);
-  const sh = resolveShell("sh").path;
+  const fakeEnv = (rec: string) => ({ FAKE_CLAUDE_SCENARIO: "success", FAKE_CLAUDE_RECORD: rec });
 
-  /** Baseline: fake-claude spawned directly n times, same argv shape as the runner's (prompt carries a UUID instruction). */
-  const bareClaude = (n: number, rec: string) =>
-    timed(async () => {
-      const env = { ...process.env, ...fakeEnv(rec) };
-      for (let i = 0; i < n; i++) {
-        const argv = buildClaudeArgv(`Step ${i + 1}: answer at once.${uuidInstruction(newExecutionUuid(), false)}`);
-        await spawnAndWait(FAKE_CLAUDE, argv, { cwd, env });
-      }
-    });
-  const bareDirect = (n: number) =>
-    timed(async () => {
-      for (let i = 0; i < n; i++) await spawnAndWait(sh, ["-c", "true"], { cwd, env: process.env });
-    });
-
-  const listOptions = (rec: string): TaskListOptions => {
+  /** Each list in a fresh state directory with its SQLite history, as `cc-executor tasks run` has. */
+  const withHome = async <T>(fn: (options: TaskListOptions) => Promise<T>, env: Record<string, string> = {}): Promise<T> => {
     const home = mkdtempSync(join(root, "home-"));
-    // shell "sh": the same shell as the baseline (the default prefers zsh when installed)
-    return { home, cwd, env: fakeEnv(rec), local: { shell: "sh", claude: { claudeBin: FAKE_CLAUDE, home } } };
-  };
-  let checkpointText = "";
-  const ourClaude = (n: number, rec: string) =>
-    timed(async () => {
-      const summary = await runTaskList(
-        Array.from({ length: n }, (_, i) => `Step ${i + 1}: answer at once.`),
-        listOptions(rec),
-      );
-      if (summary.status !== "completed" || summary.completed !== n) throw new Error(`claude list did not complete: ${summary.status}, ${summary.completed}/${n}`);
-      checkpointText = readFileSync(summary.state_path, "utf8");
-    });
-  const ourDirect = (n: number) =>
-    timed(async () => {
-      const summary = await runTaskList({ tasks: Array.from({ length: n }, () => ({ command: "true" })) }, listOptions(record()));
-      if (summary.status !== "completed" || summary.completed !== n) throw new Error(`direct list did not complete: ${summary.status}, ${summary.completed}/${n}`);
-    });
-
-  /** 2 writes per task, as the runner does; per-write times in ms. */
-  const checkpointWrites = (n: number, write: (path: string, text: string) => void) => {
-    const dir = mkdtempSync(join(root, "ckpt-"));
-    const samples: number[] = [];
-    for (let i = 0; i < 2 * n; i++) {
-      const t0 = process.hrtime.bigint();
-      write(join(dir, "checkpoint.json"), checkpointText);
-      samples.push(ms(process.hrtime.bigint() - t0));
+    const store = await openStore({ home });
+    try {
+      // shell "sh": the same shell as the floor (the default prefers zsh when installed)
+      return await fn({ home, cwd, env, history: new HistoryRecorder(store), local: { shell: "sh", claude: { claudeBin: FAKE_CLAUDE, home } } });
+    } finally {
+      await store.close();
     }
-    return samples;
   };
+  const bareDirect = (n: number) => timed(async () => {
+    for (let i = 0; i < n; i++) await spawnAndWait(sh, ["-c", "true"], { cwd, env: process.env });
+  });
+  const ourDirect = (n: number) => withHome((options) => timed(async () => {
+    const summary = await runTaskList({ tasks: Array.from({ length: n }, () => ({ command: "true" })) }, options);
+    if (summary.status !== "completed" || summary.completed !== n) throw new Error(`direct list did not complete: ${summary.status}, ${summary.completed}/${n}`);
+  }));
+  const bareClaude = (n: number, rec: string) => timed(async () => {
+    const env = { ...process.env, ...fakeEnv(rec) };
+    for (let i = 0; i < n; i++) await spawnAndWait(FAKE_CLAUDE, buildClaudeArgv(`Step ${i + 1}: answer at once.${uuidInstruction(newExecutionUuid(), false)}`), { cwd, env });
+  });
+  const ourClaude = (n: number, rec: string) => withHome((options) => timed(async () => {
+    const summary = await runTaskList(Array.from({ length: n }, (_, i) => `Step ${i + 1}: answer at once.`), options);
+    if (summary.status !== "completed" || summary.completed !== n) throw new Error(`claude list did not complete: ${summary.status}, ${summary.completed}/${n}`);
+  }), fakeEnv(rec));
 
   try {
     // warm-up: module loading, page cache, JIT
-    await bareClaude(5, record());
-    await ourClaude(5, record());
     await bareDirect(5);
     await ourDirect(5);
-
-    const cpu0 = cpuTicks();
-    const t = { bareClaude: [] as number[], ourClaude: [] as number[], bareDirect: [] as number[], ourDirect: [] as number[] };
-    const g = { bare: [] as number[], ours: [] as number[], ownBare: [] as number[], ownOurs: [] as number[] };
-    const w = { atomic: [] as number[], plain: [] as number[] };
-    for (let r = 0; r < REPEATS; r++) {
-      const recBare = record();
-      const recOurs = record();
-      t.bareClaude.push(await bareClaude(TASKS, recBare));
-      t.ourClaude.push(await ourClaude(TASKS, recOurs));
-      t.bareDirect.push(await bareDirect(TASKS));
-      t.ourDirect.push(await ourDirect(TASKS));
-      const callsBare = readCalls(recBare);
-      const callsOurs = readCalls(recOurs);
-      if (callsBare.length !== TASKS || callsOurs.length !== TASKS) throw new Error(`expected ${TASKS} fake-claude calls, got ${callsBare.length} and ${callsOurs.length}`);
-      g.bare.push(...gaps(callsBare));
-      g.ours.push(...gaps(callsOurs));
-      g.ownBare.push(...callsBare.map((c) => c.ended_at - c.started_at));
-      g.ownOurs.push(...callsOurs.map((c) => c.ended_at - c.started_at));
-      w.plain.push(...checkpointWrites(TASKS, (path, text) => writeFileSync(path, text)));
-      w.atomic.push(...checkpointWrites(TASKS, writeAtomic));
-    }
-
-    const cpu1 = cpuTicks();
-    const others = cpu0 && cpu1 ? `; other processes used ${((100 * (cpu1.busy - cpu0.busy - (cpu1.ours - cpu0.ours))) / (cpu1.total - cpu0.total)).toFixed(0)}% of the CPUs meanwhile` : "";
-    const figures: Figure[] = [];
-    const range = (xs: number[]) => `${Math.min(...xs).toFixed(0)}-${Math.max(...xs).toFixed(0)}`;
-    const perTask = (ours: number, base: number) => `overhead ${((ours - base) / TASKS).toFixed(2)} ms/task`;
-    const bc = median(t.bareClaude);
-    const oc = median(t.ourClaude);
-    figures.push(figure("tasks", `${TASKS} claude tasks, total (med of ${REPEATS})`, oc, bc, "ms", `${perTask(oc, bc)}; ranges ${range(t.ourClaude)} vs ${range(t.bareClaude)}; baseline: ${TASKS} direct spawns of fake-claude${others}`));
-    const bd = median(t.bareDirect);
-    const od = median(t.ourDirect);
-    figures.push(figure("tasks", `${TASKS} direct tasks, total (med of ${REPEATS})`, od, bd, "ms", `${perTask(od, bd)}; ranges ${range(t.ourDirect)} vs ${range(t.bareDirect)}; baseline: ${TASKS} spawns of sh -c true`));
-    const gb = summarize(g.bare);
-    const go = summarize(g.ours);
-    figures.push(figure("tasks", `gap end->next start p50 (n=${g.ours.length})`, go.p50, gb.p50, "ms", `difference ${(go.p50 - gb.p50).toFixed(2)} ms, of means ${(go.mean - gb.mean).toFixed(2)} ms; fake-claude's own clock, 1 ms steps`));
-    figures.push(figure("tasks", "gap end->next start p90", go.p90, gb.p90, "ms", `difference ${(go.p90 - gb.p90).toFixed(2)} ms`));
-    const ob = summarize(g.ownBare);
-    const oo = summarize(g.ownOurs);
-    // the same script doing the same work in both: a check that the baseline is like for like
-    figures.push(figure("tasks", "fake-claude own time per call, mean", oo.mean, ob.mean, "ms", "started_at -> ended_at inside fake-claude"));
-    const wa = summarize(w.atomic);
-    const wp = summarize(w.plain);
-    figures.push(
-      figure("tasks", `checkpoint write p50 (n=${w.atomic.length})`, wa.p50, wp.p50, "ms", `${(checkpointText.length / 1024).toFixed(0)} KiB, write+fsync+rename vs writeFileSync; 2 per task: mean ${(2 * wa.mean).toFixed(2)} ms/task`),
-    );
-    figures.push(figure("tasks", "checkpoint write p90", wa.p90, wp.p90, "ms"));
+    await bareClaude(3, record());
+    await ourClaude(3, record());
+    const figures = await repeat("tasks", async () => {
+      const out: Measured[] = [];
+      const overhead: number[] = [];
+      for (const n of SIZES) {
+        const bare = await bareDirect(n);
+        const ours = await ourDirect(n);
+        overhead.push((ours - bare) / n);
+        out.push({ metric: `list of ${n} direct tasks, per task`, unit: "ms", ours: ours / n, floor: bare / n, note: `floor: ${n} spawns of sh -c true in sequence` });
+      }
+      if (SIZES.length > 1) {
+        out.push({ metric: `overhead per task, ${SIZES.at(-1)} tasks vs ${SIZES[0]} tasks`, unit: "ms", ours: overhead.at(-1)!, floor: overhead[0]!, note: "overhead: (list - spawns) / tasks; ratio 1.0: flat per task" });
+      }
+      if (CLAUDE_TASKS > 0) {
+        const recBare = record();
+        const recOurs = record();
+        const bare = await bareClaude(CLAUDE_TASKS, recBare);
+        const ours = await ourClaude(CLAUDE_TASKS, recOurs);
+        out.push({ metric: `list of ${CLAUDE_TASKS} claude tasks (fake-claude), per task`, unit: "ms", ours: ours / CLAUDE_TASKS, floor: bare / CLAUDE_TASKS, note: "floor: fake-claude spawned in sequence with the runner's argv" });
+        const [gb, go] = [summarize(gaps(readCalls(recBare))), summarize(gaps(readCalls(recOurs)))];
+        out.push({ metric: "  gap from one claude call's end to the next one's start, p50", unit: "ms", ours: go.p50, floor: gb.p50, note: "fake-claude's own clock (1 ms steps); includes the next Node start-up, which both pay" });
+      }
+      return out;
+    });
     return figures;
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  printFigures(await run());
-}
+if (isMain(import.meta.url)) printFigures(await run());

@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-/** The built CLI (npm test builds before running vitest). */
-export const CLI = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
+/** The built CLI (npm test builds before running vitest); benchmarks may point CC_EXECUTOR_BENCH_CLI at another build to compare. */
+export const CLI = process.env.CC_EXECUTOR_BENCH_CLI ?? fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
 
 export interface CliRun {
   code: number | null;

@@ -1,11 +1,12 @@
 /**
- * The CI version of bench/load-bench.ts: 200 sessions at once running short commands, and 20
+ * The CI version of bench/sessions-bench.ts and bench/load-bench.ts: 200 sessions at once running short commands, and 20
  * sessions streaming random output at full speed, against the real server process. Every result
  * and every stream (sha256 against the command's own, chunk seq) is checked, and the process table
  * must hold nothing of it afterwards.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { manySessions, manyStreams } from "../../bench/load-bench.js";
+import { manyStreams } from "../../bench/load-bench.js";
+import { manySessions } from "../../bench/sessions-bench.js";
 import { summarize } from "../../bench/lib.js";
 import { processTable, waitUntil } from "../helpers/procs.js";
 import { spawnServerProcess, type ServerProcess } from "../helpers/server-process.js";
