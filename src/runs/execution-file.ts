@@ -44,8 +44,12 @@ export interface ExecutionFile {
   dropped_bytes?: number;
 }
 
+let self: Writer | undefined;
+
+/** This process as a writer (read once: its start time does not change, and /proc costs a read per execution). */
 export function currentWriter(): Writer {
-  return { pid: process.pid, host: hostname(), start_time: processStartTime(process.pid) };
+  self ??= { pid: process.pid, host: hostname(), start_time: processStartTime(process.pid) };
+  return { ...self };
 }
 
 /** Whether the writer still runs. A writer on another host is assumed alive (nothing to check there). */

@@ -1,5 +1,5 @@
 import type { Logger } from "../logger.js";
-import type { ProcessResult, SupervisedProcess } from "../process/index.js";
+import { utf8BytesOf, type ProcessResult, type SupervisedProcess } from "../process/index.js";
 import { currentWriter, writeExecutionFile, type ExecutionFile } from "./execution-file.js";
 import { executionDir, executionFile } from "./layout.js";
 import { DEFAULT_SEGMENT_BYTES, OutputLog } from "./output-log.js";
@@ -59,16 +59,25 @@ function writer(runs: RunFolders, executionId: string) {
 /**
  * Keeps a command's output in its run folder (output.log) and its start and end in
  * execution.json. Call it right after the spawn, before any output event can fire (same tick).
+ * The folder is made and the start written right after the current turn of the event loop: after
+ * `execute` has announced the process, before its first output can arrive.
  */
 export function keepCommandOutput(runs: RunFolders | undefined, e: KeptExecution, proc: SupervisedProcess): void {
   if (!runs) return;
   const io = writer(runs, e.executionId);
   const file: ExecutionFile = { ...startFile("command", e), pid: proc.pid, started_at: new Date(proc.startedAt).toISOString() };
-  io.write(file);
-  const log = new OutputLog(executionDir(runs.home, e.executionId), runs.segmentBytes ?? DEFAULT_SEGMENT_BYTES, io.warn);
-  proc.on("output", (chunk) => log.write(chunk.data));
+  let log: OutputLog | undefined;
+  const open = (): OutputLog => {
+    if (log) return log;
+    io.write(file);
+    return (log = new OutputLog(executionDir(runs.home, e.executionId), runs.segmentBytes ?? DEFAULT_SEGMENT_BYTES, io.warn));
+  };
+  setImmediate(open);
+  // The chunk's bytes as they came (decoding them to text and back would cost more than the write).
+  proc.on("output", (chunk) => open().write(utf8BytesOf(chunk) ?? chunk.data));
   void proc.done.then((r: ProcessResult) => {
-    log.close();
+    const done = open();
+    done.close();
     io.write({
       ...file,
       status: r.status,
@@ -76,8 +85,8 @@ export function keepCommandOutput(runs: RunFolders | undefined, e: KeptExecution
       duration_ms: r.durationMs,
       exit_code: r.exitCode,
       signal: r.signal,
-      output_bytes: log.bytes,
-      dropped_bytes: log.droppedBytes,
+      output_bytes: done.bytes,
+      dropped_bytes: done.droppedBytes,
     });
   });
 }
