@@ -147,6 +147,8 @@ export const reply = {
       "anthropic-ratelimit-unified-status": "rejected",
       "anthropic-ratelimit-unified-reset": String(resetEpochS),
       "anthropic-ratelimit-unified-representative-claim": claim,
+      "anthropic-ratelimit-unified-overage-status": "rejected",
+      "anthropic-ratelimit-unified-overage-disabled-reason": "org_level_disabled",
       "x-should-retry": "false",
     }),
   stall: (): Reply => ({ kind: "stall" }),
