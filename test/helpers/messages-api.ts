@@ -11,6 +11,15 @@
  * scripts a worker ("write this file, then answer with the UUID") or an orchestrating model
  * ("run this Bash command; read its tool_result in the next request; decide the next call").
  * Without a handler, markers in the prompt choose a scenario (see `markerHandler`).
+ *
+ * An orchestrating model, for example: run a command, read its result, decide the next call.
+ *
+ *   api.setHandler((req) => {
+ *     if (!req.prompt.includes("ORCHESTRATE")) return obedientAnswer(req);   // a worker's request
+ *     if (req.turn === 0) return reply.toolUse("Bash", { command: "cc-executor claude --json 'task 1'", timeout: 5000 });
+ *     const out = req.toolResults[0]?.text ?? "";                            // what the Bash call returned
+ *     return out.includes('"success": true') ? reply.text("all tasks done") : reply.toolUse("Bash", { command: "…" });
+ *   });
  */
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from "node:http";
