@@ -56,6 +56,16 @@ describe("real claude CLI through the doors", () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ success: false, error_type: "usage_limit", reset_timestamp: reset, attempts: 1 });
   });
 
+  it("cc-executor claude --wait-on-limit: waits for a reset a few seconds ahead, says so, then succeeds", async () => {
+    const reset = Math.floor(Date.now() / 1000) + 3;
+    api.setHandler((req) => (req.sessionId === callsWith("cli wait task")[0]!.sessionId ? reply.usageLimit(reset) : obedientAnswer(req)));
+    const r = await runCli(["claude", "--wait-on-limit", "cli wait task"], { env: cliEnv({}, true), timeoutMs: 150_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe("Done: cli wait task\n");
+    expect(r.stderr).toMatch(/waiting for the usage limit to reset/);
+    expect(callsWith("cli wait task").at(-1)!.receivedAt).toBeGreaterThanOrEqual(reset * 1000);
+  }, 180_000);
+
   describe("cc_execute on a real server", () => {
     let server: TestServer;
     beforeAll(async () => {
