@@ -1,13 +1,15 @@
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { parse as parseDotenv } from "dotenv";
 import { z } from "zod";
+import { homeSettingsFile, mergeSettings, projectSettingsFiles, SettingsFileError, warnOnStderr } from "./config-sources.js";
 import { defaultHome } from "./paths.js";
 import { parseBytes } from "./units.js";
 
+export { PROJECT_CONFIG_FILES, HOME_CONFIG_FILE, USER_ONLY_VARS } from "./config-sources.js";
+
 /**
- * The one place that turns environment variables, an optional .env file in the working directory,
- * and CLI flags into a validated, typed Config. Precedence: flags > environment > .env > defaults.
+ * The one place that turns flags, environment variables, the user's config.env in the state
+ * directory and the project's settings files into a validated, typed Config. Precedence: flags >
+ * environment > project files > the user's config.env > defaults; security settings never come
+ * from project files (config-sources.ts).
  */
 export interface Config {
   host: string;
@@ -75,6 +77,15 @@ export interface Config {
   pidsMax: number | undefined;
   /** With cgroups: the most memory one execution may use, bytes (memory.max). */
   memoryMax: number | undefined;
+  /** Linux: a loopback connection from a socket of the server's own user, without Origin, needs no token. */
+  peerAuth: boolean;
+  /** PEM certificate and key: serve https/wss. */
+  tlsCert: string | undefined;
+  tlsKey: string | undefined;
+  /** Accept a non-loopback bind without TLS (the token then crosses the network in clear text). */
+  allowPlaintext: boolean;
+  /** Where each setting came from: "flag --port", "environment (CC_EXECUTOR_PORT)", a file's path; absent: the default. */
+  sources: Partial<Record<keyof Config, string>>;
 }
 
 /** Env var -> Config key. Also the list of variables documented in the README. */
@@ -116,6 +127,10 @@ export const ENV_VARS = {
   CC_EXECUTOR_CONTAINMENT: "containment",
   CC_EXECUTOR_PIDS_MAX: "pidsMax",
   CC_EXECUTOR_MEMORY_MAX: "memoryMax",
+  CC_EXECUTOR_PEER_AUTH: "peerAuth",
+  CC_EXECUTOR_TLS_CERT: "tlsCert",
+  CC_EXECUTOR_TLS_KEY: "tlsKey",
+  CC_EXECUTOR_ALLOW_PLAINTEXT: "allowPlaintext",
 } as const satisfies Record<string, keyof Config>;
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -182,9 +197,13 @@ const ConfigSchema = z.object({
   containment: z.enum(["auto", "process-group"]).default("auto"),
   pidsMax: int(1, 4_194_304).optional(),
   memoryMax: bytes(4096, Number.MAX_SAFE_INTEGER).optional(),
+  peerAuth: bool.default(process.platform === "linux"),
+  tlsCert: z.string().min(1).optional(),
+  tlsKey: z.string().min(1).optional(),
+  allowPlaintext: bool.default(false),
 });
 
-export type ConfigOverrides = Partial<{ [K in keyof Config]: Config[K] | string }>;
+export type ConfigOverrides = Partial<{ [K in Exclude<keyof Config, "sources">]: Config[K] | string }>;
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -193,52 +212,59 @@ export class ConfigError extends Error {
   }
 }
 
-/** Project settings files, later ones winning: `.cc-executor/config.env` (written by `cc-executor init`), then `.env`. */
-export const PROJECT_CONFIG_FILES = [join(".cc-executor", "config.env"), ".env"];
-
-/** Reads the project settings files in `cwd` without touching process.env. Missing files: empty. */
-export function readDotenv(cwd: string): Record<string, string> {
-  const values: Record<string, string> = {};
-  for (const name of PROJECT_CONFIG_FILES) {
-    const file = join(cwd, name);
-    if (!existsSync(file)) continue;
-    try {
-      Object.assign(values, parseDotenv(readFileSync(file)));
-    } catch (err) {
-      throw new ConfigError(`cannot read ${file}: ${(err as Error).message}`);
-    }
-  }
-  return values;
+export interface LoadConfigOptions {
+  /** Flag values (the CLI's options). */
+  overrides?: ConfigOverrides;
+  /** The user's environment (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** The project directory whose settings files are read (default: the working directory). */
+  cwd?: string;
+  /** Receives each warning, e.g. a project file setting a security setting (default: stderr, once per message). */
+  warn?: (message: string) => void;
 }
 
-export function loadConfig(options: { overrides?: ConfigOverrides; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Config {
-  const env = { ...readDotenv(options.cwd ?? process.cwd()), ...stripEmpty(options.env ?? process.env) };
+export function loadConfig(options: LoadConfigOptions = {}): Config {
+  const env = stripEmpty(options.env ?? process.env);
+  const flagName = (key: string) => `flag --${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  // The state directory comes only from a flag or the environment: it holds the user's own config.env.
+  const flagHome = options.overrides?.home;
+  const home = flagHome !== undefined ? String(flagHome) : defaultHome(env);
+  let merged;
+  try {
+    merged = mergeSettings({ env, project: projectSettingsFiles(options.cwd ?? process.cwd()), home: homeSettingsFile(home) }, options.warn ?? warnOnStderr);
+  } catch (err) {
+    if (err instanceof SettingsFileError) throw new ConfigError(err.message);
+    throw err;
+  }
   const raw: Record<string, unknown> = {};
   const sourceOf: Record<string, string> = {};
   for (const [name, key] of Object.entries(ENV_VARS)) {
-    if (env[name] !== undefined) {
-      raw[key] = env[name];
-      sourceOf[key] = name;
+    if (merged.values[name] !== undefined) {
+      raw[key] = merged.values[name];
+      sourceOf[key] = merged.sources[name]!;
     }
   }
   for (const [key, value] of Object.entries(options.overrides ?? {})) {
     if (value !== undefined) {
       raw[key] = value;
-      sourceOf[key] = `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+      sourceOf[key] = flagName(key);
     }
   }
-  raw.home ??= defaultHome(env);
+  raw.home = home;
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const key = String(issue.path[0] ?? "");
-      return `${sourceOf[key] ?? key}=${JSON.stringify(raw[key])}: ${issue.message}`;
+      const source = sourceOf[key] ?? key;
+      const name = Object.entries(ENV_VARS).find(([, k]) => k === key)?.[0] ?? key;
+      // "CC_EXECUTOR_PORT" for the environment, "--port" for a flag, "<file>: CC_EXECUTOR_PORT" for a file
+      const where = source.startsWith("environment") ? name : source.startsWith("flag ") ? source.slice(5) : source.includes("/") ? `${source}: ${name}` : source;
+      return `${where}=${JSON.stringify(raw[key])}: ${issue.message}`;
     });
     throw new ConfigError(`invalid configuration: ${problems.join("; ")}`);
   }
-  return Object.freeze(parsed.data) as Config;
+  return Object.freeze({ ...parsed.data, sources: Object.freeze(sourceOf) }) as Config;
 }
-
 function stripEmpty(env: NodeJS.ProcessEnv): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== "") out[k] = v;

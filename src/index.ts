@@ -1,5 +1,5 @@
 /** Public API of cc-executor. */
-export { ExecutorClient, RpcClientError, defaultServerUrl } from "./client/index.js";
+export { ExecutorClient, RpcClientError, ServerIdentityError, defaultServerUrl } from "./client/index.js";
 export type { ConnectOptions, ExecuteOptions, ExecuteResult, ExecutorEvent } from "./client/index.js";
 export { startServer } from "./server/index.js";
 export type { RunningServer, StartServerOptions } from "./server/index.js";

@@ -8,7 +8,6 @@ import { join } from "node:path";
 export interface StatePaths {
   home: string;
   tokenFile: string;
-  pidFile: string;
   serverLog: string;
   /** One JSON record per live process group, used to reap leftovers after a crash. */
   groupsDir: string;
@@ -25,7 +24,6 @@ export function statePaths(home: string): StatePaths {
   return {
     home,
     tokenFile: join(home, "token"),
-    pidFile: join(home, "server.pid"),
     serverLog: join(home, "server.log"),
     groupsDir: join(home, "groups"),
     runsDir: join(home, "runs"),

@@ -3,7 +3,9 @@ import { ExecutorClient, defaultServerUrl } from "../client/index.js";
 import { loadConfig } from "../config.js";
 import { createLogger } from "../logger.js";
 import { startServer, type RunningServer } from "../server/index.js";
-import { healthUrl, startDaemon } from "./daemon.js";
+import { readRuntimeRecord } from "../security/runtime-file.js";
+import { startDaemon } from "./daemon.js";
+import { localTarget } from "./server-locate.js";
 import { info, style } from "./output.js";
 
 export interface ConnectionFlags {
@@ -63,17 +65,21 @@ export async function connectOrStartDaemon(flags: Omit<ConnectionFlags, "local">
     if (flags.url !== undefined || !isUnreachable(err)) throw err;
   }
   const config = loadConfig();
-  const daemonUrl = healthUrl(config).replace(/^http/, "ws").replace(/\/health$/, "/ws/mcp");
+  // the state directory's server on the configured port, once it runs (wss:// and its certificate with TLS)
+  const daemon = () => {
+    const target = localTarget(config, readRuntimeRecord(config.home, config.port));
+    return ExecutorClient.connect({ url: target.ws, ca: target.ca, token: flags.token, home: config.home });
+  };
   try {
     const started = await startDaemon(config);
     if (!quiet) info(style(`no server was running at ${url}: started one in the background (pid ${started.pid}, log ${started.log}; stop it with: cc-executor server stop)`, "dim"));
   } catch (err) {
     // Another command may have started one at the same moment: use it if it answers now.
     try {
-      return await ExecutorClient.connect({ url: daemonUrl, token: flags.token, home: config.home });
+      return await daemon();
     } catch {
       throw err;
     }
   }
-  return ExecutorClient.connect({ url: daemonUrl, token: flags.token, home: config.home });
+  return daemon();
 }

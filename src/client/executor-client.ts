@@ -1,6 +1,7 @@
 import { EventEmitter } from "node:events";
 import WebSocket from "ws";
-import { defaultHome, statePaths } from "../paths.js";
+import { defaultHome } from "../paths.js";
+import { verifyServer } from "../security/verify-server.js";
 import { Methods, Notifications } from "../protocol/index.js";
 import type {
   ConnectedParams,
@@ -26,6 +27,13 @@ export interface ConnectOptions {
   connectTimeoutMs?: number;
   /** Extra headers (e.g. Origin) for the upgrade request. */
   headers?: Record<string, string>;
+  /**
+   * Before sending the token, make the server prove it holds it (challenge-response, nothing
+   * secret is revealed): a program squatting on the port never gets the token. Default true.
+   */
+  verifyServer?: boolean;
+  /** CA certificate(s) (PEM) to trust for wss:// besides the system's, e.g. a self-signed server certificate. */
+  ca?: string | Buffer;
   /** Reconnect and re-attach when the connection drops during a resumable execution (default on). */
   reconnect?: boolean | ReconnectOptions;
 }
@@ -155,8 +163,8 @@ export interface ReconnectOptions {
 }
 
 /** Opens a socket and waits for the server's `connected` greeting. */
-async function openSocket(url: string, headers: Record<string, string>, timeoutMs: number): Promise<{ ws: WebSocket; hello: ConnectedParams }> {
-  const ws = new WebSocket(url, { headers, handshakeTimeout: timeoutMs, perMessageDeflate: false });
+async function openSocket(url: string, headers: Record<string, string>, timeoutMs: number, ca?: string | Buffer): Promise<{ ws: WebSocket; hello: ConnectedParams }> {
+  const ws = new WebSocket(url, { headers, handshakeTimeout: timeoutMs, perMessageDeflate: false, ca });
   return new Promise((resolve, reject) => {
     const fail = (err: Error) => {
       ws.removeAllListeners();
@@ -225,10 +233,18 @@ export class ExecutorClient extends EventEmitter<ClientEvents> {
 
   static async connect(options: ConnectOptions = {}): Promise<ExecutorClient> {
     const url = options.url ?? defaultServerUrl();
-    const token = options.token ?? readLocalToken(statePaths(options.home ?? defaultHome()).tokenFile);
-    const headers: Record<string, string> = { ...options.headers };
-    if (token) headers.authorization = `Bearer ${token}`;
-    const reopen = () => openSocket(url, headers, options.connectTimeoutMs ?? 10_000);
+    const home = options.home ?? defaultHome();
+    const token = options.token ?? readLocalToken(home);
+    const timeoutMs = options.connectTimeoutMs ?? 10_000;
+    // Checked again at every reconnect: the server may have gone and something else taken its port.
+    const reopen = async () => {
+      const headers: Record<string, string> = { ...options.headers };
+      if (token) {
+        const send = options.verifyServer === false || (await verifyServer(url, { token, home, ca: options.ca, timeoutMs })).sendToken;
+        if (send) headers.authorization = `Bearer ${token}`;
+      }
+      return openSocket(url, headers, timeoutMs, options.ca);
+    };
     const { ws, hello } = await reopen();
     const reconnect = options.reconnect === false ? undefined : { attempts: 10, baseDelayMs: 250, maxDelayMs: 5000, ...(options.reconnect === true ? {} : options.reconnect) };
     return new ExecutorClient(ws, hello, reopen, reconnect);

@@ -2,19 +2,25 @@ import { randomBytes, timingSafeEqual, createHash } from "node:crypto";
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import type { IncomingMessage } from "node:http";
 import { dirname } from "node:path";
+import { homeSettingsFile } from "../config-sources.js";
+import { statePaths } from "../paths.js";
+import { hostName, isLoopbackHost } from "../security/addresses.js";
+
+export { hostName, isLoopbackHost };
 
 /**
- * Returns the token clients must present: CC_EXECUTOR_TOKEN when configured, else the token file
- * in the state directory, created (mode 0600) with 32 random bytes on first start.
+ * Returns the token clients must present: the configured one (CC_EXECUTOR_TOKEN from the
+ * environment or the user's config.env) when there is one, else the token file in the state
+ * directory, created (mode 0600) with 32 random bytes on first start. `created` says which.
  */
-export function ensureToken(tokenFile: string, configured?: string): string {
-  if (configured) return configured;
+export function ensureToken(tokenFile: string, configured?: string): { token: string; created: boolean } {
+  if (configured) return { token: configured, created: false };
   try {
     const existing = readFileSync(tokenFile, "utf8").trim();
     if (existing.length >= 16) {
       // Tighten permissions if someone loosened them; the token is a password.
       if ((statSync(tokenFile).mode & 0o077) !== 0) chmodSync(tokenFile, 0o600);
-      return existing;
+      return { token: existing, created: false };
     }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
@@ -23,14 +29,23 @@ export function ensureToken(tokenFile: string, configured?: string): string {
   mkdirSync(dirname(tokenFile), { recursive: true, mode: 0o700 });
   writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
   chmodSync(tokenFile, 0o600);
-  return token;
+  return { token, created: true };
 }
 
-/** Reads the token a client may hold locally (for the CLI and the TS client). */
-export function readLocalToken(tokenFile: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+/**
+ * The token a client on this machine holds (the CLI, the TS client), in the server's order:
+ * CC_EXECUTOR_TOKEN in the environment, then in <home>/config.env, then the token file.
+ */
+export function readLocalToken(home: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (env.CC_EXECUTOR_TOKEN) return env.CC_EXECUTOR_TOKEN;
   try {
-    return readFileSync(tokenFile, "utf8").trim() || undefined;
+    const configured = homeSettingsFile(home)?.values.CC_EXECUTOR_TOKEN;
+    if (configured) return configured;
+  } catch {
+    // an unreadable config.env: the token file may still do
+  }
+  try {
+    return readFileSync(statePaths(home).tokenFile, "utf8").trim() || undefined;
   } catch {
     return undefined;
   }
@@ -53,18 +68,6 @@ export function tokensEqual(given: string | undefined, expected: string): boolea
   const a = createHash("sha256").update(given).digest();
   const b = createHash("sha256").update(expected).digest();
   return timingSafeEqual(a, b);
-}
-
-export function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
-  return h === "localhost" || h === "::1" || /^127(\.\d{1,3}){3}$/.test(h) || h === "::ffff:127.0.0.1";
-}
-
-/** The Host header without its port ("[::1]:8003" -> "::1"). */
-export function hostName(host: string | undefined): string {
-  if (!host) return "";
-  const bracketed = /^\[([^\]]*)\](?::\d*)?$/.exec(host);
-  return bracketed ? bracketed[1]! : host.replace(/:\d*$/, "");
 }
 
 /**

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
+import type { IncomingMessage, Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
@@ -11,22 +11,34 @@ import { ErrorCodes, failure, WS_PATHS } from "../protocol/index.js";
 import { HistoryRecorder, storeOptionsFrom, timeoutLimitsFrom, type Store } from "../store/index.js";
 import { openStoreOrFallback } from "../store/fallback.js";
 import { VERSION } from "../version.js";
-import { ensureToken, hasLoopbackHost, isLoopbackHost, tokenFromRequest, tokensEqual } from "./auth.js";
+import { newNonce, removeRuntimeRecord, writeRuntimeRecord } from "../security/runtime-file.js";
+import { secureStateDir, StateDirError } from "../security/state-dir.js";
+import { processStartTime } from "../process/index.js";
+import { PEER_UID_SUPPORTED } from "../security/peer-uid.js";
+import { ensureToken } from "./auth.js";
 import { ProcessSlots, type ServerContext } from "./context.js";
 import { handleDashboardHttp } from "./dashboard-http.js";
 import { monitorFor } from "./monitor.js";
 import { buildMethods } from "./methods.js";
-import { isOriginAllowed } from "./origin.js";
+import { handleServerHttp } from "./health-http.js";
+import { checkBind, createListener, StartupError } from "./listen.js";
+import { decideUpgrade } from "./upgrade-guard.js";
 import { compilePolicy } from "../doors/policy.js";
 import { Session, type MethodHandler } from "./session.js";
 
 export interface RunningServer {
-  /** ws://host:port/ws/mcp */
+  /** ws://host:port/ws/mcp (wss:// with TLS) */
   readonly url: string;
+  /** http://host:port (https:// with TLS) */
   readonly httpUrl: string;
   readonly port: number;
   /** The token clients must present, or undefined when auth is off. */
   readonly token: string | undefined;
+  /** Where the token came from, for people: "the token file /home/u/.cc-executor/token", "CC_EXECUTOR_TOKEN in the environment". */
+  readonly tokenSource: string | undefined;
+  /** This launch's runtime file (<home>/servers/<port>.json), or undefined when it could not be written. */
+  readonly runtimeFile: string | undefined;
+  readonly tls: boolean;
   readonly sessions: ReadonlySet<Session>;
   /** Cancels all work (killing every process group), closes connections and the listener. */
   close(): Promise<void>;
@@ -42,12 +54,7 @@ export interface StartServerOptions {
   projectDir?: string;
 }
 
-export class StartupError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "StartupError";
-  }
-}
+export { StartupError };
 
 export const CAPABILITIES = ["execute", "control", "hook_status", "streaming", "pause_resume", "auth", "attach", "cc_execute", "run_task_list", "detach"];
 
@@ -63,13 +70,24 @@ export const HTTP_TIMEOUTS = { headersMs: 10_000, requestMs: 30_000, checkInterv
 
 export async function startServer(config: Config, options: StartServerOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? silentLogger;
-  if (!config.auth && !isLoopbackHost(config.host)) {
-    throw new StartupError(`refusing to listen on ${config.host} without authentication: --no-auth is only allowed on a loopback address (127.0.0.1, ::1, localhost)`);
-  }
+  checkBind(config);
   const paths = statePaths(config.home);
-  let token: string | undefined;
   try {
-    token = config.auth ? ensureToken(paths.tokenFile, config.token) : undefined;
+    const tightened = secureStateDir(config.home);
+    if (tightened.length > 0) logger.warn({ changed: tightened }, "tightened the state directory's permissions (others could read it)");
+  } catch (err) {
+    if (err instanceof StateDirError) throw new StartupError(err.message);
+    // Not fatal by itself: with CC_EXECUTOR_TOKEN set, a read-only state directory still serves.
+    logger.warn({ err: (err as Error).message, home: config.home }, "cannot create or tighten the state directory");
+  }
+  let token: string | undefined;
+  let tokenSource: string | undefined;
+  try {
+    if (config.auth) {
+      const found = ensureToken(paths.tokenFile, config.token);
+      token = found.token;
+      tokenSource = describeTokenSource(config, paths.tokenFile, found.created);
+    }
   } catch (err) {
     throw new StartupError(`cannot read or create the token file ${paths.tokenFile}: ${(err as Error).message}. Make the state directory (CC_EXECUTOR_HOME) writable, or set CC_EXECUTOR_TOKEN`);
   }
@@ -124,13 +142,19 @@ export async function startServer(config: Config, options: StartServerOptions = 
       containment: containment.kind === "cgroup" ? { kind: containment.kind, limits: containment.limits, limits_unavailable: containment.limits_unavailable } : containment,
       uptime_seconds: Math.round((Date.now() - startedAt) / 1000),
       auth: config.auth,
+      peer_auth: config.peerAuth && PEER_UID_SUPPORTED,
+      tls: config.tlsCert !== undefined,
       pid: process.pid,
       store: storeHealth,
     };
   };
 
   monitorFor(ctx).health = health;
-  const http = createServer({ connectionsCheckingInterval: HTTP_TIMEOUTS.checkIntervalMs }, (req, res) => handleDashboardHttp(req, res, ctx, token) || handleHttp(req, res, health));
+  const nonce = newNonce();
+  let port = config.port;
+  const { server: http, tls } = createListener(config, { connectionsCheckingInterval: HTTP_TIMEOUTS.checkIntervalMs }, (req, res) => {
+    if (!handleDashboardHttp(req, res, ctx, token)) handleServerHttp(req, res, { token, nonce, port: () => port, health });
+  });
   http.headersTimeout = HTTP_TIMEOUTS.headersMs;
   http.requestTimeout = HTTP_TIMEOUTS.requestMs;
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxMessageSize, perMessageDeflate: false });
@@ -138,20 +162,12 @@ export async function startServer(config: Config, options: StartServerOptions = 
   http.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = new URL(req.url ?? "/", "http://localhost").pathname;
     if (!(WS_PATHS as readonly string[]).includes(path)) return rejectUpgrade(socket, 404, `no WebSocket endpoint at ${path}; use /ws/mcp`);
-    if (!isOriginAllowed(req, config.allowedOrigins)) {
-      logger.warn({ origin: req.headers.origin }, "refused WebSocket upgrade from a foreign origin");
-      return rejectUpgrade(socket, 403, "origin not allowed");
+    const decision = decideUpgrade(req, config, token);
+    if (!decision.allow) {
+      logger.warn({ remote: req.socket.remoteAddress, origin: req.headers.origin, host: req.headers.host }, decision.log);
+      return rejectUpgrade(socket, decision.status, decision.message);
     }
-    if (token === undefined && !hasLoopbackHost(req)) {
-      // Without a token, a web page could reach a loopback server through DNS rebinding (its Origin
-      // then matches the Host it made up), so only loopback Host names are accepted.
-      logger.warn({ host: req.headers.host }, "refused WebSocket upgrade with a non-loopback Host while auth is off");
-      return rejectUpgrade(socket, 403, "host not allowed: with --no-auth only loopback Host names (127.0.0.1, localhost, [::1]) are accepted");
-    }
-    if (token !== undefined && !tokensEqual(tokenFromRequest(req), token)) {
-      logger.warn({ remote: req.socket.remoteAddress }, "refused WebSocket upgrade without a valid token");
-      return rejectUpgrade(socket, 401, "missing or invalid token: send Authorization: Bearer <token> (the token is in the state directory's token file)");
-    }
+    if (decision.by === "peer-uid") logger.debug({ remote: req.socket.remotePort }, "token-less connection from a loopback socket of this server's own user (peer auth)");
     wss.handleUpgrade(req, socket, head, (ws) => {
       if (sessions.size >= config.maxSessions) {
         ws.send(JSON.stringify(failure(null, ErrorCodes.sessionLimit, `Session limit reached: ${config.maxSessions} sessions are open (MAX_SESSIONS)`)));
@@ -198,28 +214,61 @@ export async function startServer(config: Config, options: StartServerOptions = 
 
   await new Promise<void>((resolve, reject) => {
     http.once("error", (err: NodeJS.ErrnoException) =>
-      reject(err.code === "EADDRINUSE" ? new StartupError(`port ${config.port} on ${config.host} is already in use (is another cc-executor running? try: cc-executor server status)`) : err),
+      reject(err.code === "EADDRINUSE" ? new StartupError(`port ${config.port} on ${config.host} is already in use (is another cc-executor running? try: cc-executor server status --port ${config.port})`) : err),
     );
     http.listen(config.port, config.host, () => resolve());
   });
-  const port = (http.address() as AddressInfo).port;
+  port = (http.address() as AddressInfo).port;
   const hostForUrl = config.host.includes(":") ? `[${config.host}]` : config.host;
-  logger.info({ host: config.host, port, auth: config.auth, home: config.home }, `cc-executor ${VERSION} listening on ws://${hostForUrl}:${port}/ws/mcp`);
+  const url = `${tls ? "wss" : "ws"}://${hostForUrl}:${port}/ws/mcp`;
+  let runtimeFile: string | undefined;
+  try {
+    runtimeFile = writeRuntimeRecord(config.home, {
+      pid: process.pid,
+      port,
+      host: config.host,
+      process_start: processStartTime(process.pid) ?? null,
+      nonce,
+      started_at: new Date(startedAt).toISOString(),
+      version: VERSION,
+      auth: config.auth,
+      tls,
+      url,
+      ...(tls ? { tls_cert: config.tlsCert } : {}),
+    });
+  } catch (err) {
+    // A read-only or full state directory must not stop a server that is already listening.
+    logger.error({ err: (err as Error).message, home: config.home }, "cannot write the runtime file; `server stop` and `server status` will not find this server, and clients cannot check it");
+  }
+  logger.info({ host: config.host, port, auth: config.auth, tls, home: config.home }, `cc-executor ${VERSION} listening on ${url}`);
 
   let closing: Promise<void> | undefined;
   return {
-    url: `ws://${hostForUrl}:${port}/ws/mcp`,
-    httpUrl: `http://${hostForUrl}:${port}`,
+    url,
+    httpUrl: `${tls ? "https" : "http"}://${hostForUrl}:${port}`,
     port,
     token,
+    tokenSource,
+    runtimeFile,
+    tls,
     sessions,
     close: () =>
       (closing ??= shutdown(http, wss, sessions, ctx, logger).finally(async () => {
+        removeRuntimeRecord(config.home, port, nonce);
         await Promise.allSettled([...closingSessions]);
         await history.flush();
         if (!options.store) await store.close().catch(() => undefined);
       })),
   };
+}
+
+/** For people: where the token in use came from. */
+function describeTokenSource(config: Config, tokenFile: string, created: boolean): string {
+  if (config.token === undefined) return `the token file ${tokenFile}${created ? " (created now)" : ""}`;
+  const source = config.sources.token ?? "";
+  if (source.startsWith("environment")) return "CC_EXECUTOR_TOKEN in the environment";
+  if (source.startsWith("flag")) return "the caller's configuration (not a file)";
+  return `CC_EXECUTOR_TOKEN in ${source}`;
 }
 
 function policyOrThrow(config: Config) {
@@ -243,21 +292,6 @@ async function shutdown(http: HttpServer, wss: WebSocketServer, sessions: Set<Se
     http.closeAllConnections();
   });
   wss.close();
-}
-
-function handleHttp(req: IncomingMessage, res: ServerResponse, health: () => Promise<object>): void {
-  const path = new URL(req.url ?? "/", "http://localhost").pathname;
-  if (req.method === "GET" && (path === "/health" || path === "/healthz")) {
-    void health().then((body) => sendJson(res, 200, body));
-    return;
-  }
-  sendJson(res, 404, { error: "not found", hint: "WebSocket endpoint: /ws/mcp; health: /health" });
-}
-
-function sendJson(res: ServerResponse, status: number, body: object): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), "cache-control": "no-store" });
-  res.end(text);
 }
 
 function rejectUpgrade(socket: Duplex, status: number, message: string): void {

@@ -18,8 +18,10 @@ describe("ExecutorClient", () => {
     await client.close();
   });
 
-  it("rejects a wrong token with a clear error", async () => {
-    await expect(ExecutorClient.connect({ url: server.url, token: "x".repeat(20) })).rejects.toThrow(/HTTP 401/);
+  it("with a token the server cannot prove it holds, sends nothing and says why", async () => {
+    await expect(ExecutorClient.connect({ url: server.url, token: "x".repeat(20) })).rejects.toThrow(/could not prove that it holds your token; the token was not sent/);
+    // unchecked (verifyServer: false), the server itself refuses it
+    await expect(ExecutorClient.connect({ url: server.url, token: "x".repeat(20), verifyServer: false })).rejects.toThrow(/HTTP 401/);
   });
 
   it("execute returns the documented result and streams onOutput", async () => {

@@ -14,7 +14,8 @@ export interface TestServer extends RunningServer {
 /** A real server on a free loopback port with its own state directory. */
 export async function startTestServer(overrides: ConfigOverrides = {}, options: StartServerOptions = {}): Promise<TestServer> {
   const home = mkdtempSync(join(tmpdir(), "cce-test-"));
-  const config = loadConfig({ overrides: { host: "127.0.0.1", port: 0, home, logLevel: "silent", ...overrides }, env: {}, cwd: home });
+  // Peer auth off unless a test asks for it: this process is the server's own user, and most tests exercise the token.
+  const config = loadConfig({ overrides: { host: "127.0.0.1", port: 0, home, logLevel: "silent", peerAuth: false, ...overrides }, env: {}, cwd: home });
   // hooks.json is looked up in the project first: by default the test's own state dir, never the repository
   const server = await startServer(config, { projectDir: home, ...options });
   return {

@@ -38,6 +38,8 @@ beforeAll(async () => {
       FAKE_CLAUDE_SCENARIO: "success",
       FAKE_CLAUDE_STATE_DIR: join(cwd, ".fake-claude"),
       CC_EXECUTOR_CLAUDE_RETRY_DELAY_MS: "10",
+      // this process is the server's own user: without this, token-less loopback peers are let in (peer auth)
+      CC_EXECUTOR_PEER_AUTH: "false",
     },
     { cwd },
   );
@@ -586,7 +588,7 @@ describe("fuzzing the WebSocket endpoint (10,000+ frames) while a well-behaved c
 
 describe("a flood of connections past MAX_SESSIONS", () => {
   it(`3 x MAX_SESSIONS extra connections each get -32003 and close 1013; the ${MAX_SESSIONS} open sessions finish their work correctly`, async () => {
-    const sessions = async () => ((await (await fetch(`http://127.0.0.1:${srv.port}/health`)).json()) as { active_sessions: number }).active_sessions;
+    const sessions = async () => ((await (await fetch(`http://127.0.0.1:${srv.port}/health`, { headers: { authorization: `Bearer ${srv.token}` } })).json()) as { active_sessions: number }).active_sessions;
     for (let i = 0; i < 100 && (await sessions()) > 0; i++) await new Promise((r) => setTimeout(r, 50));
     expect(await sessions()).toBe(0);
     const fd0 = fds();

@@ -188,11 +188,14 @@ describe("bad input", () => {
     await viaQuery.close();
   });
 
-  it("health answers on /health and /healthz", async () => {
+  it("health answers on /health and /healthz: whether it is up without the token, the full document with it", async () => {
     for (const path of ["/health", "/healthz"]) {
-      const res = await fetch(`${server.httpUrl}${path}`);
+      const open = await fetch(`${server.httpUrl}${path}`);
+      expect(open.status).toBe(200);
+      expect(await open.json()).toEqual({ status: "healthy", service: "cc-executor" });
+      const res = await fetch(`${server.httpUrl}${path}`, { headers: { authorization: `Bearer ${server.token}` } });
       expect(res.status).toBe(200);
-      expect(await res.json()).toMatchObject({ status: "healthy", service: "cc-executor", active_sessions: expect.any(Number), max_sessions: expect.any(Number), uptime_seconds: expect.any(Number) });
+      expect(await res.json()).toMatchObject({ status: "healthy", service: "cc-executor", active_sessions: expect.any(Number), max_sessions: expect.any(Number), uptime_seconds: expect.any(Number), pid: process.pid });
     }
   });
 });

@@ -11,7 +11,9 @@ import { findExecutable, resolveShell } from "../../process/index.js";
 import { openGroupRegistry } from "../../doors/index.js";
 import { ExitCode } from "../exit-codes.js";
 import { info, printJson, style } from "../output.js";
-import { fetchHealth } from "../daemon.js";
+import { inspectStateDir } from "../../security/state-dir.js";
+import { PEER_UID_SUPPORTED } from "../../security/peer-uid.js";
+import { probeServer } from "../server-locate.js";
 
 const run = promisify(execFile);
 
@@ -84,6 +86,12 @@ function checkStateDir(config: Config): Check[] {
         : { name: "token file", status: "ok", detail: `${paths.tokenFile} mode 600` },
     );
   } else checks.push({ name: "token file", status: "ok", detail: "not created yet (the first server start creates it, mode 600)" });
+  const problems = inspectStateDir(paths.home);
+  checks.push(
+    problems.length === 0
+      ? { name: "permissions", status: "ok", detail: `${paths.home} is 700 and its entries are private to you` }
+      : { name: "permissions", status: "fail", detail: problems.map((p) => `${p.path} ${p.problem}`).join("; "), hint: `${problems.map((p) => p.fix).join("; ")} (a server start tightens modes, not owners)` },
+  );
   return checks;
 }
 
@@ -105,9 +113,16 @@ export function checkContainment(config: Config): Check {
   };
 }
 
+function checkPeerAuth(config: Config): Check {
+  if (!config.peerAuth) return { name: "peer auth", status: "ok", detail: "off: every client needs the token" };
+  if (!PEER_UID_SUPPORTED) return { name: "peer auth", status: "warn", detail: `unavailable on ${process.platform} (no /proc/net/tcp): every client needs the token`, hint: "clients that cannot send a token need --no-auth here (loopback only)" };
+  return { name: "peer auth", status: "ok", detail: `on: loopback clients of uid ${process.geteuid?.()} without an Origin header connect without the token; browsers and other users need it (CC_EXECUTOR_PEER_AUTH=false to refuse)` };
+}
+
 async function checkPort(config: Config): Promise<Check> {
-  const health = await fetchHealth(config, 1000);
-  if (health) return { name: "server", status: "ok", detail: `cc-executor ${health.version} is running on port ${config.port} (pid ${health.pid})` };
+  const probe = await probeServer(config, 1000);
+  if (probe.state === "running") return { name: "server", status: "ok", detail: `cc-executor ${probe.health.version} is running on port ${config.port} (pid ${probe.health.pid})` };
+  if (probe.state === "foreign") return { name: "server", status: "fail", detail: `something answers on port ${config.port} that is not the server of ${config.home}: ${probe.detail}`, hint: "clients will not send it the token; find it with: ss -ltnp" };
   const free = await new Promise<boolean>((resolve) => {
     const srv = createServer();
     srv.once("error", () => resolve(false));
@@ -149,13 +164,13 @@ function checkSqlite(): Promise<Check> {
 }
 
 export async function runDoctor(config: Config, env: NodeJS.ProcessEnv = process.env): Promise<Check[]> {
-  return [await checkNode(), ...(await checkClaude(env)), checkShell(config), ...checkStateDir(config), checkContainment(config), await checkPort(config), await checkRedis(config), await checkSqlite()];
+  return [await checkNode(), ...(await checkClaude(env)), checkShell(config), ...checkStateDir(config), checkPeerAuth(config), checkContainment(config), await checkPort(config), await checkRedis(config), await checkSqlite()];
 }
 
 export function registerDoctor(program: Command): void {
   program
     .command("doctor")
-    .description("check this machine: Node, claude (found? logged in?), shell, state dir, token file, process containment (cgroup or process group), port, Redis, SQLite")
+    .description("check this machine: Node, claude (found? logged in?), shell, state dir, token file, permissions, peer auth, process containment (cgroup or process group), port, Redis, SQLite")
     .option("--json", "print the checks as JSON")
     .action(async (flags: { json?: boolean }) => {
       const config = loadConfig();
