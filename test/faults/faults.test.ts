@@ -19,8 +19,9 @@ import { RawPeer, startTestServer } from "../helpers/server.js";
 
 const MiB = 1024 * 1024;
 
-async function health(port: number): Promise<Record<string, any>> {
-  return (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as Record<string, any>;
+/** The full health document (it needs the token). */
+async function health(srv: { port: number; token?: string }): Promise<Record<string, any>> {
+  return (await (await fetch(`http://127.0.0.1:${srv.port}/health`, { headers: { authorization: `Bearer ${srv.token}` } })).json()) as Record<string, any>;
 }
 
 function alive(pid: number): boolean {
@@ -85,7 +86,7 @@ describe("a state directory that cannot be written", () => {
     mkdirSync(join(home, "cc-executor.db"));
     const work = mkdtempSync(join(tmpdir(), "cce-f-work-"));
     const srv = await spawnServerProcess({}, { home });
-    const h = await health(srv.port);
+    const h = await health(srv);
     expect(h).toMatchObject({ status: "degraded", store: { backend: "sqlite", status: "degraded", detail: expect.stringMatching(/cannot open .*history is kept in memory/) } });
     await stillServes(srv.url, srv.token, work);
     const out = await srv.stop();
@@ -112,7 +113,7 @@ describe("a state directory that cannot be written", () => {
     expect(probe.status).toBe("failed");
     expect(probe.stderr).toMatch(/Read-only file system/);
     await client.close();
-    expect((await health(srv.port)).store).toMatchObject({ status: "degraded" });
+    expect((await health(srv)).store).toMatchObject({ status: "degraded" });
     await stillServes(srv.url, srv.token, work);
     const out = await srv.stop();
     expect(out.code).toBe(0);
@@ -133,7 +134,7 @@ describe("a state directory that cannot be written", () => {
     for (let i = 0; i < 20; i++) expect(await client.execute(["printf", `full-${i}`], { timeout: 10 })).toMatchObject({ success: true, stdout: `full-${i}` });
     await stillServes(srv.url, token, work);
     expect(alive(srv.pid)).toBe(true);
-    expect((await health(srv.port)).service).toBe("cc-executor");
+    expect((await health(srv)).service).toBe("cc-executor");
     // free the space: what runs next is recorded again
     expect((await client.execute(`rm -f "${home}/filler"`, { timeout: 10 })).success).toBe(true);
     const after = await client.execute("echo after-space-freed", { timeout: 10 });
@@ -157,13 +158,13 @@ describe("Redis restarts in the middle of work (REDIS_URL set)", () => {
     const env = { REDIS_URL: redis.url };
     const srv = await spawnServerProcess(env);
     try {
-      expect(await health(srv.port)).toMatchObject({ status: "healthy", store: { backend: "redis", status: "ok" } });
+      expect(await health(srv)).toMatchObject({ status: "healthy", store: { backend: "redis", status: "ok" } });
       const client = await ExecutorClient.connect({ url: srv.url, token: srv.token });
       const long = await ExecutorClient.connect({ url: srv.url, token: srv.token });
       const ids: string[] = [(await client.execute("echo before-restart", { timeout: 10 })).executionId];
       const spanning = long.execute("sleep 1.5; echo spans-the-outage", { timeout: 20 });
       await redis.stop({ persist: true });
-      await until(async () => (await health(srv.port)).status === "degraded", 10_000, "degraded health");
+      await until(async () => (await health(srv)).status === "degraded", 10_000, "degraded health");
       for (let i = 0; i < 3; i++) {
         const r = await client.execute(["printf", `while-down-${i}`], { timeout: 10 });
         expect(r).toMatchObject({ success: true, stdout: `while-down-${i}` });
@@ -173,7 +174,7 @@ describe("Redis restarts in the middle of work (REDIS_URL set)", () => {
       expect(s).toMatchObject({ success: true, stdout: "spans-the-outage\n" });
       ids.push(s.executionId);
       await redis.start();
-      await until(async () => (await health(srv.port)).status === "healthy", 15_000, "healthy again");
+      await until(async () => (await health(srv)).status === "healthy", 15_000, "healthy again");
       ids.push((await client.execute("echo after-restart", { timeout: 10 })).executionId);
       await client.close();
       await long.close();

@@ -29,7 +29,7 @@ describe("load", () => {
     const s = summarize(r.latencies);
     console.log(`load: 600 commands over 200 sessions in ${(r.wallMs / 1000).toFixed(1)} s; latency p50 ${s.p50.toFixed(0)} ms, p99 ${s.p99.toFixed(0)} ms`);
     await waitUntil(() => children().length === 0, 5000, "no child of the server left");
-    const health = (await (await fetch(`http://127.0.0.1:${srv.port}/health`)).json()) as { active_processes: number };
+    const health = (await (await fetch(`http://127.0.0.1:${srv.port}/health`, { headers: { authorization: `Bearer ${srv.token}` } })).json()) as { active_processes: number };
     expect(health.active_processes).toBe(0);
   }, 60_000);
 

@@ -157,7 +157,7 @@ describe("a store that cannot be reached", () => {
   it("with Redis down the server reports degraded in /health and still runs commands", async () => {
     const server = await startTestServer({ redisUrl: "redis://127.0.0.1:1" });
     try {
-      const health = await (await fetch(`${server.httpUrl}/health`)).json();
+      const health = await (await fetch(`${server.httpUrl}/health`, { headers: { authorization: `Bearer ${server.token}` } })).json();
       expect(health).toMatchObject({ status: "degraded", store: { backend: "redis", status: "degraded" } });
       const client = await ExecutorClient.connect({ url: server.url, token: server.token });
       const r = await client.execute("echo still-works", { timeout: 5 });
