@@ -33,7 +33,8 @@ function isUnreachable(err: unknown): boolean {
 export async function connectOrStartLocal(flags: ConnectionFlags, quiet = false): Promise<Connection> {
   const url = flags.url ?? defaultServerUrl();
   try {
-    const client = await ExecutorClient.connect({ url, token: flags.token });
+    // without --url the client picks the URL itself (wss:// for a TLS server of this state directory)
+    const client = await ExecutorClient.connect({ url: flags.url, token: flags.token });
     return { client, close: () => client.close() };
   } catch (err) {
     if (flags.local === false || flags.url !== undefined || !isUnreachable(err)) throw err;

@@ -1,6 +1,7 @@
 import { EventEmitter } from "node:events";
 import WebSocket from "ws";
 import { defaultHome } from "../paths.js";
+import { recordedTlsServer } from "../security/runtime-file.js";
 import { verifyServer } from "../security/verify-server.js";
 import { Methods, Notifications } from "../protocol/index.js";
 import type {
@@ -17,7 +18,7 @@ import type { ClaudeTaskResult } from "../claude/index.js";
 import type { TaskListSummary } from "../tasks/index.js";
 
 export interface ConnectOptions {
-  /** Default: ws://$CC_EXECUTOR_HOST:$CC_EXECUTOR_PORT/ws/mcp (127.0.0.1:8003). */
+  /** Default: ws://$CC_EXECUTOR_HOST:$CC_EXECUTOR_PORT/ws/mcp (127.0.0.1:8003); wss:// when the state directory's server on that port serves TLS. */
   url?: string;
   /** Default: CC_EXECUTOR_TOKEN, else the token file in the state directory. */
   token?: string;
@@ -139,6 +140,11 @@ export class RpcClientError extends Error {
   }
 }
 
+function defaultPort(env: NodeJS.ProcessEnv = process.env): number {
+  const port = Number(env.CC_EXECUTOR_PORT || 8003);
+  return Number.isInteger(port) ? port : 8003;
+}
+
 export function defaultServerUrl(env: NodeJS.ProcessEnv = process.env): string {
   const host = env.CC_EXECUTOR_HOST || "127.0.0.1";
   const port = env.CC_EXECUTOR_PORT || "8003";
@@ -232,18 +238,20 @@ export class ExecutorClient extends EventEmitter<ClientEvents> {
   }
 
   static async connect(options: ConnectOptions = {}): Promise<ExecutorClient> {
-    const url = options.url ?? defaultServerUrl();
     const home = options.home ?? defaultHome();
+    const tls = options.url === undefined ? recordedTlsServer(home, defaultPort()) : undefined;
+    const url = options.url ?? tls?.url ?? defaultServerUrl();
+    const ca = options.ca ?? tls?.ca;
     const token = options.token ?? readLocalToken(home);
     const timeoutMs = options.connectTimeoutMs ?? 10_000;
     // Checked again at every reconnect: the server may have gone and something else taken its port.
     const reopen = async () => {
       const headers: Record<string, string> = { ...options.headers };
       if (token) {
-        const send = options.verifyServer === false || (await verifyServer(url, { token, home, ca: options.ca, timeoutMs })).sendToken;
+        const send = options.verifyServer === false || (await verifyServer(url, { token, home, ca, timeoutMs })).sendToken;
         if (send) headers.authorization = `Bearer ${token}`;
       }
-      return openSocket(url, headers, timeoutMs, options.ca);
+      return openSocket(url, headers, timeoutMs, ca);
     };
     const { ws, hello } = await reopen();
     const reconnect = options.reconnect === false ? undefined : { attempts: 10, baseDelayMs: 250, maxDelayMs: 5000, ...(options.reconnect === true ? {} : options.reconnect) };

@@ -6,6 +6,7 @@ import { hooksFileCandidates, readHooksFile, type HookSpec, type HooksConfig } f
 import { COMMAND_EVENTS, HOOK_EVENTS, isPreEvent, PROMPT_EVENTS, type HookContext, type HookEvent, type HookOutcome, type HookWarning } from "./events.js";
 import { runModuleHook } from "./module-hook.js";
 import { runShellHook } from "./shell-hook.js";
+import { checkTrust } from "./trust.js";
 
 export interface LoadHooksOptions {
   /** Project directory: <cwd>/.cc-executor/hooks.json is looked at first. */
@@ -38,6 +39,8 @@ export interface HookStatus {
   last_errors: HookErrorRecord[];
   /** The config file changed into something invalid; the previous hooks (if any) are still in use. */
   config_error?: string;
+  /** A project hooks file that is not trusted (new, or changed since trusted): it does not run. */
+  untrusted?: { path: string; message: string };
   message?: string;
 }
 
@@ -56,6 +59,7 @@ export class HookSet {
   private config: HooksConfig | undefined;
   private stamp: string | undefined;
   private configError: { file: string; message: string } | undefined;
+  private untrusted: { path: string; message: string } | undefined;
   private readonly errors: HookErrorRecord[] = [];
   private readonly logger: Logger;
 
@@ -63,6 +67,8 @@ export class HookSet {
   constructor(
     private readonly candidates: string[],
     private readonly options: Omit<LoadHooksOptions, "cwd" | "home">,
+    /** The project's file (runs only when trusted in `home`), when it is one of the candidates. */
+    private readonly project?: { file: string; home: string },
   ) {
     this.logger = options.logger ?? silentLogger;
   }
@@ -82,6 +88,8 @@ export class HookSet {
       const inUse = config ? "the previous hooks are still in use" : "no hooks are in use";
       this.warn(outcome, { hook: this.configError.file, event, message: `invalid hooks file (${inUse}): ${this.configError.message}` });
     }
+    // once per action: its pre-event (the post-event would repeat it)
+    if (this.untrusted && isPreEvent(event)) this.warn(outcome, { hook: this.untrusted.path, event, message: this.untrusted.message });
     if (hooks.length === 0) return outcome;
 
     const pre = isPreEvent(event);
@@ -137,6 +145,7 @@ export class HookSet {
     }
     const status: HookStatus = { enabled: hooks.length > 0, config_path: this.config?.path ?? null, events, hooks, last_errors: [...this.errors] };
     if (this.configError) status.config_error = this.configError.message;
+    if (this.untrusted) status.untrusted = { ...this.untrusted };
     if (hooks.length === 0) status.message = this.config ? `no hooks configured in ${this.config.path}` : "no hooks configured";
     return status;
   }
@@ -175,16 +184,34 @@ export class HookSet {
     }
   }
 
+  /**
+   * The first candidate that exists and may run. A project file that is not trusted (new, or it
+   * or a file it runs changed since) is passed over, with a warning, for the user's own file.
+   */
   private currentFile(): FileStamp | undefined {
+    let untrusted: { path: string; message: string } | undefined;
+    let found: FileStamp | undefined;
     for (const path of this.candidates) {
+      let st;
       try {
-        const st = statSync(path);
-        if (st.isFile()) return { path, stamp: `${path}:${st.mtimeMs}:${st.size}:${st.ino}` };
+        st = statSync(path);
       } catch {
-        // not there
+        continue; // not there
       }
+      if (!st.isFile()) continue;
+      if (this.project && path === this.project.file) {
+        const trust = checkTrust(this.project.home, path);
+        if (!trust.trusted) {
+          untrusted = { path, message: trust.message };
+          continue;
+        }
+      }
+      found = { path, stamp: `${path}:${st.mtimeMs}:${st.ctimeMs}:${st.size}:${st.ino}` };
+      break;
     }
-    return undefined;
+    if (untrusted?.message !== this.untrusted?.message && untrusted) this.logger.warn({ file: untrusted.path }, untrusted.message);
+    this.untrusted = untrusted;
+    return found;
   }
 
   private refuse(outcome: HookOutcome, hook: string, message: string): HookOutcome {
@@ -212,12 +239,15 @@ function hookName(event: HookEvent, index: number, hook: HookSpec): string {
 }
 
 /**
- * The hooks for a server or runner: <cwd>/.cc-executor/hooks.json, else <home>/hooks.json, else
- * none (then every run is a no-op that spawns nothing). Throws HookConfigError for an invalid file.
+ * The hooks for a server or runner: <cwd>/.cc-executor/hooks.json when the user trusted it
+ * (trust.ts), else <home>/hooks.json, else none (then every run is a no-op that spawns nothing).
+ * Throws HookConfigError for an invalid file.
  */
 export function loadHooks(options: LoadHooksOptions): HookSet {
   const { cwd, home, ...rest } = options;
-  return new HookSet(hooksFileCandidates(cwd, home), rest).init();
+  const [projectFile, homeFile] = hooksFileCandidates(cwd, home) as [string, string];
+  // (a state directory inside the project makes both one file: the user's own)
+  return new HookSet([projectFile, homeFile], rest, projectFile === homeFile ? undefined : { file: projectFile, home }).init();
 }
 
 /** A HookSet that never looks at the disk: for library callers that did not ask for hooks. */

@@ -5,3 +5,5 @@ export type { HookEvent, HookContext, HookAnswer, HookOutcome, HookWarning } fro
 export { HookConfigError, findHooksFile, readHooksFile, PROJECT_HOOKS_FILE, HOME_HOOKS_FILE, DEFAULT_HOOK_TIMEOUT_S } from "./config.js";
 export type { HookSpec, CommandHookSpec, ModuleHookSpec, HooksConfig } from "./config.js";
 export { startGuardedClaude, type GuardedClaudeTask, type GuardedStart } from "./guarded-claude.js";
+export { trustHooksFile, untrustHooksFile, trustedHooksFiles, checkTrust, coveredFiles, TRUST_FILE } from "./trust.js";
+export type { TrustCheck, TrustRecord } from "./trust.js";

@@ -130,3 +130,20 @@ function pidExists(pid: number): boolean {
     return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }
+
+/**
+ * The URL (and certificate) of the server this state directory runs on `port`, when it serves
+ * TLS: a client on this machine then dials wss:// and trusts the server's own certificate.
+ */
+export function recordedTlsServer(home: string, port: number): { url: string; ca: Buffer | undefined } | undefined {
+  const record = readRuntimeRecord(home, port);
+  if (!record?.tls) return undefined;
+  const host = record.host === "0.0.0.0" ? "127.0.0.1" : record.host === "::" ? "::1" : record.host;
+  let ca: Buffer | undefined;
+  try {
+    ca = record.tls_cert ? readFileSync(record.tls_cert) : undefined;
+  } catch {
+    ca = undefined;
+  }
+  return { url: `wss://${host.includes(":") ? `[${host}]` : host}:${port}/ws/mcp`, ca };
+}

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { trustHooksFile } from "../hooks/index.js";
 import { ExecutorClient, RpcClientError } from "../client/index.js";
 import { loadConfig } from "../config.js";
 import { startServer } from "../server/index.js";
@@ -269,6 +270,8 @@ async function hooksChecks(): Promise<AssessCheck[]> {
       },
     }),
   );
+  // a project's hooks run only once trusted (as `cc-executor hooks trust` does)
+  trustHooksFile(home, join(project, ".cc-executor", "hooks.json"));
   const checks: AssessCheck[] = [];
   let server: Awaited<ReturnType<typeof startServer>> | undefined;
   let client: ExecutorClient | undefined;

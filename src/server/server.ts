@@ -15,7 +15,7 @@ import { newNonce, removeRuntimeRecord, writeRuntimeRecord } from "../security/r
 import { secureStateDir, StateDirError } from "../security/state-dir.js";
 import { processStartTime } from "../process/index.js";
 import { PEER_UID_SUPPORTED } from "../security/peer-uid.js";
-import { ensureToken } from "./auth.js";
+import { ensureToken, isLoopbackHost } from "./auth.js";
 import { ProcessSlots, type ServerContext } from "./context.js";
 import { handleDashboardHttp } from "./dashboard-http.js";
 import { monitorFor } from "./monitor.js";
@@ -241,6 +241,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
     logger.error({ err: (err as Error).message, home: config.home }, "cannot write the runtime file; `server stop` and `server status` will not find this server, and clients cannot check it");
   }
   logger.info({ host: config.host, port, auth: config.auth, tls, home: config.home }, `cc-executor ${VERSION} listening on ${url}`);
+  if (!tls && !isLoopbackHost(config.host)) logger.warn({ host: config.host }, "listening on a non-loopback address without TLS (--allow-plaintext): the token and every command cross the network in clear text");
 
   let closing: Promise<void> | undefined;
   return {

@@ -2,7 +2,7 @@ import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { HookConfigError, loadHooks } from "../../src/hooks/index.js";
-import { sandbox, writeJson, writeText } from "./helpers.js";
+import { sandbox, trustProject, writeJson, writeText } from "./helpers.js";
 
 /** A pre-execute hook that says which file it came from through an env entry. */
 const whichHook = (which: string) => ({ hooks: { "pre-execute": { command: `echo '{"env": {"WHICH": "${which}"}}'` } } });
@@ -12,6 +12,7 @@ describe("hooks.json lookup", () => {
     const s = sandbox();
     writeJson(s.projectFile, whichHook("project"));
     writeJson(s.homeFile, whichHook("home"));
+    trustProject(s);
     const hooks = loadHooks({ cwd: s.cwd, home: s.home });
     expect(hooks.status().config_path).toBe(s.projectFile);
     expect((await hooks.run("pre-execute", { command: "ls" })).env).toEqual({ WHICH: "project" });
@@ -46,6 +47,7 @@ describe("hooks.json lookup", () => {
         "post-claude": { module: "./notify.mjs", export: "notify" },
       },
     });
+    trustProject(s);
     const status = loadHooks({ cwd: s.cwd, home: s.home }).status();
     expect(status.enabled).toBe(true);
     expect(status.events).toMatchObject({ "pre-execute": 2, "post-claude": 1, "pre-claude": 0 });

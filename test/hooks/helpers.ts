@@ -1,6 +1,7 @@
 import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { trustHooksFile } from "../../src/hooks/index.js";
 
 /** A project directory and a state directory, each empty, in a fresh temp folder. */
 export function sandbox() {
@@ -10,6 +11,11 @@ export function sandbox() {
   mkdirSync(cwd);
   mkdirSync(home);
   return { root, cwd, home, projectFile: join(cwd, ".cc-executor", "hooks.json"), homeFile: join(home, "hooks.json") };
+}
+
+/** What the user does once per project hooks file: `cc-executor hooks trust` (project hooks never run untrusted). */
+export function trustProject(s: { home: string; projectFile: string }): void {
+  trustHooksFile(s.home, s.projectFile);
 }
 
 export function writeJson(file: string, value: unknown): string {

@@ -3,14 +3,14 @@ import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadHooks } from "../../src/hooks/index.js";
-import { sandbox, writeJson, writeText } from "./helpers.js";
+import { sandbox, trustProject, writeJson, writeText } from "./helpers.js";
 
 function project(hooks: Record<string, unknown>, modules: Record<string, string>) {
   const s = sandbox();
   const dir = join(s.cwd, ".cc-executor");
   for (const [name, text] of Object.entries(modules)) writeText(join(dir, name), text);
   writeJson(s.projectFile, { hooks });
-  return { ...s, dir, load: () => loadHooks({ cwd: s.cwd, home: s.home }) };
+  return { ...s, dir, load: () => (trustProject(s), loadHooks({ cwd: s.cwd, home: s.home })) };
 }
 
 describe("module hooks", () => {
@@ -117,7 +117,8 @@ describe("TypeScript module hooks", () => {
       { "guard.ts": `interface Ctx { prompt?: string }\nexport default (ctx: Ctx): { prompt: string } => ({ prompt: (ctx.prompt ?? "") + " (checked by ts)" });\n` },
     );
     const dist = resolve("dist/hooks/index.js");
-    const script = `import { loadHooks } from ${JSON.stringify(dist)};
+    const script = `import { loadHooks, trustHooksFile } from ${JSON.stringify(dist)};
+trustHooksFile(${JSON.stringify(p.home)}, ${JSON.stringify(p.projectFile)});
 const o = await loadHooks({ cwd: ${JSON.stringify(p.cwd)}, home: ${JSON.stringify(p.home)} }).run("pre-claude", { prompt: "hi" });
 console.log(JSON.stringify(o));`;
     const out = JSON.parse(execFileSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" }));

@@ -1,7 +1,7 @@
 import { rmSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { loadHooks } from "../../src/hooks/index.js";
-import { sandbox, writeJson } from "./helpers.js";
+import { sandbox, trustProject, writeJson } from "./helpers.js";
 
 const rewriteTo = (command: string) => ({ hooks: { "pre-execute": { command: `echo '{"command": "${command}"}'` } } });
 
@@ -21,6 +21,7 @@ describe("reloading hooks.json", () => {
     const hooks = loadHooks({ cwd: s.cwd, home: s.home });
     expect((await hooks.run("pre-execute", { command: "x" })).ran).toBe(0);
     writeJson(s.projectFile, rewriteTo("new"));
+    trustProject(s);
     expect(await hooks.run("pre-execute", { command: "x" })).toMatchObject({ ran: 1, command: "new" });
     expect(hooks.configPath).toBe(s.projectFile);
     rmSync(s.projectFile);

@@ -4,14 +4,14 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadHooks, type HookContext } from "../../src/hooks/index.js";
 import { uniqueSleep, waitUntil } from "../helpers/procs.js";
-import { sandbox, writeJson, writeScript } from "./helpers.js";
+import { sandbox, trustProject, writeJson, writeScript } from "./helpers.js";
 
 /** Writes hooks.json into a fresh project with the given hooks; scripts go next to it. */
 function project(hooks: Record<string, unknown>) {
   const s = sandbox();
   writeJson(s.projectFile, { hooks });
   const dir = join(s.cwd, ".cc-executor");
-  return { ...s, dir, load: () => loadHooks({ cwd: s.cwd, home: s.home }) };
+  return { ...s, dir, load: () => (trustProject(s), loadHooks({ cwd: s.cwd, home: s.home })) };
 }
 
 /** `ps -eo pid,pgid,args`, as the brief says: what really runs. */

@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { trustHooksFile } from "../../src/hooks/index.js";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import type { CallToolResult, Progress } from "@modelcontextprotocol/sdk/types.js";
@@ -305,6 +306,7 @@ describe("cc-executor mcp: hooks, history and timeout estimates, as in the WebSo
       "pre-task-list": { module: "./guard.mjs" },
     });
     writeFileSync(join(dir, ".cc-executor", "guard.mjs"), `export default (ctx) => ctx.task_list.name === "forbidden" ? { proceed: false, message: "no forbidden lists" } : undefined;\n`);
+    trustHooksFile(join(root, "hooked-home"), join(dir, ".cc-executor", "hooks.json")); // as `cc-executor hooks trust` does
     hooked = await connect({ CC_EXECUTOR_HOME: join(root, "hooked-home") }, dir);
   });
   afterAll(async () => {
@@ -379,6 +381,7 @@ describe("cc-executor mcp: hooks, history and timeout estimates, as in the WebSo
     mkdirSync(join(bad, ".cc-executor"), { recursive: true });
     const file = join(bad, ".cc-executor", "hooks.json");
     writeFileSync(file, `{"hooks": {"pre-exec": []}}`);
+    trustHooksFile(join(root, "bad-hooks-home"), file); // trusted, then found invalid when loaded
     const other = await connect({ CC_EXECUTOR_HOME: join(root, "bad-hooks-home") }, bad);
     try {
       const r = await call("execute_command", { command: "touch should-not-exist" }, undefined, undefined, other);
@@ -396,6 +399,7 @@ describe("cc-executor mcp: hooks, history and timeout estimates, as in the WebSo
       expect((await call("history", {}, undefined, undefined, other)).isError).toBe(false);
       expect(other.stderr()).toMatch(/invalid hooks file/);
       writeHooks(bad, {});
+      trustHooksFile(join(root, "bad-hooks-home"), file);
       const fixed = await call("execute_command", { command: "echo fixed" }, undefined, undefined, other);
       expect(structured(fixed)).toMatchObject({ success: true, stdout: "fixed\n" });
     } finally {

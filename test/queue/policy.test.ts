@@ -1,6 +1,7 @@
 /** Workers apply the same command policy and hooks as the server: Redis access is not a way around them. */
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { trustHooksFile } from "../../src/hooks/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { submitTaskList } from "../../src/queue/index.js";
 import { startRedis, type TestRedis } from "../helpers/redis.js";
@@ -17,6 +18,7 @@ describe("distributed mode: policy and hooks on workers", () => {
     redis = await startRedis();
     mkdirSync(join(project, ".cc-executor"), { recursive: true });
     writeFileSync(join(project, ".cc-executor", "hooks.json"), JSON.stringify({ hooks: { "pre-execute": { command: `grep -q forbidden-by-hook && echo '{"proceed": false, "message": "hook says no"}' || true` } } }));
+    trustHooksFile(join(dir, "home-wp"), join(project, ".cc-executor", "hooks.json")); // the worker's user trusted the project's hooks
     worker = await startCliWorker({ redisUrl: redis.url, queueName, name: "wp", home: join(dir, "home-wp"), args: ["--cwd", project], env: { CC_EXECUTOR_DENY: "^touch " } });
   }, 30_000);
 

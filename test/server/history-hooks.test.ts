@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ExecutorClient } from "../../src/client/index.js";
+import { trustHooksFile } from "../../src/hooks/index.js";
 import { runCli } from "../helpers/cli.js";
 import { fakeClaude } from "../helpers/fake-claude.js";
 import { spawnServerProcess } from "../helpers/server-process.js";
@@ -111,6 +112,7 @@ describe("hooks through the server", () => {
       "post-task-list": { command: `cat > "${join(dir, "list-summary.json")}"` },
     });
     writeFileSync(join(dir, ".cc-executor", "guard.mjs"), `export default (ctx) => ctx.task.title === "deploy" ? { proceed: false, message: "no deploys" } : undefined;\n`);
+    trustHooksFile(server.home, join(dir, ".cc-executor", "hooks.json")); // as `cc-executor hooks trust` does
   });
   afterAll(() => server.cleanup());
 

@@ -2,7 +2,8 @@ import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { checkTrust, PROJECT_HOOKS_FILE } from "../../hooks/index.js";
 import { promisify } from "node:util";
 import type { Command } from "commander";
 import { loadConfig, type Config } from "../../config.js";
@@ -113,6 +114,15 @@ export function checkContainment(config: Config): Check {
   };
 }
 
+function checkProjectHooks(config: Config, cwd: string): Check | undefined {
+  const file = resolve(cwd, PROJECT_HOOKS_FILE);
+  if (!existsSync(file)) return undefined;
+  const trust = checkTrust(config.home, file);
+  return trust.trusted
+    ? { name: "project hooks", status: "ok", detail: `${file} is trusted` }
+    : { name: "project hooks", status: "warn", detail: trust.message, hint: `cc-executor hooks trust ${file}` };
+}
+
 function checkPeerAuth(config: Config): Check {
   if (!config.peerAuth) return { name: "peer auth", status: "ok", detail: "off: every client needs the token" };
   if (!PEER_UID_SUPPORTED) return { name: "peer auth", status: "warn", detail: `unavailable on ${process.platform} (no /proc/net/tcp): every client needs the token`, hint: "clients that cannot send a token need --no-auth here (loopback only)" };
@@ -164,13 +174,13 @@ function checkSqlite(): Promise<Check> {
 }
 
 export async function runDoctor(config: Config, env: NodeJS.ProcessEnv = process.env): Promise<Check[]> {
-  return [await checkNode(), ...(await checkClaude(env)), checkShell(config), ...checkStateDir(config), checkPeerAuth(config), checkContainment(config), await checkPort(config), await checkRedis(config), await checkSqlite()];
+  return [await checkNode(), ...(await checkClaude(env)), checkShell(config), ...checkStateDir(config), checkPeerAuth(config), ...[checkProjectHooks(config, process.cwd())].filter((c): c is Check => c !== undefined), checkContainment(config), await checkPort(config), await checkRedis(config), await checkSqlite()];
 }
 
 export function registerDoctor(program: Command): void {
   program
     .command("doctor")
-    .description("check this machine: Node, claude (found? logged in?), shell, state dir, token file, permissions, peer auth, process containment (cgroup or process group), port, Redis, SQLite")
+    .description("check this machine: Node, claude (found? logged in?), shell, state dir, token file, permissions, peer auth, project hooks trusted, process containment (cgroup or process group), port, Redis, SQLite")
     .option("--json", "print the checks as JSON")
     .action(async (flags: { json?: boolean }) => {
       const config = loadConfig();

@@ -52,15 +52,12 @@ async function openTarget(flags: ConnFlags): Promise<Target> {
   const loopback = isLoopbackHost(new URL(url).hostname);
   let serverPid: number | undefined;
   if (loopback) {
-    const health = new URL(url);
-    health.protocol = health.protocol === "wss:" ? "https:" : "http:";
-    health.pathname = "/health";
-    health.search = "";
     try {
-      const body = (await (await fetch(health, { signal: AbortSignal.timeout(2000) })).json()) as { pid?: number };
+      // the health document over the connection the client verified (plain /health without the token names no pid)
+      const body = await conn.client.request<{ pid?: number }>("health");
       if (typeof body.pid === "number" && existsSync(`/proc/${body.pid}`)) serverPid = body.pid;
     } catch {
-      // no /health: memory is not reported
+      // no health method: memory is not reported
     }
   }
   return {
