@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import { chmodSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
-import { parse as parseShell } from "shell-quote";
 import { readHooksFile } from "./config.js";
+import { programsOf } from "./hook-programs.js";
 
 /**
  * Trust for a project's hooks file, as direnv's `allow`: a checkout's `.cc-executor/hooks.json`
@@ -11,10 +11,11 @@ import { readHooksFile } from "./config.js";
  * hooks run directly:
  *   - the hooks file itself;
  *   - each module a module hook names (its code is what runs);
- *   - each file inside the project that a command hook names as a word of its command
- *     (`./check.sh`, `node .cc-executor/guard.js`).
- * Not covered: what those files read, import or run in turn. Keep hook code self-contained, or out
- * of the checkout (an absolute path the project's tasks cannot write).
+ *   - each file inside the project that a command hook runs directly: a program given as a path
+ *     (`./check.sh`) or a script given to an interpreter (`node .cc-executor/guard.js`), see
+ *     hook-programs.ts; arguments and redirection targets are data, not covered.
+ * Not covered: what those files read, import or run in turn, and files outside the project. Keep
+ * hook code self-contained, or out of the checkout (a path the project's tasks cannot write).
  */
 
 export const TRUST_FILE = "trusted-hooks.json";
@@ -88,10 +89,10 @@ export function coveredFiles(hooksFile: string): string[] {
         files.add(spec.modulePath);
         continue;
       }
-      for (const word of parseShell(spec.command)) {
-        if (typeof word !== "string" || word === "") continue;
-        const path = resolve(config.dir, word);
-        if (isInside(project, path) && isFile(path)) files.add(path);
+      for (const program of programsOf(spec.command)) {
+        const path = resolve(config.dir, program);
+        // (a missing one is covered too: one appearing later is a change)
+        if (isInside(project, path)) files.add(path);
       }
     }
   }

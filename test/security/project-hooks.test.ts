@@ -11,7 +11,7 @@ import { spawnServerIn, type SpawnedServer } from "./helpers.js";
  * dependency's install script) plants .cc-executor/hooks.json; hooks are re-read at every command.
  * Planted or changed project hooks must not run until the user trusts that exact content.
  */
-describe("project hooks run only once the user trusted that exact content", () => {
+describe("project hooks run only once the user trusted that exact content", { timeout: 120_000 }, () => {
   const root = mkdtempSync(join(tmpdir(), "cce-trust-"));
   const checkout = join(root, "checkout");
   const home = join(root, "home");

@@ -109,7 +109,7 @@ describe("clients give the token only to a server that proves it holds it", () =
   });
 });
 
-describe("server stop signals only the recorded server process", () => {
+describe("server stop signals only the recorded server process", { timeout: 120_000 }, () => {
   it("a program on the port whose /health names another pid: nothing is signalled", async () => {
     const target = victim();
     const rogue = await rogueServer({ health: { status: "healthy", service: "cc-executor", version: "0.1.0", pid: target.pid, active_sessions: 0, max_sessions: 1, uptime_seconds: 1 } });

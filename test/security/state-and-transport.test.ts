@@ -10,7 +10,7 @@ import { randomPort, spawnServerIn } from "./helpers.js";
 
 const mode = (path: string) => (statSync(path).mode & 0o777).toString(8);
 
-describe("the state directory: 0700, entries private, tightened at every start, checked by doctor", () => {
+describe("the state directory: 0700, entries private, tightened at every start, checked by doctor", { timeout: 120_000 }, () => {
   it("a loosened state directory (755, token 644, config.env 644, servers/ 755, db 644) is tightened by the next start", async () => {
     const home = mkdtempSync(join(tmpdir(), "cce-perm-"));
     writeFileSync(join(home, "token"), "loose-token-0123456789abcdef\n");
@@ -68,7 +68,7 @@ describe("the dashboard link with the token is printed only to a terminal", () =
   });
 });
 
-describe("a non-loopback bind needs TLS, or an explicit acceptance of plain text", () => {
+describe("a non-loopback bind needs TLS, or an explicit acceptance of plain text", { timeout: 120_000 }, () => {
   it("--host 0.0.0.0 without TLS is refused (exit 2); --allow-plaintext starts it, with a warning", async () => {
     const home = mkdtempSync(join(tmpdir(), "cce-bind-"));
     const refused = await runCli(["server", "start", "--host", "0.0.0.0", "--port", String(randomPort()), "--home", home]);

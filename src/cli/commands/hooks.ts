@@ -55,7 +55,7 @@ export function registerHooks(program: Command): void {
 
   hooks
     .command("trust [file]")
-    .description("let a project's hooks file run: records its content, and that of the modules and project files its hooks run, in the state directory (default ./.cc-executor/hooks.json)")
+    .description("let a project's hooks file run: records its content, and that of the modules and project programs its hooks run, in the state directory (default ./.cc-executor/hooks.json)")
     .option("--json", "print what was trusted as JSON")
     .action((file: string | undefined, flags: { json?: boolean }) => {
       const config = loadConfig();
