@@ -21,7 +21,7 @@ export const HOME_CONFIG_FILE = "config.env";
  * Variables a project file may not set: auth and its token, the bind address, allowed origins,
  * TLS and plain-text acceptance, token-less peer auth, the command policy, the state directory (it
  * holds the token and the user's hooks), Redis (jobs and history go there), claude's permission
- * mode and what happens to ANTHROPIC_API_KEY.
+ * mode, what happens to ANTHROPIC_API_KEY, and how executions are contained (cgroups, limits).
  */
 export const USER_ONLY_VARS: ReadonlySet<string> = new Set([
   "CC_EXECUTOR_HOME",
@@ -38,6 +38,9 @@ export const USER_ONLY_VARS: ReadonlySet<string> = new Set([
   "REDIS_URL",
   "CC_EXECUTOR_PERMISSION_MODE",
   "CC_EXECUTOR_CLAUDE_API_KEY",
+  "CC_EXECUTOR_CONTAINMENT",
+  "CC_EXECUTOR_PIDS_MAX",
+  "CC_EXECUTOR_MEMORY_MAX",
 ]);
 
 /** One file of settings: its path and its variables. */
