@@ -19,15 +19,16 @@ function sandbox(scenario = "success", extra: Record<string, string> = {}) {
   const env = { ...fc.env, CC_EXECUTOR_HOME: fc.home, CC_EXECUTOR_PORT: String(20000 + Math.floor(Math.random() * 30000)) };
   const cli = (args: string[], more: Record<string, string> = {}, timeoutMs = 60_000) => runCli(args, { env: { ...env, ...more }, cwd: fc.home.replace(/home$/, ""), timeoutMs });
   cleanups.push(async () => {
-    const pid = daemonPid(fc.home);
+    const pid = daemonPid(fc.home, Number(env.CC_EXECUTOR_PORT));
     if (pid) await cli(["server", "stop"]);
   });
   return { fc, env, cli };
 }
 
-function daemonPid(home: string): number | undefined {
+/** The pid in the server's runtime file for the port (written by the server itself). */
+function daemonPid(home: string, port: number): number | undefined {
   try {
-    return Number(readFileSync(join(home, "server.pid"), "utf8").trim()) || undefined;
+    return (JSON.parse(readFileSync(join(home, "servers", `${port}.json`), "utf8")) as { pid: number }).pid || undefined;
   } catch {
     return undefined;
   }
@@ -49,14 +50,14 @@ afterEach(async () => {
 
 describe("claude --detach, then wait", () => {
   it("starts a background server, returns the id at once; wait reports running (exit 4), then the result; the result outlives the server", async () => {
-    const { fc, cli } = sandbox("success", { FAKE_CLAUDE_WORK_MS: "6000" });
+    const { fc, cli, env } = sandbox("success", { FAKE_CLAUDE_WORK_MS: "6000" });
     const marker = `detached ${uniqueSleep()}`;
     const started = await cli(["claude", "--detach", "--json", marker]);
     expect(started.code, started.stderr).toBe(0);
     expect(started.stderr).toMatch(/no server was running at .*: started one in the background \(pid \d+/);
     const out = json(started);
     expect(out).toEqual({ id: expect.any(String), kind: "claude", status: "running", wait_command: `cc-executor wait ${out.id} --json`, logs_command: `cc-executor logs ${out.id}`, run_dir: join(fc.home, "runs", out.id) });
-    const daemon = daemonPid(fc.home)!;
+    const daemon = daemonPid(fc.home, Number(env.CC_EXECUTOR_PORT))!;
     expect(alive(daemon)).toBe(true);
 
     const early = await cli(["wait", out.id, "--json", "--max-wait", "0"]);
@@ -106,7 +107,7 @@ describe("claude --detach, then wait", () => {
 
 describe("a detached run whose server dies (kill -9)", () => {
   it("wait says so instead of waiting forever: the claude task is lost (exit 1), the task list interrupted and resumable (exit 130)", async () => {
-    const { cli, fc } = sandbox("success", { FAKE_CLAUDE_WORK_MS: "120000" });
+    const { cli, fc, env } = sandbox("success", { FAKE_CLAUDE_WORK_MS: "120000" });
     const marker = `orphan ${uniqueSleep()}`;
     const sleep = uniqueSleep();
     const dir = fc.home.replace(/home$/, "");
@@ -115,7 +116,7 @@ describe("a detached run whose server dies (kill -9)", () => {
     const runId = (await cli(["tasks", "run", "--detach", "-q", join(dir, "plan.yaml")])).stdout.trim();
     const ours = () => processTable().filter((p) => (p.cmdline.includes(marker) || p.cmdline === `sleep ${sleep}`) && p.state !== "Z");
     await waitUntil(() => ours().length === 2, 30_000, "both runs to be running");
-    process.kill(daemonPid(fc.home)!, "SIGKILL");
+    process.kill(daemonPid(fc.home, Number(env.CC_EXECUTOR_PORT))!, "SIGKILL");
 
     const claude = await cli(["wait", claudeId.slice(0, 8), "--json", "--max-wait", "30"]);
     expect(claude.code, claude.stderr).toBe(1);
