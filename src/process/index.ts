@@ -11,4 +11,4 @@ export { signalGroup, groupExists, terminateGroup } from "./process-group.js";
 export { processStartTime, groupMembers, processTable, useProcessTable, procfsTable, psTable } from "./process-table.js";
 export type { ProcessTable } from "./process-table.js";
 export { applyFlow, type OutputFlow } from "./flow.js";
-export { withUtf8Data, utf8BytesOf, utf8DataLength } from "./utf8-text.js";
+export { withUtf8Data, utf8BytesOf, utf8DataLength, copyWithFields } from "./utf8-text.js";

@@ -27,6 +27,18 @@ export function utf8BytesOf(value: unknown): Buffer | undefined {
   return typeof value === "object" && value !== null ? (value as { [BYTES]?: Buffer })[BYTES] : undefined;
 }
 
+/** `value` with `extra` fields added; when its `data` is still bytes, the copy keeps them (undecoded) in the same place. */
+export function copyWithFields<T extends object>(value: T, extra: Record<string, unknown>): T {
+  const bytes = utf8BytesOf(value);
+  if (!bytes) return { ...value, ...extra };
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) {
+    if (key === "data") withUtf8Data(copy, bytes);
+    else copy[key] = (value as Record<string, unknown>)[key];
+  }
+  return Object.assign(copy, extra) as T;
+}
+
 /** How many UTF-8 bytes an object's `data` holds, without decoding it. */
 export function utf8DataLength(value: { data?: unknown }): number {
   const bytes = utf8BytesOf(value);

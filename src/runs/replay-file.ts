@@ -103,6 +103,8 @@ export interface ReplayWriterOptions {
  * folder) is logged once and turns the writer off: the execution runs on, replay then has only the
  * in-memory ring.
  */
+const NEWLINE = Buffer.from("\n");
+
 export class ReplayWriter {
   private fd: number | undefined;
   private current: Segment | undefined;
@@ -143,12 +145,12 @@ export class ReplayWriter {
     return this.failed;
   }
 
-  /** Appends one notification (`line` is its JSON, without newline). */
-  append(seq: number, line: string): void {
+  /** Appends one notification (`line` is its JSON, without newline; bytes: UTF-8). */
+  append(seq: number, line: string | Buffer): void {
     if (this.failed || this.closed) return;
     try {
       if (!this.current || this.current.bytes >= this.segmentBytes) this.rotate(seq);
-      const data = Buffer.from(`${line}\n`);
+      const data = typeof line === "string" ? Buffer.from(`${line}\n`) : Buffer.concat([line, NEWLINE]);
       writeSync(this.fd!, data);
       const seg = this.current!;
       seg.bytes += data.length;

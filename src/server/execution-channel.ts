@@ -1,6 +1,9 @@
 import { EventEmitter, once } from "node:events";
 import type { Logger } from "../logger.js";
 import { readReplay, ReplayWriter } from "../runs/index.js";
+import { copyWithFields } from "../process/index.js";
+import { framePool } from "./frame-pool.js";
+import { jsonWithUtf8Data } from "./output-frame.js";
 import type { NotificationSink } from "./sink.js";
 
 interface StoredEvent {
@@ -80,13 +83,16 @@ export class ExecutionChannel extends EventEmitter<{ drain: [] }> implements Not
 
   notify(method: string, params: unknown): void {
     const seq = ++this.seq;
-    const withSeq = { ...(params as Record<string, unknown>), event_seq: seq };
-    const line = JSON.stringify({ seq, method, params: withSeq });
+    // Output keeps its bytes (copyWithFields): its line and frame are built from them, not from text.
+    const withSeq = copyWithFields(params as Record<string, unknown>, { event_seq: seq });
+    const frame = jsonWithUtf8Data(`{"seq":${seq},"method":${JSON.stringify(method)},"params":`, withSeq, "}");
+    const line = frame ?? JSON.stringify({ seq, method, params: withSeq });
     this.ring.push({ seq, method, params: withSeq, size: line.length });
     this.ringSize += line.length;
     while (this.ringSize > this.options.ringBytes && this.ring.length > 1) this.ringSize -= this.ring.shift()!.size;
     // After the end (a late hook.warning) the event is in the ring only, which always holds the newest.
     if (!this.finished) this.file?.append(seq, line);
+    if (frame) framePool.give(frame); // written synchronously
     this.session?.notify(method, withSeq);
   }
 

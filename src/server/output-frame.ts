@@ -10,9 +10,17 @@ import { framePool } from "./frame-pool.js";
  * comes from framePool: give it back (framePool.give) once the socket has written it.
  */
 export function notificationFrame(method: string, params: unknown): Buffer | undefined {
+  return jsonWithUtf8Data(`{"jsonrpc":"2.0","method":${JSON.stringify(method)},"params":`, params, "}");
+}
+
+/**
+ * `before` + the JSON of `params` + `after` as bytes, when params' `data` is still UTF-8 bytes
+ * (else undefined). Memory from framePool: give it back once written.
+ */
+export function jsonWithUtf8Data(before: string, params: unknown, after: string): Buffer | undefined {
   const bytes = utf8BytesOf(params);
   if (!bytes) return undefined;
-  let head = `{"jsonrpc":"2.0","method":${JSON.stringify(method)},"params":{`;
+  let head = `${before}{`;
   let tail = "";
   let afterData = false;
   let comma = "";
@@ -28,5 +36,5 @@ export function notificationFrame(method: string, params: unknown): Buffer | und
     }
     comma = ",";
   }
-  return jsonAroundUtf8(head, bytes, `"${tail}}}`, (size) => framePool.take(size));
+  return jsonAroundUtf8(head, bytes, `"${tail}}${after}`, (size) => framePool.take(size));
 }
