@@ -2,28 +2,19 @@
  * `execute` sent to `process.started` received, over a raw WebSocket (nothing of our client in
  * between), BENCH_ROUNDS (200) executions one after another against the real server process, vs a
  * bare child_process.spawn of the same command (own process group, both pipes) until its 'spawn'
- * event, in the same run. The difference is what the server adds before a process is announced.
+ * event, in the same run, from a plain node process (bench/bare-spawner.mjs). The difference is
+ * what the server adds before a process is announced.
  * Usage: npx tsx bench/latency-bench.ts   (or: npx tsx bench/run-all.ts latency)
  */
-import { spawn } from "node:child_process";
 import { RawPeer } from "../test/helpers/server.js";
 import { spawnServerProcess } from "../test/helpers/server-process.js";
-import { isMain, ms, printFigures, repeat, summarize, type Figure } from "./lib.js";
+import { bareSpawner, isMain, ms, printFigures, repeat, serverContainment, summarize, type Figure } from "./lib.js";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 200);
 
+/** Floor: bare spawns until their 'spawn' event, in a plain node process of their own (bench/bare-spawner.mjs). */
 export async function bareSpawnLatency(rounds: number): Promise<number[]> {
-  const samples: number[] = [];
-  for (let i = 0; i < rounds; i++) {
-    const t0 = process.hrtime.bigint();
-    const child = spawn("/bin/sh", ["-c", "true"], { detached: true, stdio: ["ignore", "pipe", "pipe"] });
-    await new Promise((r) => child.once("spawn", r));
-    samples.push(ms(process.hrtime.bigint() - t0));
-    child.stdout.resume();
-    child.stderr.resume();
-    await new Promise((r) => child.once("close", r));
-  }
-  return samples;
+  return (await bareSpawner<{ latencies: number[] }>("latency", String(rounds))).latencies;
 }
 
 /** execute -> process.started, on a raw socket; waits for process.completed before the next round. */
@@ -48,6 +39,7 @@ export async function run(): Promise<Figure[]> {
   try {
     await executeLatency(server.url, server.token, 20); // warm-up
     await bareSpawnLatency(20);
+    const containment = await serverContainment(server.port);
     return await repeat(
       "latency",
       async () => {
@@ -58,7 +50,7 @@ export async function run(): Promise<Figure[]> {
         ours.push(...(await executeLatency(server.url, server.token, ROUNDS / 2)));
         const [b, o] = [summarize(bare), summarize(ours)];
         return [
-          { metric: `execute -> process.started, p50 (${ROUNDS} rounds)`, unit: "ms", ours: o.p50, floor: b.p50, note: "floor: bare spawn of the same command until its 'spawn' event" },
+          { metric: `execute -> process.started, p50 (${ROUNDS} rounds)`, unit: "ms", ours: o.p50, floor: b.p50, note: `floor: bare spawn of the same command until its 'spawn' event, from a plain node process; server containment: ${containment}` },
           { metric: "execute -> process.started, p99", unit: "ms", ours: o.p99, floor: b.p99 },
         ];
       },

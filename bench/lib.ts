@@ -195,6 +195,28 @@ export function printFigures(figures: Figure[]): void {
   for (const f of figures) console.log(formatFigure(f));
 }
 
+/**
+ * Runs bench/bare-spawner.mjs in its own plain node process: the floor of the spawn benchmarks,
+ * measured without this (bigger) process's fork cost. Returns its JSON answer.
+ */
+export async function bareSpawner<T>(...args: string[]): Promise<T> {
+  const { execFile } = await import("node:child_process");
+  const script = new URL("./bare-spawner.mjs", import.meta.url).pathname;
+  return new Promise((resolve, reject) =>
+    execFile(process.execPath, [script, ...args], { maxBuffer: 64 * 1024 * 1024 }, (err, stdout) => (err ? reject(err) : resolve(JSON.parse(stdout) as T))),
+  );
+}
+
+/** The server's containment (from /health): "cgroup" or "process-group". */
+export async function serverContainment(port: number): Promise<string> {
+  try {
+    const health = (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as { containment?: { kind?: string } };
+    return health.containment?.kind ?? "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
 /** True when this module is the script node was started with (a suite run on its own). */
 export function isMain(url: string): boolean {
   return url === `file://${process.argv[1]}`;

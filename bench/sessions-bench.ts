@@ -3,15 +3,15 @@
  * same commands at the same concurrency, in the same run:
  *  1. LOAD_SESSIONS (200) WebSocket sessions at once, each running LOAD_COMMANDS (5) short shell
  *     commands one after another: latency from `execute` sent to the result (process.completed)
- *     received, p50 and p99, vs as many concurrent bare spawns, 5 in a row each, until 'close';
+ *     received, p50 and p99, vs as many concurrent bare spawns, 5 in a row each, until 'close'
+ *     (from a plain node process: bench/bare-spawner.mjs);
  *  2. SMALL_SESSIONS (50) sessions x 5 the same way: total time for all commands.
  * Every result is checked (each command prints a unique tag).
  * Usage: npx tsx bench/sessions-bench.ts   (or: npx tsx bench/run-all.ts sessions)
  */
-import { spawn } from "node:child_process";
 import { ExecutorClient } from "../src/client/index.js";
 import { spawnServerProcess } from "../test/helpers/server-process.js";
-import { isMain, ms, printFigures, repeat, summarize, type Figure } from "./lib.js";
+import { bareSpawner, isMain, ms, printFigures, processCpuMs, repeat, serverContainment, summarize, type Figure } from "./lib.js";
 
 const SESSIONS = Number(process.env.LOAD_SESSIONS ?? 200);
 const SMALL_SESSIONS = Number(process.env.SMALL_SESSIONS ?? 50);
@@ -51,26 +51,9 @@ export async function manySessions(url: string, token: string, sessions: number,
   return { latencies, wrong, wallMs: ms(process.hrtime.bigint() - t0) };
 }
 
-/** Floor: the same commands spawned directly, as many at once, until 'close'. */
+/** Floor: the same commands spawned directly, as many at once, until 'close', from a plain node process (bench/bare-spawner.mjs). */
 export async function bareSessions(sessions: number, commands: number): Promise<SessionsResult> {
-  const latencies: number[] = [];
-  const wrong: string[] = [];
-  const t0 = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: sessions }, async (_, s) => {
-      for (let i = 0; i < commands; i++) {
-        const start = process.hrtime.bigint();
-        const child = spawn("/bin/sh", ["-c", shortCommand(s, i)], { detached: true, stdio: ["ignore", "pipe", "pipe"] });
-        let out = "";
-        child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-        child.stderr.resume();
-        await new Promise((r) => child.once("close", r));
-        latencies.push(ms(process.hrtime.bigint() - start));
-        if (out !== `s${s}-c${i}`) wrong.push(`bare ${s}/${i}: ${out}`);
-      }
-    }),
-  );
-  return { latencies, wrong, wallMs: ms(process.hrtime.bigint() - t0) };
+  return bareSpawner<SessionsResult>("sessions", String(sessions), String(commands));
 }
 
 export async function run(): Promise<Figure[]> {
@@ -79,21 +62,34 @@ export async function run(): Promise<Figure[]> {
   try {
     await manySessions(server.url, server.token, 10, 2); // warm-up
     await bareSessions(10, 2);
+    const containment = await serverContainment(server.port);
     return await repeat(
       "sessions",
       async () => {
+        const self0 = processCpuMs(process.pid);
         const bare = await bareSessions(SESSIONS, COMMANDS);
+        const self1 = processCpuMs(process.pid); // the spawner, reaped: its CPU and its children's
+        const server0 = processCpuMs(server.pid);
+        const cpu1 = process.cpuUsage();
         const ours = await manySessions(server.url, server.token, SESSIONS, COMMANDS);
+        const serverMs = processCpuMs(server.pid) - server0;
+        const cpu2 = process.cpuUsage();
+        const cpuMs = (a: NodeJS.CpuUsage, b: NodeJS.CpuUsage) => (b.user - a.user + b.system - a.system) / 1000;
+        const floorCpu = self1 - self0;
+        const n = SESSIONS * COMMANDS;
         const bareSmall = await bareSessions(SMALL_SESSIONS, COMMANDS);
         const oursSmall = await manySessions(server.url, server.token, SMALL_SESSIONS, COMMANDS);
         const wrong = [ours, bare, oursSmall, bareSmall].flatMap((r) => r.wrong);
         if (wrong.length > 0) throw new Error(`wrong results: ${wrong.slice(0, 5).join("; ")}`);
         const [o, b] = [summarize(ours.latencies), summarize(bare.latencies)];
         return [
-          { metric: `${SESSIONS} sessions x ${COMMANDS} short commands, latency p50`, unit: "ms", ours: o.p50, floor: b.p50, note: "execute sent -> result received; floor: as many bare spawns at once, until 'close'" },
+          { metric: `${SESSIONS} sessions x ${COMMANDS} short commands, latency p50`, unit: "ms", ours: o.p50, floor: b.p50, note: `execute sent -> result received; floor: as many bare spawns at once until 'close', from a plain node process; server containment: ${containment}` },
           { metric: `${SESSIONS} sessions x ${COMMANDS}, latency p99`, unit: "ms", ours: o.p99, floor: b.p99 },
           { metric: `${SESSIONS} sessions x ${COMMANDS}, total time`, unit: "ms", ours: ours.wallMs, floor: bare.wallMs },
           { metric: `${SMALL_SESSIONS} sessions x ${COMMANDS}, total time`, unit: "ms", ours: oursSmall.wallMs, floor: bareSmall.wallMs },
+          // CPU time changes least with the machine's other load: where the latency goes when cores are shared.
+          { metric: `  server CPU per command (${SESSIONS} x ${COMMANDS}), vs the bare spawner's`, unit: "ms", ours: serverMs / n, floor: floorCpu / n, note: "both with their reaped children (the commands)" },
+          { metric: `  client CPU per command (${SESSIONS} x ${COMMANDS}), vs the bare spawner's`, unit: "ms", ours: cpuMs(cpu1, cpu2) / n, floor: floorCpu / n },
         ];
       },
       { pids: () => [server.pid] },
