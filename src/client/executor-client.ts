@@ -13,7 +13,7 @@ import type {
   TerminalStatus,
 } from "../protocol/index.js";
 import { readLocalToken } from "../server/auth.js";
-import { TailBuffer } from "../process/tail-buffer.js";
+import { TextTail } from "./text-tail.js";
 import type { ClaudeTaskResult } from "../claude/index.js";
 import type { TaskListSummary } from "../tasks/index.js";
 
@@ -311,13 +311,13 @@ export class ExecutorClient extends EventEmitter<ClientEvents> {
 
   /** Runs a command and resolves when it has finished (whatever its status). */
   async execute(command: string | string[], options: ExecuteOptions = {}): Promise<ExecuteResult> {
-    const tails = { stdout: new TailBuffer(options.maxBuffer ?? 8 * 1024 * 1024), stderr: new TailBuffer(options.maxBuffer ?? 8 * 1024 * 1024) };
+    const tails = { stdout: new TextTail(options.maxBuffer ?? 8 * 1024 * 1024), stderr: new TextTail(options.maxBuffer ?? 8 * 1024 * 1024) };
     let started: { execution_id: string; pid: number } | undefined;
     for await (const ev of this.stream(command, options)) {
       if (ev.method === Notifications.processStarted) started = ev.params as ProcessStartedParams;
       else if (ev.method === Notifications.processOutput) {
         const p = ev.params as ProcessOutputParams;
-        tails[p.type].write(Buffer.from(p.data));
+        tails[p.type].write(p.data);
         options.onOutput?.({ stream: p.type, data: p.data });
       } else if (ev.method === Notifications.processCompleted) {
         const p = ev.params as ProcessCompletedParams;
