@@ -21,6 +21,8 @@ export const RunFiles = {
   events: "events.jsonl",
   /** A task-list run: its checkpoint. */
   checkpoint: "checkpoint.json",
+  /** A task-list run while it goes on: each task's start and end, appended (tasks/checkpoint.ts). */
+  journal: "journal.jsonl",
 } as const;
 
 export function executionDir(home: string, executionId: string): string {

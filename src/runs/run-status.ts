@@ -143,7 +143,7 @@ function readJson<T>(path: string): T | undefined {
 /** A cheap fingerprint of the files a run's state is read from: read again only when it changes. */
 function fingerprint(home: string, run: { kind: RunKind; id: string }): string {
   const dir = executionDir(home, run.id);
-  const names = run.kind === "task-list" ? [RunFiles.checkpoint, "report.json"] : [RunFiles.result, RunFiles.execution];
+  const names = run.kind === "task-list" ? [RunFiles.checkpoint, RunFiles.journal, "report.json"] : [RunFiles.result, RunFiles.execution];
   return names
     .map((n) => {
       try {
