@@ -62,7 +62,7 @@ const INSTRUCTIONS = `cc-executor runs work as supervised subprocesses and block
 - run_task_list: a task list (file, inline tasks, or text) in strict order, one fresh process per task, each task given the results of the earlier ones; returns the run summary.
 - execute_command: one shell command; returns exit code, status and output tails.
 - history: recent executions.
-Every call blocks until the work has finished; canceling the call kills the work. The project's hooks (.cc-executor/hooks.json) and command policy apply, and every execution is recorded in the history.`;
+Every call blocks until the work has finished; canceling the call kills the work. The project's hooks (.cc-executor/hooks.json, once the user trusted it) and command policy apply, and every execution is recorded in the history.`;
 
 // ---- argument schemas ---------------------------------------------------------------------------
 // Strict: a misspelt argument (timeout_s, max_turn) is an error naming it, not silently ignored.

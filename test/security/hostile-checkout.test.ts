@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { chromium, type Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
+import { runCli } from "../helpers/cli.js";
 import { CHROMIUM, hostilePage, randomPort, runIdOver, spawnServerIn } from "./helpers.js";
 
 /**
@@ -20,6 +21,7 @@ function checkout(files: Record<string, string>): { dir: string; home: string } 
   const dir = join(root, "checkout");
   const home = join(root, "user-home");
   mkdirSync(home);
+  mkdirSync(dir);
   for (const [name, text] of Object.entries(files)) {
     mkdirSync(join(dir, name, ".."), { recursive: true });
     writeFileSync(join(dir, name), text);
@@ -137,5 +139,33 @@ describe("a hostile checkout's settings files", () => {
     const own = loadConfig({ env: { CC_EXECUTOR_HOME: home, CC_EXECUTOR_TOKEN: "from-the-environment-0123456789" }, cwd: dir, warn: () => undefined, overrides: { host: "::1" } });
     expect(own).toMatchObject({ token: "from-the-environment-0123456789", host: "::1" });
     expect(own.sources.token).toBe("environment (CC_EXECUTOR_TOKEN)");
+  });
+});
+
+describe("the user's own places", () => {
+  it("a token in $CC_EXECUTOR_HOME/config.env: the server uses it and says so, the CLI finds it there", async () => {
+    const { dir, home } = checkout({});
+    const token = "from-the-users-config-env-0123456789";
+    writeFileSync(join(home, "config.env"), `CC_EXECUTOR_TOKEN=${token}\n`);
+    const port = randomPort();
+    const server = await spawnServerIn({ cwd: dir, port, env: { CC_EXECUTOR_HOME: home, CC_EXECUTOR_TOKEN: "" } });
+    try {
+      expect(server.stderr()).toContain(`token: from CC_EXECUTOR_TOKEN in ${join(home, "config.env")}`);
+      expect(await runIdOver(`ws://127.0.0.1:${port}/ws/mcp`, { authorization: `Bearer ${token}` })).toMatch(/uid=/);
+      const run = await runCli(["run", "--no-local", "printf found-it"], { env: { CC_EXECUTOR_HOME: home, CC_EXECUTOR_PORT: String(port), CC_EXECUTOR_TOKEN: "" }, cwd: dir });
+      expect([run.code, run.stdout]).toEqual([0, "found-it"]);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("CC_EXECUTOR_TOKEN in the environment: the start message says so", async () => {
+    const { dir, home } = checkout({});
+    const server = await spawnServerIn({ cwd: dir, args: ["--home", home], env: { CC_EXECUTOR_TOKEN: "from-the-environment-0123456789" } });
+    try {
+      expect(server.stderr()).toContain("token: from CC_EXECUTOR_TOKEN in the environment");
+    } finally {
+      await server.stop();
+    }
   });
 });

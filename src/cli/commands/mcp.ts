@@ -24,7 +24,7 @@ export function registerMcp(program: Command): void {
       `
 Every tool call blocks until its work has finished and runs in this process (no WebSocket server
 needed). Canceling a call, or closing the connection, kills its process groups. Logs go to stderr.
-Hooks (.cc-executor/hooks.json of the working directory), the command policy, the history and
+Hooks (.cc-executor/hooks.json of the working directory, once trusted), the command policy, the history and
 timeout estimates apply as in the server; with an invalid hooks file the server starts but refuses
 every call that runs work, saying why, until the file is fixed.
 
