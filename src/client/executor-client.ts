@@ -1,8 +1,5 @@
 import { EventEmitter } from "node:events";
 import WebSocket from "ws";
-import { defaultHome } from "../paths.js";
-import { recordedTlsServer } from "../security/runtime-file.js";
-import { verifyServer } from "../security/verify-server.js";
 import { Methods, Notifications } from "../protocol/index.js";
 import type {
   ConnectedParams,
@@ -12,32 +9,12 @@ import type {
   ProcessStartedParams,
   TerminalStatus,
 } from "../protocol/index.js";
-import { readLocalToken } from "../server/auth.js";
 import { TextTail } from "./text-tail.js";
 import type { ClaudeTaskResult } from "../claude/index.js";
 import type { TaskListSummary } from "../tasks/index.js";
+import { RpcClientError, socketOpener, type ConnectOptions, type ReconnectOptions } from "./connection.js";
 
-export interface ConnectOptions {
-  /** Default: ws://$CC_EXECUTOR_HOST:$CC_EXECUTOR_PORT/ws/mcp (127.0.0.1:8003); wss:// when the state directory's server on that port serves TLS. */
-  url?: string;
-  /** Default: CC_EXECUTOR_TOKEN, else the token file in the state directory. */
-  token?: string;
-  /** State directory to read the token from (default CC_EXECUTOR_HOME or ~/.cc-executor). */
-  home?: string;
-  /** Give up connecting after this long (default 10 s). */
-  connectTimeoutMs?: number;
-  /** Extra headers (e.g. Origin) for the upgrade request. */
-  headers?: Record<string, string>;
-  /**
-   * Before sending the token, make the server prove it holds it (challenge-response, nothing
-   * secret is revealed): a program squatting on the port never gets the token. Default true.
-   */
-  verifyServer?: boolean;
-  /** CA certificate(s) (PEM) to trust for wss:// besides the system's, e.g. a self-signed server certificate. */
-  ca?: string | Buffer;
-  /** Reconnect and re-attach when the connection drops during a resumable execution (default on). */
-  reconnect?: boolean | ReconnectOptions;
-}
+export { RpcClientError, defaultServerUrl, type ConnectOptions, type ReconnectOptions } from "./connection.js";
 
 export interface ExecuteOptions {
   /** Wall-clock timeout in seconds. */
@@ -129,28 +106,6 @@ export interface DetachedRun {
   state_path?: string;
 }
 
-export class RpcClientError extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-    readonly data?: unknown,
-  ) {
-    super(message);
-    this.name = "RpcClientError";
-  }
-}
-
-function defaultPort(env: NodeJS.ProcessEnv = process.env): number {
-  const port = Number(env.CC_EXECUTOR_PORT || 8003);
-  return Number.isInteger(port) ? port : 8003;
-}
-
-export function defaultServerUrl(env: NodeJS.ProcessEnv = process.env): string {
-  const host = env.CC_EXECUTOR_HOST || "127.0.0.1";
-  const port = env.CC_EXECUTOR_PORT || "8003";
-  return `ws://${host.includes(":") ? `[${host}]` : host}:${port}/ws/mcp`;
-}
-
 interface ClientEvents {
   notification: [ExecutorEvent];
   /** The connection is gone for good (closed by us, by the server, or reconnecting gave up). */
@@ -158,58 +113,6 @@ interface ClientEvents {
   /** The connection dropped while a resumable execution ran; trying again (attempt n, after delayMs). */
   reconnecting: [{ attempt: number; delayMs: number }];
   reconnected: [{ sessionId: string; replayed: number }];
-}
-
-export interface ReconnectOptions {
-  /** Attempts before giving up (default 10). */
-  attempts?: number;
-  /** First delay; doubles each attempt, with jitter (default 250 ms). */
-  baseDelayMs?: number;
-  maxDelayMs?: number;
-}
-
-/** Opens a socket and waits for the server's `connected` greeting. */
-async function openSocket(url: string, headers: Record<string, string>, timeoutMs: number, ca?: string | Buffer): Promise<{ ws: WebSocket; hello: ConnectedParams }> {
-  const ws = new WebSocket(url, { headers, handshakeTimeout: timeoutMs, perMessageDeflate: false, ca });
-  return new Promise((resolve, reject) => {
-    const fail = (err: Error) => {
-      ws.removeAllListeners();
-      ws.on("error", () => undefined);
-      ws.terminate();
-      reject(err);
-    };
-    ws.once("unexpected-response", (_req, res) => {
-      let body = "";
-      res.on("data", (d: Buffer) => (body += d.toString()));
-      res.on("end", () => {
-        let message = body;
-        try {
-          message = (JSON.parse(body) as { error?: string }).error ?? body;
-        } catch {
-          // plain text body
-        }
-        fail(new RpcClientError(res.statusCode ?? 0, `server refused the connection (HTTP ${res.statusCode}): ${message}`));
-      });
-    });
-    ws.once("error", (err) => fail(new Error(`cannot connect to ${url}: ${err.message}`)));
-    ws.once("close", (code, reason) => fail(new Error(`connection closed before it was ready (${code} ${reason.toString()})`)));
-    ws.on("message", function first(data) {
-      let msg: { method?: string; params?: unknown; error?: { code: number; message: string } };
-      try {
-        msg = JSON.parse(data.toString());
-      } catch {
-        return;
-      }
-      if (msg.error) return fail(new RpcClientError(msg.error.code, msg.error.message));
-      if (msg.method !== Notifications.connected) return;
-      ws.off("message", first);
-      ws.removeAllListeners("error");
-      ws.removeAllListeners("close");
-      ws.removeAllListeners("unexpected-response");
-      ws.on("error", () => undefined); // surfaced through "close"
-      resolve({ ws, hello: msg.params as ConnectedParams });
-    });
-  });
 }
 
 /**
@@ -238,21 +141,7 @@ export class ExecutorClient extends EventEmitter<ClientEvents> {
   }
 
   static async connect(options: ConnectOptions = {}): Promise<ExecutorClient> {
-    const home = options.home ?? defaultHome();
-    const tls = options.url === undefined ? recordedTlsServer(home, defaultPort()) : undefined;
-    const url = options.url ?? tls?.url ?? defaultServerUrl();
-    const ca = options.ca ?? tls?.ca;
-    const token = options.token ?? readLocalToken(home);
-    const timeoutMs = options.connectTimeoutMs ?? 10_000;
-    // Checked again at every reconnect: the server may have gone and something else taken its port.
-    const reopen = async () => {
-      const headers: Record<string, string> = { ...options.headers };
-      if (token) {
-        const send = options.verifyServer === false || (await verifyServer(url, { token, home, ca, timeoutMs })).sendToken;
-        if (send) headers.authorization = `Bearer ${token}`;
-      }
-      return openSocket(url, headers, timeoutMs, ca);
-    };
+    const reopen = socketOpener(options);
     const { ws, hello } = await reopen();
     const reconnect = options.reconnect === false ? undefined : { attempts: 10, baseDelayMs: 250, maxDelayMs: 5000, ...(options.reconnect === true ? {} : options.reconnect) };
     return new ExecutorClient(ws, hello, reopen, reconnect);
