@@ -8,6 +8,7 @@ import { defaultHome, statePaths } from "../paths.js";
 import { GroupRegistry, type GroupRegistryOptions } from "../process/index.js";
 import { LocalExecutor, type LocalExecutorOptions, type TaskActivity, type TaskExecution, type TaskOutcome } from "../tasks/index.js";
 import { bullConnection, queueKeys, redactUrl, resolveQueue, type QueueConnectionOptions, type QueueJobData, type ResolvedQueue } from "./keys.js";
+import { settledWithin, sleep } from "./bounded.js";
 import { boundActivity, DEFAULT_ACTIVITY_CHARS, type ControlMessage, type QueuedOutcome, type RunMessage } from "./messages.js";
 import { syntheticOutcome } from "./outcome.js";
 
@@ -74,8 +75,11 @@ export interface RunningWorker {
    * cancels what still runs and hands those jobs back to the queue; closes the connections.
    */
   close(options?: { graceMs?: number }): Promise<void>;
-  /** Cancels the running tasks now and hands their jobs back (a second Ctrl-C). */
-  handBackAll(reason: string): void;
+  /**
+   * A second Ctrl-C: cancels the running tasks now (their kill grace still applies, so nothing is
+   * left running), hands their jobs back as far as Redis answers, and closes without waiting on it.
+   */
+  stopNow(reason: string): Promise<void>;
   status(): WorkerRecord;
 }
 
@@ -87,9 +91,14 @@ interface Running {
   handBack?: string;
   /** The lock was lost: another worker owns the job now. */
   lockLost?: boolean;
+  /** The task's execution has ended (its processes are gone). */
+  ended?: boolean;
 }
 
 const LIMIT_ERRORS = new Set(["usage_limit", "rate_limit"]);
+
+/** On close, after the tasks: how long Redis gets (at most, and within the grace period) to say goodbye before the connections are dropped. */
+const CLOSE_CONNECTIONS_MS = 3000;
 
 /** Milliseconds-since-epoch reset time from a claude failure or result, when it says one. */
 function resetFrom(ev: ClaudeTaskEvent): number | undefined {
@@ -217,6 +226,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
         void publish(req.runId, { job: jobId, worker: name, kind: "activity", activity: boundActivity(activity, maxChars) }).catch(() => undefined);
       });
       entry.exec = exec;
+      void exec.outcome.finally(() => (entry.ended = true));
       if (entry.handBack || entry.lockLost) exec.cancel();
       const outcome = await exec.outcome;
       log.info({ status: outcome.status, ms: Date.now() - t0 }, "task ended");
@@ -340,6 +350,18 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
     }
   };
 
+  /** Every task this worker started has ended (its processes are gone), whatever became of its job. */
+  const tasksEnded = async (): Promise<void> => {
+    for (;;) {
+      const outcomes = [...running.values()].flatMap((e) => (e.exec ? [e.exec.outcome] : []));
+      if (outcomes.length === 0) return;
+      await Promise.race([Promise.allSettled(outcomes), sleep(100)]);
+      if ([...running.values()].every((e) => !e.exec || e.ended)) return;
+    }
+  };
+
+  let hurry!: () => void;
+  const hurried = new Promise<void>((r) => (hurry = r));
   let closing: Promise<void> | undefined;
   const close = (opts: { graceMs?: number } = {}): Promise<void> => {
     closing ??= (async () => {
@@ -348,19 +370,41 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
       clearInterval(beat);
       clearTimeout(resumeTimer);
       const grace = opts.graceMs ?? options.shutdownGraceMs ?? 30_000;
-      const timer = setTimeout(() => handBackAll("the worker is shutting down"), grace);
+      const deadline = Date.now() + grace;
       logger.info({ running: running.size, graceMs: grace }, "closing: no new jobs; waiting for running tasks");
-      await worker.close();
-      clearTimeout(timer);
-      await runLoop;
-      await pub.multi().del(keys.workerKey(id)).zrem(keys.workersSet, id).exec().catch(() => undefined);
-      await Promise.allSettled([queue.close()]);
-      await Promise.allSettled([sub.quit(), pub.quit()]);
+      // Take no new jobs. BullMQ's close also waits for Redis, which may be gone or frozen: every
+      // wait below has a bound, so the worker stops within its grace period whatever Redis does.
+      const bullClosed = worker.close().then(() => runLoop);
+      await settledWithin(Promise.race([tasksEnded(), hurried]), grace);
+      if (running.size > 0) {
+        handBackAll("the worker is shutting down");
+        await settledWithin(tasksEnded(), killGraceMs + 2000);
+      }
+      const tidy = (async () => {
+        await bullClosed;
+        await pub.multi().del(keys.workerKey(id)).zrem(keys.workersSet, id).exec();
+        await queue.close();
+        await Promise.allSettled([sub.quit(), pub.quit()]);
+      })();
+      const goodbye = Math.max(250, Math.min(CLOSE_CONNECTIONS_MS, deadline - Date.now()));
+      if (!(await settledWithin(Promise.race([tidy, hurried]), goodbye))) {
+        logger.warn("Redis does not answer: dropping the connections");
+      }
+      void worker.close(true).catch(() => undefined);
+      void queue.disconnect().catch(() => undefined);
+      pub.disconnect();
+      sub.disconnect();
       logger.info("worker closed");
       resolveClosed();
     })();
     return closing;
   };
 
-  return { id, name, worker, registry, closed, close, handBackAll, status };
+  const stopNow = (reason: string): Promise<void> => {
+    handBackAll(reason);
+    hurry();
+    return close();
+  };
+
+  return { id, name, worker, registry, closed, close, stopNow, status };
 }

@@ -114,7 +114,7 @@ Examples:
           void worker.close();
         } else {
           info(style(`${signal}: canceling running tasks and handing them back to the queue`, "yellow"));
-          worker.handBackAll(`worker ${worker.name} was stopped`);
+          void worker.stopNow(`worker ${worker.name} was stopped`);
         }
       };
       process.on("SIGINT", onSignal);
@@ -123,5 +123,7 @@ Examples:
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
       info(`worker ${worker.name} stopped`);
+      // Whatever a Redis client that lost its server may still hold open must not keep us here.
+      setTimeout(() => process.exit(), 250).unref();
     });
 }
