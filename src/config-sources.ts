@@ -21,7 +21,8 @@ export const HOME_CONFIG_FILE = "config.env";
  * Variables a project file may not set: auth and its token, the bind address, allowed origins,
  * TLS and plain-text acceptance, token-less peer auth, the command policy, the state directory (it
  * holds the token and the user's hooks), Redis (jobs and history go there), claude's permission
- * mode, what happens to ANTHROPIC_API_KEY, and how executions are contained (cgroups, limits).
+ * mode, what happens to ANTHROPIC_API_KEY, how executions are contained (cgroups, limits), and the
+ * secret that signs queued jobs (a checkout that knew it could have jobs run on the workers).
  */
 export const USER_ONLY_VARS: ReadonlySet<string> = new Set([
   "CC_EXECUTOR_HOME",
@@ -41,6 +42,7 @@ export const USER_ONLY_VARS: ReadonlySet<string> = new Set([
   "CC_EXECUTOR_CONTAINMENT",
   "CC_EXECUTOR_PIDS_MAX",
   "CC_EXECUTOR_MEMORY_MAX",
+  "CC_EXECUTOR_QUEUE_SECRET",
 ]);
 
 /** One file of settings: its path and its variables. */

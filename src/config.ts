@@ -86,6 +86,8 @@ export interface Config {
   allowPlaintext: boolean;
   /** Where each setting came from: "flag --port", "environment (CC_EXECUTOR_PORT)", a file's path; absent: the default. */
   sources: Partial<Record<keyof Config, string>>;
+  /** Distributed mode: shared secret that signs queued jobs; workers refuse unsigned or altered ones. */
+  queueSecret: string | undefined;
 }
 
 /** Env var -> Config key. Also the list of variables documented in the README. */
@@ -131,6 +133,7 @@ export const ENV_VARS = {
   CC_EXECUTOR_TLS_CERT: "tlsCert",
   CC_EXECUTOR_TLS_KEY: "tlsKey",
   CC_EXECUTOR_ALLOW_PLAINTEXT: "allowPlaintext",
+  CC_EXECUTOR_QUEUE_SECRET: "queueSecret",
 } as const satisfies Record<string, keyof Config>;
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -201,6 +204,7 @@ const ConfigSchema = z.object({
   tlsCert: z.string().min(1).optional(),
   tlsKey: z.string().min(1).optional(),
   allowPlaintext: bool.default(false),
+  queueSecret: z.string().min(16, "must be at least 16 characters").optional(),
 });
 
 export type ConfigOverrides = Partial<{ [K in Exclude<keyof Config, "sources">]: Config[K] | string }>;

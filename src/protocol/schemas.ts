@@ -6,7 +6,18 @@ import { ErrorCodes } from "./names.js";
 export const ShellName = z.enum(["zsh", "bash", "sh", "default"]);
 export type ShellName = z.infer<typeof ShellName>;
 
-const seconds = z.number().positive().max(7 * 24 * 3600);
+/** A duration in seconds, as every request gives timeouts (at most a week). */
+export const Seconds = z.number().positive().max(7 * 24 * 3600);
+const seconds = Seconds;
+
+/** Environment variables a request adds for its process. */
+export const EnvVars = z.record(z.string(), z.string());
+
+/** A task-list run id: `tl-` and word characters (it names a folder: no `/`, no `..`). */
+export const RunId = z.string().regex(/^tl-[\w-]+$/, "must be a task-list run id (tl-...)");
+
+/** claude permission modes a request may ask for. */
+export const PermissionMode = z.enum(["default", "acceptEdits", "bypassPermissions", "plan", "dontAsk", "auto"]);
 
 /**
  * `execute` params. `command` is a shell string (run through the shell) or an argv array
@@ -18,7 +29,7 @@ export const ExecuteParams = z.object({
   /** Seconds without output before the process is killed (overrides STREAM_TIMEOUT). */
   inactivity_timeout: seconds.nullish(),
   cwd: z.string().min(1).nullish(),
-  env: z.record(z.string(), z.string()).nullish(),
+  env: EnvVars.nullish(),
   shell: ShellName.nullish(),
   /** Keep running for the grace period when the connection drops; `attach` picks it up again. */
   resumable: z.boolean().nullish(),
@@ -43,9 +54,9 @@ export const CcExecuteParams = z.object({
   disallowed_tools: z.array(z.string().min(1)).nullish(),
   append_system_prompt: z.string().nullish(),
   mcp_config: z.string().nullish(),
-  permission_mode: z.enum(["default", "acceptEdits", "bypassPermissions", "plan", "dontAsk", "auto"]).nullish(),
+  permission_mode: PermissionMode.nullish(),
   cwd: z.string().min(1).nullish(),
-  env: z.record(z.string(), z.string()).nullish(),
+  env: EnvVars.nullish(),
   /** The anti-hallucination UUID check (default true). */
   uuid: z.boolean().nullish(),
   wait_on_limit: z.boolean().nullish(),
@@ -72,10 +83,10 @@ export const RunTaskListParams = z
     name: z.string().min(1).nullish(),
     defaults: z.record(z.string(), z.unknown()).nullish(),
     on_failure: z.union([z.string(), z.object({ retry: z.number() })]).nullish(),
-    resume_run_id: z.string().regex(/^tl-[\w-]+$/, "must be a task-list run id (tl-...)").nullish(),
+    resume_run_id: RunId.nullish(),
     concurrency: z.number().int().min(1).max(64).nullish(),
     cwd: z.string().min(1).nullish(),
-    env: z.record(z.string(), z.string()).nullish(),
+    env: EnvVars.nullish(),
     /** Also write the report to this path on the server (markdown, or JSON for *.json). */
     report: z.string().min(1).nullish(),
     context_chars: z.number().int().min(500).max(1_000_000).nullish(),

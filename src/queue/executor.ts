@@ -3,9 +3,11 @@ import { Job, Queue, QueueEvents } from "bullmq";
 import { Redis } from "ioredis";
 import { silentLogger, type Logger } from "../logger.js";
 import type { TaskActivity, TaskExecution, TaskExecutor, TaskOutcome, TaskRequest } from "../tasks/index.js";
-import { bullConnection, queueJobId, queueKeys, resolveQueue, type QueueConnectionOptions, type QueueJobData, type ResolvedQueue } from "./keys.js";
+import type { QueueJobData } from "./job.js";
+import { bullConnection, queueJobId, queueKeys, resolveQueue, type QueueConnectionOptions, type ResolvedQueue } from "./keys.js";
 import type { ControlMessage, QueuedOutcome, RunMessage } from "./messages.js";
 import { syntheticOutcome } from "./outcome.js";
+import { signJob } from "./signing.js";
 
 export interface QueueExecutorOptions extends QueueConnectionOptions {
   /** Seconds finished jobs are kept in Redis, so that resubmitting a finished task finds its result (default 7 days). */
@@ -18,6 +20,8 @@ export interface QueueExecutorOptions extends QueueConnectionOptions {
    * of a wait forever, and a completion whose event was missed is still seen.
    */
   checkIntervalMs?: number;
+  /** CC_EXECUTOR_QUEUE_SECRET: sign each job, so that workers holding the same secret run it (and nothing unsigned). */
+  secret?: string;
   logger?: Logger;
 }
 
@@ -154,7 +158,8 @@ export class QueueExecutor implements TaskExecutor {
       submitter: { host: hostname(), pid: process.pid },
     };
     const keep = { age: this.options.keepJobsS ?? 7 * 24 * 3600 };
-    return this.queue.add(req.task.method, data, { jobId, removeOnComplete: keep, removeOnFail: keep, attempts: 1 });
+    const signed = this.options.secret ? signJob(data, jobId, this.options.secret) : data;
+    return this.queue.add(req.task.method, signed, { jobId, removeOnComplete: keep, removeOnFail: keep, attempts: 1 });
   }
 
   private requestCancel(jobId: string, req: TaskRequest, startedAt: number, watch: Watch): void {

@@ -74,13 +74,3 @@ export function queueKeys(q: ResolvedQueue) {
 export function queueJobId(req: Pick<TaskRequest, "runId" | "attempt"> & { task: { id: string } }): string {
   return `${req.runId.replace(/:/g, "_")}:${req.task.id.replace(/:/g, "_")}:${req.attempt}`;
 }
-
-/** What a job carries: the task request (plain data) and how the worker must treat it. */
-export interface QueueJobData {
-  request: TaskRequest;
-  /** Times the job may be taken over from a worker that died (lost its lock) before it counts as failed. */
-  maxStalls: number;
-  /** Times a worker hit a usage/rate limit with it and handed it back. */
-  limitHandbacks?: number;
-  submitter: { host: string; pid: number };
-}

@@ -1,5 +1,6 @@
-import { Queue } from "bullmq";
 import { Redis } from "ioredis";
+import { z } from "zod";
+import { JobQueue, UNREADABLE } from "./job.js";
 import { bullConnection, queueKeys, redactUrl, resolveQueue, type QueueConnectionOptions } from "./keys.js";
 import type { WorkerRecord } from "./worker.js";
 
@@ -17,6 +18,8 @@ export interface QueueStatus {
   waiting_jobs: JobRow[];
   active_jobs: JobRow[];
   failed_jobs: JobRow[];
+  /** What could not be read (a worker record or job data someone else wrote), instead of failing. */
+  problems: string[];
 }
 
 export interface JobRow {
@@ -53,12 +56,42 @@ export async function checkRedis(url: string, timeoutMs = 5000): Promise<void> {
   }
 }
 
+/** What `queue status` shows of a job's data: whatever of it has the expected shape. */
+const JobShown = z.object({
+  request: z.object({ runId: z.string().optional(), task: z.object({ id: z.string().optional(), title: z.string().optional() }).optional() }).optional(),
+});
+
+const WorkerRecordShape = z.object({
+  id: z.string(),
+  name: z.string(),
+  host: z.string(),
+  pid: z.number(),
+  concurrency: z.number(),
+  started_at: z.string(),
+  heartbeat_at: z.string(),
+  running: z.array(z.object({ job: z.string(), run_id: z.string(), task_id: z.string(), title: z.string(), started_at: z.string() })),
+  jobs_done: z.number(),
+  paused_until: z.string().optional(),
+  closing: z.boolean(),
+  on_limit: z.enum(["worker", "queue"]),
+});
+
+/** A heartbeat record, or undefined when the text is not one (someone else wrote it). */
+function readWorkerRecord(text: string): WorkerRecord | undefined {
+  try {
+    const parsed = WorkerRecordShape.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Workers, job counts and the first jobs of each list, for `cc-executor queue status`. */
 export async function queueStatus(options: QueueConnectionOptions & { jobs?: number }): Promise<QueueStatus> {
   const q = resolveQueue(options);
   const keys = queueKeys(q);
   await checkRedis(q.redisUrl);
-  const queue = new Queue(q.queueName, { connection: bullConnection(q), prefix: q.prefix });
+  const queue = new JobQueue(q.queueName, { connection: bullConnection(q), prefix: q.prefix });
   const redis = new Redis(q.redisUrl, { maxRetriesPerRequest: 1 });
   queue.on("error", () => undefined);
   redis.on("error", () => undefined);
@@ -74,7 +107,14 @@ export async function queueStatus(options: QueueConnectionOptions & { jobs?: num
       queue.getJobs(["active"], 0, n, true),
       queue.getJobs(["failed"], 0, n, false),
     ]);
-    const records = ids.length ? (await redis.mget(ids.map((id) => keys.workerKey(id)))).flatMap((t) => (t ? [JSON.parse(t) as WorkerRecord] : [])) : [];
+    const problems: string[] = [];
+    const texts = ids.length ? await redis.mget(ids.map((id) => keys.workerKey(id))) : [];
+    const records = texts.flatMap((text, i) => {
+      if (text === null) return []; // expired meanwhile
+      const record = readWorkerRecord(text);
+      if (!record) problems.push(`worker ${ids[i]}: not a worker record: ${text.slice(0, 80)}`);
+      return record ? [record] : [];
+    });
     const byName = new Map<string, { name: string; connections: number; addr: string[] }>();
     for (const c of clients) {
       const raw = c.rawname ?? "";
@@ -86,12 +126,14 @@ export async function queueStatus(options: QueueConnectionOptions & { jobs?: num
       byName.set(name, entry);
     }
     const row = (j: (typeof waiting)[number]): JobRow => {
-      const req = (j?.data as { request?: { runId: string; task: { id: string; title: string } } } | undefined)?.request;
+      const shown = JobShown.safeParse(j.data);
+      if (j.data !== null && typeof j.data === "object" && UNREADABLE in j.data) problems.push(`job ${j.id}: its data is not JSON`);
+      const req = shown.success ? shown.data.request : undefined;
       return {
         id: String(j.id),
         run_id: req?.runId,
-        task_id: req?.task.id,
-        title: req?.task.title,
+        task_id: req?.task?.id,
+        title: req?.task?.title,
         worker: (j as { processedBy?: string }).processedBy,
         added_at: j.timestamp ? new Date(j.timestamp).toISOString() : undefined,
         processed_at: j.processedOn ? new Date(j.processedOn).toISOString() : undefined,
@@ -103,7 +145,7 @@ export async function queueStatus(options: QueueConnectionOptions & { jobs?: num
       queue: q.queueName,
       redis: redactUrl(q.redisUrl),
       paused,
-      paused_until: pausedUntil ? new Date(Number(pausedUntil)).toISOString() : undefined,
+      paused_until: pausedUntil && Number.isFinite(Number(pausedUntil)) ? new Date(Number(pausedUntil)).toISOString() : undefined,
       counts: {
         waiting: counts.waiting ?? 0,
         active: counts.active ?? 0,
@@ -117,6 +159,7 @@ export async function queueStatus(options: QueueConnectionOptions & { jobs?: num
       waiting_jobs: waiting.filter(Boolean).map(row),
       active_jobs: active.filter(Boolean).map(row),
       failed_jobs: failed.filter(Boolean).map(row),
+      problems,
     };
   } finally {
     await Promise.allSettled([queue.close(), redis.quit()]);

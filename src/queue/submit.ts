@@ -35,8 +35,8 @@ function wrap(run: TaskListRun, executor: QueueExecutor): SubmittedTaskList {
 }
 
 function withExecutor(options: SubmitOptions, build: (executor: QueueExecutor, taskOptions: TaskListOptions) => TaskListRun): SubmittedTaskList {
-  const { redisUrl, queueName, prefix, keepJobsS, doneGraceMs, checkIntervalMs, ...taskOptions } = options;
-  const executor = new QueueExecutor({ redisUrl, queueName, prefix, keepJobsS, doneGraceMs, checkIntervalMs, logger: options.logger });
+  const { redisUrl, queueName, prefix, keepJobsS, doneGraceMs, checkIntervalMs, secret, ...taskOptions } = options;
+  const executor = new QueueExecutor({ redisUrl, queueName, prefix, keepJobsS, doneGraceMs, checkIntervalMs, secret, logger: options.logger });
   try {
     return wrap(build(executor, { ...taskOptions, executor }), executor);
   } catch (err) {

@@ -1,18 +1,18 @@
 import { existsSync, statSync } from "node:fs";
 import { hostname } from "node:os";
-import { DelayedError, Queue, WaitingError, Worker, type Job } from "bullmq";
+import { DelayedError, Queue, UnrecoverableError, WaitingError, type Job, type Worker } from "bullmq";
 import { Redis } from "ioredis";
-import type { ClaudeTaskEvent } from "../claude/index.js";
 import { silentLogger, type Logger } from "../logger.js";
 import { defaultHome, statePaths } from "../paths.js";
 import { GroupRegistry, type GroupRegistryOptions } from "../process/index.js";
 import { LocalExecutor, type LocalExecutorOptions, type TaskActivity, type TaskExecution, type TaskOutcome } from "../tasks/index.js";
-import { bullConnection, queueKeys, redactUrl, resolveQueue, type QueueConnectionOptions, type QueueJobData, type ResolvedQueue } from "./keys.js";
+import { admitJob, JobWorker, type QueueJobData } from "./job.js";
+import { isLimitError, LimitPause, resetFrom, type OnLimit } from "./limit-pause.js";
+import { bullConnection, queueKeys, redactUrl, resolveQueue, type QueueConnectionOptions, type ResolvedQueue } from "./keys.js";
 import { settledWithin, sleep } from "./bounded.js";
 import { boundActivity, DEFAULT_ACTIVITY_CHARS, type ControlMessage, type QueuedOutcome, type RunMessage } from "./messages.js";
 import { syntheticOutcome } from "./outcome.js";
 
-export type OnLimit = "worker" | "queue";
 
 export interface StartWorkerOptions extends QueueConnectionOptions {
   /** Shown in `queue status`, stored on every job it runs, given to tasks as CC_EXECUTOR_WORKER (default <host>-<pid>). */
@@ -43,6 +43,8 @@ export interface StartWorkerOptions extends QueueConnectionOptions {
   heartbeatMs?: number;
   /** Largest string in one streamed activity message (default 16 KiB). */
   maxActivityChars?: number;
+  /** CC_EXECUTOR_QUEUE_SECRET: run only jobs signed with it (unsigned, altered or stale ones fail without running). */
+  secret?: string;
   logger?: Logger;
 }
 
@@ -84,7 +86,9 @@ export interface RunningWorker {
 }
 
 interface Running {
-  job: Job<QueueJobData>;
+  job: Job<unknown>;
+  /** The job's data, checked (refuseJob). */
+  data: QueueJobData;
   exec?: TaskExecution;
   startedAt: number;
   /** Cancel, then move the job back to wait instead of completing it. */
@@ -95,19 +99,8 @@ interface Running {
   ended?: boolean;
 }
 
-const LIMIT_ERRORS = new Set(["usage_limit", "rate_limit"]);
-
 /** On close, after the tasks: how long Redis gets (at most, and within the grace period) to say goodbye before the connections are dropped. */
 const CLOSE_CONNECTIONS_MS = 3000;
-
-/** Milliseconds-since-epoch reset time from a claude failure or result, when it says one. */
-function resetFrom(ev: ClaudeTaskEvent): number | undefined {
-  const r = ev.type === "error" ? ev.failure : ev.type === "completed" ? ev.result : undefined;
-  if (!r || !r.error_type || !LIMIT_ERRORS.has(r.error_type)) return undefined;
-  if (r.reset_timestamp) return r.reset_timestamp * 1000;
-  if (r.retry_after) return Date.now() + r.retry_after * 1000;
-  return undefined;
-}
 
 /**
  * `cc-executor worker`: a BullMQ worker that runs each job's task with the LocalExecutor (the same
@@ -149,55 +142,27 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
   const running = new Map<string, Running>();
   const startedAt = new Date().toISOString();
   let jobsDone = 0;
-  let pausedUntil = 0;
-  let resumeTimer: NodeJS.Timeout | undefined;
   let closingFlag = false;
   /** Rewrites this worker's status record (set once the record exists; until then a no-op). */
   let recordChanged = (): void => undefined;
 
   const publish = (runId: string, msg: RunMessage) => pub.publish(keys.runChannel(runId), JSON.stringify(msg));
 
-  const pauseForLimit = async (untilMs: number, reason: string): Promise<void> => {
-    if (onLimit === "queue") {
-      const current = Number((await pub.get(keys.pausedUntilKey)) ?? 0);
-      if (untilMs > current) await pub.set(keys.pausedUntilKey, String(untilMs), "PX", Math.max(1000, untilMs - Date.now() + 3_600_000));
-      await queue.pause();
-      logger.warn({ until: new Date(untilMs).toISOString(), reason }, "usage/rate limit: paused the whole queue until the reset");
-    } else {
-      void worker.pause(true);
-      logger.warn({ until: new Date(untilMs).toISOString(), reason }, "usage/rate limit: this worker takes no jobs until the reset");
-    }
-    if (untilMs > pausedUntil) {
-      pausedUntil = untilMs;
-      clearTimeout(resumeTimer);
-      resumeTimer = setTimeout(() => void resumeAfterLimit(), Math.max(0, untilMs - Date.now()));
-      resumeTimer.unref();
-    }
-    recordChanged();
-  };
+  const limits = new LimitPause({ onLimit, redis: pub, queue, worker: () => worker, keys, logger, closing: () => closingFlag, changed: () => recordChanged() });
 
-  const resumeAfterLimit = async (): Promise<void> => {
-    if (Date.now() < pausedUntil) return;
-    pausedUntil = 0;
-    if (onLimit === "queue") await resumeQueueIfDue();
-    else if (!closingFlag) void worker.resume();
-    logger.info("limit reset reached: taking jobs again");
-  };
-
-  /** Resumes a queue that a limit paused once the reset has passed (any worker does it: the one that paused may be gone). */
-  const resumeQueueIfDue = async (): Promise<void> => {
-    const until = await pub.get(keys.pausedUntilKey);
-    if (until === null || Number(until) > Date.now()) return;
-    await queue.resume();
-    await pub.del(keys.pausedUntilKey);
-  };
-
-  const processor = async (job: Job<QueueJobData>, token?: string): Promise<QueuedOutcome> => {
-    const data = job.data;
-    const req = data.request;
+  const processor = async (job: Job<unknown>, token?: string): Promise<QueuedOutcome> => {
     const jobId = job.id!;
+    // Before anything else: a job is whatever someone wrote into Redis. A malformed or (with a
+    // secret) unsigned/altered one fails as a job, runs nothing, and leaves no trace here.
+    const checked = admitJob(job.data, jobId, options.secret);
+    if ("refusal" in checked) {
+      logger.warn({ jobId, why: checked.refusal }, "refused a job");
+      throw new UnrecoverableError(checked.refusal);
+    }
+    const data = checked.data;
+    const req = data.request;
     const t0 = Date.now();
-    const entry: Running = { job, startedAt: t0 };
+    const entry: Running = { job, data, startedAt: t0 };
     running.set(jobId, entry);
     recordChanged();
     const log = logger.child({ jobId, runId: req.runId, taskId: req.task.id, attempt: req.attempt });
@@ -238,13 +203,13 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
         log.warn({ reason: entry.handBack }, "task canceled and handed back to the queue");
         throw new WaitingError();
       }
-      const limited = outcome.error_type !== undefined && LIMIT_ERRORS.has(outcome.error_type);
+      const limited = isLimitError(outcome.error_type);
       const handbacks = data.limitHandbacks ?? 0;
       if (limited && handbacks < (options.maxLimitHandbacks ?? 5)) {
         const until = limitReset && limitReset > Date.now() ? limitReset : Date.now() + (options.limitPauseMs ?? 60_000);
         const reason = `worker ${name}: ${outcome.error_type} until ${new Date(until).toISOString()}`;
-        await pauseForLimit(until, reason);
-        await job.updateData({ ...data, limitHandbacks: handbacks + 1 });
+        await limits.pause(until, reason);
+        await job.updateData({ ...(job.data as object), limitHandbacks: handbacks + 1 }); // limitHandbacks is not signed
         const waiting: TaskActivity = { type: "claude", event: { type: "waiting_for_limit", untilEpochMs: until, reason } };
         await publish(req.runId, { job: jobId, worker: name, kind: "activity", activity: waiting }).catch(() => undefined);
         await publish(req.runId, { job: jobId, worker: name, kind: "handed-back", reason }).catch(() => undefined);
@@ -262,7 +227,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
     }
   };
 
-  const worker = new Worker<QueueJobData, QueuedOutcome>(q.queueName, processor, {
+  const worker = new JobWorker<unknown, QueuedOutcome>(q.queueName, processor, {
     connection,
     prefix: q.prefix,
     name,
@@ -309,9 +274,9 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
     concurrency,
     started_at: startedAt,
     heartbeat_at: new Date().toISOString(),
-    running: [...running.entries()].map(([job, r]) => ({ job, run_id: r.job.data.request.runId, task_id: r.job.data.request.task.id, title: r.job.data.request.task.title, started_at: new Date(r.startedAt).toISOString() })),
+    running: [...running.entries()].map(([job, r]) => ({ job, run_id: r.data.request.runId, task_id: r.data.request.task.id, title: r.data.request.task.title, started_at: new Date(r.startedAt).toISOString() })),
     jobs_done: jobsDone,
-    paused_until: pausedUntil > Date.now() ? new Date(pausedUntil).toISOString() : undefined,
+    paused_until: limits.until > Date.now() ? new Date(limits.until).toISOString() : undefined,
     closing: closingFlag,
     on_limit: onLimit,
   });
@@ -322,7 +287,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
   recordChanged = () => void writeRecord().catch(() => undefined);
   const heartbeat = async (): Promise<void> => {
     await writeRecord();
-    await resumeQueueIfDue();
+    await limits.resumeQueueIfDue();
     await registry.reapLeftovers(killGraceMs); // groups of a sibling worker on this state directory that died
   };
   await heartbeat();
@@ -368,7 +333,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
       closingFlag = true;
       recordChanged();
       clearInterval(beat);
-      clearTimeout(resumeTimer);
+      limits.stop();
       const grace = opts.graceMs ?? options.shutdownGraceMs ?? 30_000;
       const deadline = Date.now() + grace;
       logger.info({ running: running.size, graceMs: grace }, "closing: no new jobs; waiting for running tasks");

@@ -30,6 +30,7 @@ function printStatus(s: QueueStatus): void {
   if (s.active_jobs.length) lines.push("active:", ...s.active_jobs.map((j) => jobLine(j, `  on ${j.worker ?? "?"} since ${time(j.processed_at)}`)));
   if (s.waiting_jobs.length) lines.push("waiting:", ...s.waiting_jobs.map((j) => jobLine(j, `  queued ${time(j.added_at)}`)));
   if (s.failed_jobs.length) lines.push("failed:", ...s.failed_jobs.map((j) => jobLine(j, `  ${style(j.failed_reason ?? "", "red", out)}`)));
+  if (s.problems.length) lines.push(style("could not read (written by something else than cc-executor?):", "yellow", out), ...s.problems.map((p) => `  ${p}`));
   out.write(`${lines.join("\n")}\n`);
 }
 

@@ -304,6 +304,7 @@ async function runListOnQueue(what: { list: TaskList } | { resumeRunId: string }
   const options: SubmitOptions = {
     redisUrl,
     queueName: flags.queueName ?? config.queueName,
+    secret: config.queueSecret,
     home: config.home,
     concurrency: flags.concurrency,
     report: flags.report ? resolve(flags.report) : undefined,

@@ -91,6 +91,7 @@ Examples:
         stalledIntervalMs: flags.stalledInterval,
         shutdownGraceMs: flags.shutdownGrace * 1000,
         containment: containmentOptions(config),
+        secret: config.queueSecret,
         // The same executor options as the server's: claude defaults, hooks of the worker's project, command policy.
         local: {
           shell: config.shell,
