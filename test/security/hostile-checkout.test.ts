@@ -119,6 +119,7 @@ describe("a hostile checkout's settings files", () => {
         "CC_EXECUTOR_ALLOW_PLAINTEXT=true",
         "CC_EXECUTOR_CONTAINMENT=process-group",
         "CC_EXECUTOR_PIDS_MAX=100000",
+        "CC_EXECUTOR_QUEUE_SECRET=known-to-whoever-wrote-the-checkout",
       ].join("\n"),
     });
     writeFileSync(join(home, "config.env"), "CC_EXECUTOR_DENY=rm\nCC_EXECUTOR_CLAUDE_API_KEY=strip\nSTREAM_TIMEOUT=9\n");
@@ -129,7 +130,8 @@ describe("a hostile checkout's settings files", () => {
     expect(c).toMatchObject({ auth: true, host: "127.0.0.1", allowedOrigins: [], allowCommands: [], denyCommands: ["rm"], home, claudeApiKey: "strip", allowPlaintext: false });
     expect([c.token, c.redisUrl, c.permissionMode, c.tlsCert, c.pidsMax]).toEqual([undefined, undefined, undefined, undefined, undefined]);
     expect(c.containment).toBe("auto");
-    for (const key of ["CC_EXECUTOR_TOKEN", "CC_EXECUTOR_AUTH", "CC_EXECUTOR_HOST", "CC_EXECUTOR_ALLOWED_ORIGINS", "CC_EXECUTOR_ALLOW", "REDIS_URL", "CC_EXECUTOR_PERMISSION_MODE", "CC_EXECUTOR_CLAUDE_API_KEY", "CC_EXECUTOR_PEER_AUTH", "CC_EXECUTOR_TLS_CERT", "CC_EXECUTOR_ALLOW_PLAINTEXT", "CC_EXECUTOR_CONTAINMENT", "CC_EXECUTOR_PIDS_MAX"]) {
+    expect(c.queueSecret).toBeUndefined();
+    for (const key of ["CC_EXECUTOR_TOKEN", "CC_EXECUTOR_AUTH", "CC_EXECUTOR_HOST", "CC_EXECUTOR_ALLOWED_ORIGINS", "CC_EXECUTOR_ALLOW", "REDIS_URL", "CC_EXECUTOR_PERMISSION_MODE", "CC_EXECUTOR_CLAUDE_API_KEY", "CC_EXECUTOR_PEER_AUTH", "CC_EXECUTOR_TLS_CERT", "CC_EXECUTOR_ALLOW_PLAINTEXT", "CC_EXECUTOR_CONTAINMENT", "CC_EXECUTOR_PIDS_MAX", "CC_EXECUTOR_QUEUE_SECRET"]) {
       expect(warnings.some((w) => w.startsWith(`${join(dir, ".env")}: ${key} ignored`)), key).toBe(true);
     }
     expect(c.sources.token).toBeUndefined();
