@@ -39,7 +39,7 @@ export async function run(): Promise<Figure[]> {
   try {
     await executeLatency(server.url, server.token, 20); // warm-up
     await bareSpawnLatency(20);
-    const containment = await serverContainment(server.port);
+    const containment = await serverContainment(server.port, server.token);
     return await repeat(
       "latency",
       async () => {

@@ -207,10 +207,10 @@ export async function bareSpawner<T>(...args: string[]): Promise<T> {
   );
 }
 
-/** The server's containment (from /health): "cgroup" or "process-group". */
-export async function serverContainment(port: number): Promise<string> {
+/** The server's containment (from the full /health document, which needs the token): "cgroup" or "process-group". */
+export async function serverContainment(port: number, token: string): Promise<string> {
   try {
-    const health = (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as { containment?: { kind?: string } };
+    const health = (await (await fetch(`http://127.0.0.1:${port}/health`, { headers: { authorization: `Bearer ${token}` } })).json()) as { containment?: { kind?: string } };
     return health.containment?.kind ?? "unknown";
   } catch {
     return "unknown";

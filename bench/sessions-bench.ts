@@ -62,7 +62,7 @@ export async function run(): Promise<Figure[]> {
   try {
     await manySessions(server.url, server.token, 10, 2); // warm-up
     await bareSessions(10, 2);
-    const containment = await serverContainment(server.port);
+    const containment = await serverContainment(server.port, server.token);
     return await repeat(
       "sessions",
       async () => {
