@@ -29,10 +29,11 @@ async function server(overrides: Parameters<typeof startTestServer>[0] = {}): Pr
 describe("containment as the server and doctor report it", () => {
   it("/health says what contains executions (cgroup where available, else process groups with the reason)", async () => {
     const srv = await server();
-    const health = (await (await fetch(`http://127.0.0.1:${srv.port}/health`)).json()) as { containment: { kind: string } };
+    const fullHealth = async (t: TestServer) => (await (await fetch(`http://127.0.0.1:${t.port}/health`, { headers: { authorization: `Bearer ${t.token}` } })).json()) as { containment: { kind: string } };
+    const health = await fullHealth(srv);
     expect(health.containment.kind).toBe(support.available ? "cgroup" : "process-group");
     const pg = await server({ containment: "process-group" });
-    const pgHealth = (await (await fetch(`http://127.0.0.1:${pg.port}/health`)).json()) as { containment: unknown };
+    const pgHealth = await fullHealth(pg);
     expect(pgHealth.containment).toEqual({ kind: "process-group", reason: expect.stringMatching(/CC_EXECUTOR_CONTAINMENT=process-group/) });
   });
 
