@@ -109,7 +109,7 @@ export async function run(): Promise<Figure[]> {
         if (streamed.wrong.length > 0 || rawStreams.wrong.length > 0) throw new Error(`corrupted streams: ${[...streamed.wrong, ...rawStreams.wrong].slice(0, 5).join("; ")}`);
         const mbps = (r: StreamResult) => r.bytes / MB / (r.wallMs / 1000);
         return [
-          { metric: `${STREAMS} streams x ${(STREAM_BYTES / 1e6).toFixed(0)} MB random (base64) at once, aggregate`, unit: "MB/s", ours: mbps(streamed), floor: mbps(rawStreams), note: `${(streamed.bytes / MB).toFixed(0)} MB, every sha256 and chunk seq checked; floor: the same commands read from raw pipes` },
+          { metric: `${STREAMS} streams x ${STREAM_BYTES / 1e6} MB random (base64) at once, aggregate`, unit: "MB/s", ours: mbps(streamed), floor: mbps(rawStreams), note: `${(streamed.bytes / MB).toFixed(0)} MB, every sha256 and chunk seq checked; floor: the same commands read from raw pipes` },
           { metric: "server RSS while streaming, peak vs before", unit: "MiB", ours: streamed.peakRss! / MB, floor: idle / MB },
         ];
       },
