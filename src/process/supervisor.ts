@@ -8,6 +8,7 @@ import { containmentFor, prepareSpawn, SpawnPreparationError, type Containment, 
 import { PausableTimer } from "./pausable-timer.js";
 import { resolveShell, type ShellPreference } from "./shell.js";
 import { TailBuffer } from "./tail-buffer.js";
+import { ReadBatch } from "./read-batch.js";
 import { Utf8Chunker } from "./utf8-chunker.js";
 import { withUtf8Data } from "./utf8-text.js";
 
@@ -125,6 +126,8 @@ export class SupervisedProcess extends EventEmitter<SupervisorEvents> {
   private terminating: Promise<unknown> | undefined;
   private groupGone: Promise<void> | undefined;
   private finishing = false;
+  /** Reads of one turn of the event loop, emitted together (fewer, larger chunks from chatty processes). */
+  private readonly batch: ReadBatch;
 
   /** @internal use startProcess() */
   constructor(
@@ -151,8 +154,10 @@ export class SupervisedProcess extends EventEmitter<SupervisorEvents> {
     }
 
     const chunkBytes = spec.chunkBytes ?? DEFAULTS.chunkBytes;
-    this.wire("stdout", child.stdout!, new Utf8Chunker(chunkBytes));
-    this.wire("stderr", child.stderr!, new Utf8Chunker(chunkBytes));
+    const chunkers = { stdout: new Utf8Chunker(chunkBytes), stderr: new Utf8Chunker(chunkBytes) };
+    this.batch = new ReadBatch((name, bytes) => this.emitPieces(name, chunkers[name].push(bytes)), chunkBytes);
+    this.wire("stdout", child.stdout!, chunkers.stdout);
+    this.wire("stderr", child.stderr!, chunkers.stderr);
     child.once("exit", (code, signal) => this.onLeaderExit(code, signal));
   }
 
@@ -214,9 +219,10 @@ export class SupervisedProcess extends EventEmitter<SupervisorEvents> {
     stream.on("data", (buf: Buffer) => {
       this.tails[name].write(buf);
       this.inactivity?.touch();
-      this.emitPieces(name, chunker.push(buf));
+      this.batch.add(name, buf);
     });
     stream.once("close", () => {
+      this.batch.flush();
       this.emitPieces(name, chunker.end());
       this.openStreams--;
       this.maybeFinish();
