@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { homeSettingsFile, mergeSettings, projectSettingsFiles, SettingsFileError, warnOnStderr } from "./config-sources.js";
 import { defaultHome } from "./paths.js";
-import { parseBytes } from "./units.js";
+import { parseAgeSeconds, parseBytes } from "./units.js";
 
 export { PROJECT_CONFIG_FILES, HOME_CONFIG_FILE, USER_ONLY_VARS } from "./config-sources.js";
 
@@ -45,6 +45,14 @@ export interface Config {
   replayBufferBytes: number;
   /** Largest replay file of one resumable execution (its head and its latest output are kept). */
   replayFileMaxBytes: number;
+  /** Run folders not written to for this long are pruned (0: kept however old). */
+  runsMaxAgeS: number;
+  /** The runs folder is pruned, oldest first, down to this many bytes (0: no cap). */
+  runsMaxBytes: number;
+  /** History rows older than this are pruned (0: kept however old). */
+  historyMaxAgeS: number;
+  /** History is pruned, oldest first, down to this many executions (0: no cap). */
+  historyMaxRows: number;
   /** A client with more than this many bytes queued towards it is disconnected (close 4008). */
   maxClientQueueBytes: number;
   /** claude tasks: ANTHROPIC_API_KEY passed on ("inherit") or removed ("strip", the Claude login is used). */
@@ -113,6 +121,10 @@ export const ENV_VARS = {
   CC_EXECUTOR_RESUME_GRACE: "resumeGraceS",
   CC_EXECUTOR_REPLAY_BUFFER: "replayBufferBytes",
   CC_EXECUTOR_REPLAY_FILE_MAX: "replayFileMaxBytes",
+  CC_EXECUTOR_RUNS_MAX_AGE: "runsMaxAgeS",
+  CC_EXECUTOR_RUNS_MAX_SIZE: "runsMaxBytes",
+  CC_EXECUTOR_HISTORY_MAX_AGE: "historyMaxAgeS",
+  CC_EXECUTOR_HISTORY_MAX_ROWS: "historyMaxRows",
   CC_EXECUTOR_MAX_CLIENT_QUEUE: "maxClientQueueBytes",
   CC_EXECUTOR_CLAUDE_API_KEY: "claudeApiKey",
   CC_EXECUTOR_WAIT_ON_LIMIT: "waitOnLimit",
@@ -140,8 +152,14 @@ const int = (min: number, max: number) => z.coerce.number().int().min(min).max(m
 /** A size in bytes: a number, or with a binary unit ("512k", "64M", "2G", "2GiB"). */
 const bytes = (min: number, max: number) =>
   z
-    .union([z.number(), z.string().transform((s, ctx) => parseBytes(s) ?? (ctx.addIssue({ code: "custom", message: "expected bytes, e.g. 1048576, 512k, 64M or 2G" }), z.NEVER))])
+    .union([z.number(), z.string()])
+    .transform((v, ctx) => (typeof v === "number" ? v : (parseBytes(v) ?? (ctx.addIssue({ code: "custom", message: "expected bytes, e.g. 1048576, 512k, 64M or 2G" }), z.NEVER))))
     .pipe(z.number().int().min(min).max(max));
+/** An age in seconds: a number, or with a unit ("30d", "12h", "90m", "2w"); 0 turns the limit off. */
+const age = z
+  .union([z.number(), z.string()])
+  .transform((v, ctx) => (typeof v === "number" ? v : (parseAgeSeconds(v) ?? (ctx.addIssue({ code: "custom", message: "expected an age, e.g. 30d, 12h, 90m, 2w or a number of seconds" }), z.NEVER))))
+  .pipe(z.number().min(0).max(100 * 365 * 86_400));
 const bool = z.union([z.boolean(), z.enum(["1", "0", "true", "false", "yes", "no", "on", "off"]).transform((v) => ["1", "true", "yes", "on"].includes(v))]);
 
 /** A list from the environment: a JSON array of strings, or comma-separated values. */
@@ -184,6 +202,10 @@ const ConfigSchema = z.object({
   resumeGraceS: z.coerce.number().positive().max(7 * 24 * 3600).default(300),
   replayBufferBytes: int(64 * 1024, 1024 ** 3).default(8 * 1024 * 1024),
   replayFileMaxBytes: bytes(256 * 1024, 1024 ** 4).default(128 * 1024 ** 2),
+  runsMaxAgeS: age.default(30 * 86_400),
+  runsMaxBytes: bytes(0, 1024 ** 5).default(2 * 1024 ** 3),
+  historyMaxAgeS: age.default(180 * 86_400),
+  historyMaxRows: int(0, 1_000_000_000).default(100_000),
   maxClientQueueBytes: bytes(64 * 1024, 1024 ** 4).default(16 * 1024 ** 2),
   claudeApiKey: z.enum(["inherit", "strip"]).default("inherit"),
   waitOnLimit: bool.default(false),

@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { VERSION } from "../version.js";
 import { registerClaude } from "./commands/claude.js";
+import { registerCleanup } from "./commands/cleanup.js";
 import { registerDoctor } from "./commands/doctor.js";
 import { registerTest } from "./commands/test.js";
 import { registerInit } from "./commands/init.js";
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerWorker(program);
   registerQueue(program);
   registerDoctor(program);
+  registerCleanup(program);
   registerTest(program);
   registerInit(program);
   registerMcp(program);

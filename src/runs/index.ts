@@ -6,3 +6,5 @@ export { readExecutionFile, writerAlive, type ExecutionFile, type KeptKind, type
 export { OutputLog, DEFAULT_SEGMENT_BYTES } from "./output-log.js";
 export { keepCommandOutput, keepClaudeRecord, runFoldersFrom, type RunFolders, type KeptExecution, type ClaudeEnd } from "./keep.js";
 export { findRunFolder, followExecution, readCommandOutput, executionEnded, FileTail, RunFolderNotFoundError, type RunFolderTarget, type FollowOptions } from "./read.js";
+export { claimRunFolder, usedBy, scanRunFolders, planRunsPrune, removeRunFolders, pruneRuns, runsUsage, CLAIM_FILE, RECENT_WRITE_MS } from "./folders.js";
+export type { RunFolder, RunsLimits, RunsPrunePlan, RunsPruneReport, RunsUsage } from "./folders.js";

@@ -1,6 +1,6 @@
 import { EventEmitter, once } from "node:events";
 import type { Logger } from "../logger.js";
-import { readReplay, ReplayWriter } from "../runs/index.js";
+import { claimRunFolder, readReplay, ReplayWriter } from "../runs/index.js";
 import { copyWithFields } from "../process/index.js";
 import { framePool } from "./frame-pool.js";
 import { jsonWithUtf8Data } from "./output-frame.js";
@@ -48,6 +48,8 @@ export class ExecutionChannel extends EventEmitter<{ drain: [] }> implements Not
   private ringSize = 0;
   private seq = 0;
   private readonly file: ReplayWriter | undefined;
+  /** Keeps pruning away from the run folder while the channel can still replay it. */
+  private releaseRunDir = () => {};
   private graceTimer: NodeJS.Timeout | undefined;
   private finished = false;
   private readonly forwardDrain = () => this.emit("drain");
@@ -58,6 +60,7 @@ export class ExecutionChannel extends EventEmitter<{ drain: [] }> implements Not
       this.file = new ReplayWriter({ dir: options.runDir, maxBytes: options.replayFileMaxBytes, logger: options.logger });
       // A resumed task list writes to its run's file again: its numbering goes on, replays stay in order.
       this.seq = this.file.lastSeq;
+      if (!this.file.broken) this.releaseRunDir = claimRunFolder(options.runDir);
     }
   }
 
@@ -172,6 +175,7 @@ export class ExecutionChannel extends EventEmitter<{ drain: [] }> implements Not
   close(): void {
     this.clearGrace();
     this.file?.close();
+    this.releaseRunDir();
   }
 
   /** True when notifications after `cursor` exist that the ring no longer holds. */

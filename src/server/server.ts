@@ -18,6 +18,7 @@ import { PEER_UID_SUPPORTED } from "../security/peer-uid.js";
 import { ensureToken, isLoopbackHost } from "./auth.js";
 import { ProcessSlots, type ServerContext } from "./context.js";
 import { handleDashboardHttp } from "./dashboard-http.js";
+import { Housekeeping } from "./housekeeping.js";
 import { monitorFor } from "./monitor.js";
 import { buildMethods } from "./methods.js";
 import { handleServerHttp } from "./health-http.js";
@@ -125,11 +126,13 @@ export async function startServer(config: Config, options: StartServerOptions = 
       builtin: [{ name: "uuid-check", events: ["pre-claude", "post-claude"], enabled: true, note: "turned off per task with uuid: false (--no-uuid)" }],
     }),
   };
+  const housekeeping = new Housekeeping(config, store, () => [...monitorFor(ctx).runningIds(), ...ctx.resumable.keys()], logger);
   const methods = buildMethods(ctx);
   for (const [name, handler] of options.methods?.(ctx) ?? []) methods.set(name, handler);
 
   const health = async () => {
     const storeHealth = await store.health().catch((err: Error) => ({ backend: "unknown", status: "degraded" as const, detail: err.message }));
+    const storage = await housekeeping.usage().catch((err: Error) => ({ error: err.message }));
     return {
       status: storeHealth.status === "ok" ? "healthy" : "degraded",
       service: "cc-executor",
@@ -146,6 +149,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
       tls: config.tlsCert !== undefined,
       pid: process.pid,
       store: storeHealth,
+      storage,
     };
   };
 
@@ -243,6 +247,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
   logger.info({ host: config.host, port, auth: config.auth, tls, home: config.home }, `cc-executor ${VERSION} listening on ${url}`);
   if (!tls && !isLoopbackHost(config.host)) logger.warn({ host: config.host }, "listening on a non-loopback address without TLS (--allow-plaintext): the token and every command cross the network in clear text");
 
+  housekeeping.start();
   let closing: Promise<void> | undefined;
   return {
     url,
@@ -257,6 +262,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
       (closing ??= shutdown(http, wss, sessions, ctx, logger).finally(async () => {
         removeRuntimeRecord(config.home, port, nonce);
         await Promise.allSettled([...closingSessions]);
+        await housekeeping.stop();
         await history.flush();
         if (!options.store) await store.close().catch(() => undefined);
       })),

@@ -2,7 +2,7 @@ import type { ChainableCommander, Redis } from "ioredis";
 import { lazyRequire } from "../lazy-require.js";
 import { silentLogger, type Logger } from "../logger.js";
 import { applyEnd, clampLimit, DEFAULT_RUN_LIST_LIMIT, matchesQuery, startRecord, toMs, validateRun } from "./record.js";
-import type { ExecutionEnd, ExecutionQuery, ExecutionRecord, ExecutionStart, Store, StoreHealth, TaskListRun } from "./types.js";
+import type { ExecutionEnd, ExecutionQuery, ExecutionRecord, ExecutionStart, HistoryPruneOptions, HistoryPruneResult, HistoryUsage, Store, StoreHealth, TaskListRun } from "./types.js";
 import { WriteBuffer, type BufferedWrite } from "./write-buffer.js";
 
 export interface RedisStoreOptions {
@@ -135,6 +135,37 @@ export class RedisStore implements Store {
       }
     }
     return this.buffer.clear(before);
+  }
+
+  async pruneHistory(options: HistoryPruneOptions): Promise<HistoryPruneResult> {
+    const before = options.before === undefined ? undefined : toMs(options.before);
+    const keep = options.keep === undefined ? undefined : Math.max(0, Math.floor(options.keep));
+    if (await this.usable()) {
+      try {
+        return await this.applyPrune(before, keep, options.dryRun ?? false);
+      } catch (err) {
+        if (!this.failed(err)) return { executions: 0, task_list_runs: 0 };
+      }
+    }
+    // Redis is away: what waits in the buffer can be pruned by age; the rest when it is back.
+    if (options.dryRun || before === undefined) return { executions: 0, task_list_runs: 0 };
+    return { executions: this.buffer.clear(before), task_list_runs: 0 };
+  }
+
+  async usage(): Promise<HistoryUsage> {
+    return this.read(
+      async () => {
+        const [executions, oldest, runs] = await Promise.all([
+          this.client.zcard(this.key("exec:index")),
+          this.client.zrange(this.key("exec:index"), 0, 0, "WITHSCORES"),
+          this.client.zcard(this.key("run:index")),
+        ]);
+        const usage: HistoryUsage = { executions, task_list_runs: runs };
+        if (oldest[1] !== undefined) usage.oldest_started_at = Number(oldest[1]);
+        return usage;
+      },
+      () => ({ executions: this.buffer.listExecutions({}, 1000).length, task_list_runs: this.buffer.listRuns(1000).length }),
+    );
   }
 
   async saveTaskListRun(run: TaskListRun): Promise<void> {
@@ -354,16 +385,51 @@ export class RedisStore implements Store {
   }
 
   private async applyClear(before: number): Promise<number> {
-    const index = this.key("exec:index");
-    const ids = await this.client.zrangebyscore(index, "-inf", `(${before}`);
+    const ids = await this.client.zrangebyscore(this.key("exec:index"), "-inf", `(${before}`);
+    return this.deleteRecords(this.key("exec:index"), ids, (id) => this.execKey(id), true);
+  }
+
+  private async applyPrune(before: number | undefined, keep: number | undefined, dryRun: boolean): Promise<HistoryPruneResult> {
+    const execIndex = this.key("exec:index");
+    const runIndex = this.key("run:index");
+    const [execIds, runIds] = [await this.idsToPrune(execIndex, before, keep), await this.idsToPrune(runIndex, before, keep)];
+    if (dryRun) return { executions: await this.countExisting(execIds, (id) => this.execKey(id)), task_list_runs: await this.countExisting(runIds, (id) => this.runKey(id)) };
+    return {
+      executions: await this.deleteRecords(execIndex, execIds, (id) => this.execKey(id), true),
+      task_list_runs: await this.deleteRecords(runIndex, runIds, (id) => this.runKey(id), false),
+    };
+  }
+
+  /** Members of a sorted-set index that started before `before`, or are older than the newest `keep`. */
+  private async idsToPrune(index: string, before: number | undefined, keep: number | undefined): Promise<string[]> {
+    const ids = new Set<string>();
+    if (before !== undefined) for (const id of await this.client.zrangebyscore(index, "-inf", `(${before}`)) ids.add(id);
+    if (keep !== undefined) {
+      const card = await this.client.zcard(index);
+      if (card > keep) for (const id of await this.client.zrange(index, 0, card - keep - 1)) ids.add(id);
+    }
+    return [...ids];
+  }
+
+  private async countExisting(ids: string[], keyOf: (id: string) => string): Promise<number> {
+    let n = 0;
+    for (let i = 0; i < ids.length; i += 500) n += await this.client.exists(...ids.slice(i, i + 500).map(keyOf));
+    return n;
+  }
+
+  /** Deletes records and their index members (and estimator samples); returns how many records existed. */
+  private async deleteRecords(index: string, ids: string[], keyOf: (id: string) => string, withCategories: boolean): Promise<number> {
     let deleted = 0;
+    const categories = withCategories && ids.length > 0 ? await this.client.smembers(this.key("exec:categories")) : [];
     for (let i = 0; i < ids.length; i += 500) {
       const chunk = ids.slice(i, i + 500);
-      deleted += await this.client.del(...chunk.map((id) => this.execKey(id)));
+      deleted += await this.client.del(...chunk.map(keyOf));
       await this.client.zrem(index, ...chunk);
-    }
-    for (const category of await this.client.smembers(this.key("exec:categories"))) {
-      await this.client.zremrangebyscore(this.catKey(category), "-inf", `(${before}`);
+      if (categories.length > 0) {
+        const p = this.client.pipeline();
+        for (const category of categories) p.zrem(this.catKey(category), ...chunk);
+        await execMulti(p);
+      }
     }
     return deleted;
   }

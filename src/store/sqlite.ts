@@ -5,7 +5,7 @@ import { lazyRequire } from "../lazy-require.js";
 import { defaultHome, statePaths } from "../paths.js";
 import { applyEnd, clampLimit, compact, DEFAULT_RUN_LIST_LIMIT, startRecord, toMs, validateRun } from "./record.js";
 import { MIGRATIONS } from "./sqlite-migrations.js";
-import type { ExecutionEnd, ExecutionQuery, ExecutionRecord, ExecutionStart, Store, StoreHealth, TaskListRun } from "./types.js";
+import type { ExecutionEnd, ExecutionQuery, ExecutionRecord, ExecutionStart, HistoryPruneOptions, HistoryPruneResult, HistoryUsage, Store, StoreHealth, TaskListRun } from "./types.js";
 
 export interface SqliteStoreOptions {
   /** Database file (default: statePaths(CC_EXECUTOR_HOME).sqliteFile). ":memory:" works too. */
@@ -101,6 +101,29 @@ export class SqliteStore implements Store {
 
   async clearExecutions(options: { before: Date | number }): Promise<number> {
     return this.db.prepare("DELETE FROM executions WHERE started_at < ?").run(toMs(options.before)).changes;
+  }
+
+  async pruneHistory(options: HistoryPruneOptions): Promise<HistoryPruneResult> {
+    const before = options.before === undefined ? -Infinity : toMs(options.before);
+    // -1: no cap (SQLite's "no limit" for OFFSET's LIMIT, and nothing is past it).
+    const keep = options.keep === undefined ? -1 : Math.max(0, Math.floor(options.keep));
+    const where = (table: string, key: string) =>
+      `started_at < @before OR (@keep >= 0 AND ${key} IN (SELECT ${key} FROM ${table} ORDER BY started_at DESC, ${key} DESC LIMIT -1 OFFSET @keep))`;
+    const params = { before: Number.isFinite(before) ? before : -1e18, keep };
+    const count = (table: string, key: string) => (this.db.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE ${where(table, key)}`).get(params) as { n: number }).n;
+    const remove = (table: string, key: string) => this.db.prepare(`DELETE FROM ${table} WHERE ${where(table, key)}`).run(params).changes;
+    const apply = options.dryRun ? count : remove;
+    return this.db.transaction(() => ({ executions: apply("executions", "id"), task_list_runs: apply("task_list_runs", "run_id") }))();
+  }
+
+  async usage(): Promise<HistoryUsage> {
+    const executions = (this.db.prepare("SELECT COUNT(*) AS n, MIN(started_at) AS oldest FROM executions").get() as { n: number; oldest: number | null });
+    const runs = (this.db.prepare("SELECT COUNT(*) AS n FROM task_list_runs").get() as { n: number }).n;
+    const pageSize = this.db.pragma("page_size", { simple: true }) as number;
+    const pages = (this.db.pragma("page_count", { simple: true }) as number) - (this.db.pragma("freelist_count", { simple: true }) as number);
+    const usage: HistoryUsage = { executions: executions.n, task_list_runs: runs, bytes: pages * pageSize };
+    if (executions.oldest !== null) usage.oldest_started_at = executions.oldest;
+    return usage;
   }
 
   async saveTaskListRun(run: TaskListRun): Promise<void> {

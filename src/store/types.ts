@@ -87,6 +87,31 @@ export interface TaskListRun {
   checkpoint_path: string;
 }
 
+/** What pruneHistory removes: rows started before `before`, and the oldest beyond the newest `keep`. */
+export interface HistoryPruneOptions {
+  /** Epoch ms: rows that started earlier go. */
+  before?: Date | number;
+  /** At most this many executions (and, separately, task-list runs) stay, the newest. */
+  keep?: number;
+  /** Count what would go, remove nothing. */
+  dryRun?: boolean;
+}
+
+export interface HistoryPruneResult {
+  executions: number;
+  task_list_runs: number;
+}
+
+/** How much history a store holds. */
+export interface HistoryUsage {
+  executions: number;
+  task_list_runs: number;
+  /** started_at of the oldest execution, epoch ms. */
+  oldest_started_at?: number;
+  /** Size on disk or in memory, when the backend knows it (SQLite: the file's pages in use). */
+  bytes?: number;
+}
+
 export interface StoreHealth {
   backend: "sqlite" | "redis";
   status: "ok" | "degraded";
@@ -103,6 +128,9 @@ export interface Store {
   listExecutions(query?: ExecutionQuery): Promise<ExecutionRecord[]>;
   /** Deletes executions started before `before`; returns how many were deleted. */
   clearExecutions(options: { before: Date | number }): Promise<number>;
+  /** Deletes old executions and task-list runs by age and count (or counts them with dryRun). */
+  pruneHistory(options: HistoryPruneOptions): Promise<HistoryPruneResult>;
+  usage(): Promise<HistoryUsage>;
 
   /** Inserts or replaces the run with this run_id. */
   saveTaskListRun(run: TaskListRun): Promise<void>;

@@ -166,6 +166,31 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       expect(await store.listExecutions()).toEqual([]);
     });
 
+    it("prunes by age and by count, task-list runs too; a dry run only counts", async () => {
+      for (let i = 1; i <= 10; i++) await store.recordExecutionStart(exec(`p${i}`, i));
+      await store.recordExecutionEnd("p9", { status: "completed", ended_at: T0 + 9500 });
+      for (let i = 1; i <= 4; i++) await store.saveTaskListRun(run(`r${i}`, i));
+      expect(await store.usage()).toMatchObject({ executions: 10, task_list_runs: 4, oldest_started_at: T0 + 1000 });
+
+      // Older than p3 (p1, p2), or past the newest 6 (p1..p4): p1..p4; runs: r1, r2 by age.
+      const plan = await store.pruneHistory({ before: T0 + 3000, keep: 6, dryRun: true });
+      expect(plan).toEqual({ executions: 4, task_list_runs: 2 });
+      expect((await store.usage()).executions).toBe(10);
+
+      expect(await store.pruneHistory({ before: T0 + 3000, keep: 6 })).toEqual({ executions: 4, task_list_runs: 2 });
+      expect((await store.listExecutions()).map((r) => r.id)).toEqual(["p10", "p9", "p8", "p7", "p6", "p5"]);
+      expect((await store.listTaskListRuns()).map((r) => r.run_id)).toEqual(["r4", "r3"]);
+      expect(await store.recentDurations("cmd:echo", 10)).toEqual([500]);
+      expect(await store.usage()).toMatchObject({ executions: 6, task_list_runs: 2, oldest_started_at: T0 + 5000 });
+
+      expect(await store.pruneHistory({ keep: 1 })).toEqual({ executions: 5, task_list_runs: 1 });
+      expect((await store.listExecutions()).map((r) => r.id)).toEqual(["p10"]);
+      expect(await store.pruneHistory({})).toEqual({ executions: 0, task_list_runs: 0 });
+      expect(await store.pruneHistory({ keep: 0 })).toEqual({ executions: 1, task_list_runs: 1 });
+      expect(await store.usage()).toMatchObject({ executions: 0, task_list_runs: 0 });
+      expect((await store.usage()).oldest_started_at).toBeUndefined();
+    });
+
     it("upserts, gets and lists task-list runs newest first", async () => {
       await store.saveTaskListRun(run("r1", 1));
       await store.saveTaskListRun(run("r2", 2));

@@ -10,6 +10,9 @@ import { loadConfig, type Config } from "../../config.js";
 import { statePaths } from "../../paths.js";
 import { findExecutable, resolveShell } from "../../process/index.js";
 import { openGroupRegistry } from "../../doors/index.js";
+import { runsUsage, scanRunFolders } from "../../runs/index.js";
+import { openStore, storeOptionsFrom } from "../../store/index.js";
+import { formatAge, formatBytes } from "../../units.js";
 import { ExitCode } from "../exit-codes.js";
 import { info, printJson, style } from "../output.js";
 import { inspectStateDir } from "../../security/state-dir.js";
@@ -173,14 +176,52 @@ function checkSqlite(): Promise<Check> {
     .catch((err: Error) => ({ name: "sqlite", status: "fail" as const, detail: `better-sqlite3 does not load: ${err.message.split("\n")[0]}`, hint: "reinstall with a C++ toolchain: npm rebuild better-sqlite3" }));
 }
 
+/** What the runs folder and the history hold against their limits (the server prunes to them every 10 minutes). */
+async function checkStorage(config: Config): Promise<Check[]> {
+  const runs = runsUsage(config.home, await scanRunFolders(config.home));
+  const age = (s: number) => (s > 0 ? formatAge(s) : "no age limit");
+  const cap = config.runsMaxBytes > 0 ? `cap ${formatBytes(config.runsMaxBytes)}` : "no size cap";
+  const over = config.runsMaxBytes > 0 && runs.bytes > config.runsMaxBytes;
+  const checks: Check[] = [
+    {
+      name: "runs",
+      status: over ? "warn" : "ok",
+      detail: `${formatBytes(runs.bytes)} in ${runs.folders} run folder(s)${runs.oldest_write ? `, oldest written ${new Date(runs.oldest_write).toISOString().slice(0, 10)}` : ""} (${cap}, ${age(config.runsMaxAgeS)}: CC_EXECUTOR_RUNS_MAX_SIZE / _MAX_AGE)`,
+      hint: over ? "a running server prunes it within 10 minutes; or run `cc-executor cleanup`" : undefined,
+    },
+  ];
+  const sqliteMissing = !config.redisUrl && !existsSync(statePaths(config.home).sqliteFile);
+  if (sqliteMissing) return [...checks, { name: "history", status: "ok", detail: "no history yet" }];
+  try {
+    const store = await openStore({ ...storeOptionsFrom(config), redis: { prefix: config.redisPrefix, waitMs: 1000 } });
+    try {
+      const health = await store.health();
+      if (health.status !== "ok") return [...checks, { name: "history", status: "warn", detail: `cannot read the history store: ${health.detail ?? health.status}` }];
+      const h = await store.usage();
+      const rowsOver = config.historyMaxRows > 0 && h.executions > config.historyMaxRows;
+      checks.push({
+        name: "history",
+        status: rowsOver ? "warn" : "ok",
+        detail: `${h.executions} execution(s), ${h.task_list_runs} task-list run(s)${h.oldest_started_at ? ` since ${new Date(h.oldest_started_at).toISOString().slice(0, 10)}` : ""}${h.bytes !== undefined ? `, ${formatBytes(h.bytes)}` : ""} (${config.historyMaxRows > 0 ? `cap ${config.historyMaxRows} rows` : "no row cap"}, ${age(config.historyMaxAgeS)}: CC_EXECUTOR_HISTORY_MAX_ROWS / _MAX_AGE)`,
+        hint: rowsOver ? "a running server prunes it within 10 minutes; or run `cc-executor history prune`" : undefined,
+      });
+    } finally {
+      await store.close();
+    }
+  } catch (err) {
+    checks.push({ name: "history", status: "warn", detail: `cannot read the history store: ${(err as Error).message}` });
+  }
+  return checks;
+}
+
 export async function runDoctor(config: Config, env: NodeJS.ProcessEnv = process.env): Promise<Check[]> {
-  return [await checkNode(), ...(await checkClaude(env)), checkShell(config), ...checkStateDir(config), checkPeerAuth(config), ...[checkProjectHooks(config, process.cwd())].filter((c): c is Check => c !== undefined), checkContainment(config), await checkPort(config), await checkRedis(config), await checkSqlite()];
+  return [await checkNode(), ...(await checkClaude(env)), checkShell(config), ...checkStateDir(config), ...(await checkStorage(config)), checkPeerAuth(config), ...[checkProjectHooks(config, process.cwd())].filter((c): c is Check => c !== undefined), checkContainment(config), await checkPort(config), await checkRedis(config), await checkSqlite()];
 }
 
 export function registerDoctor(program: Command): void {
   program
     .command("doctor")
-    .description("check this machine: Node, claude (found? logged in?), shell, state dir, token file, permissions, peer auth, project hooks trusted, process containment (cgroup or process group), port, Redis, SQLite")
+    .description("check this machine: Node, claude (found? logged in?), shell, state dir, token file, permissions, runs folder and history use, peer auth, project hooks trusted, process containment (cgroup or process group), port, Redis, SQLite")
     .option("--json", "print the checks as JSON")
     .action(async (flags: { json?: boolean }) => {
       const config = loadConfig();

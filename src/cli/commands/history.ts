@@ -1,12 +1,14 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { InvalidArgumentError, Option, type Command } from "commander";
-import { loadConfig } from "../../config.js";
+import { loadConfig, type Config } from "../../config.js";
 import { statePaths } from "../../paths.js";
 import { openStore, percentile, storeOptionsFrom, type ExecutionRecord, type Store } from "../../store/index.js";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { formatDuration, info, printJson, style } from "../output.js";
-import { parsePositiveInt } from "../parse-options.js";
+import { parseAgeOption, parseLimitCount, parsePositiveInt, parseSizeOption } from "../parse-options.js";
+import { limitsFrom, pruneState, type StateLimits } from "../../housekeeping/index.js";
+import { pruneReportJson, printPruneReport } from "../state-prune.js";
 
 const STATUSES = ["running", "completed", "failed", "timeout", "canceled"] as const;
 const KINDS = ["command", "claude", "task"] as const;
@@ -19,11 +21,11 @@ export function parseAge(value: string): number {
   return Number(m[1]) * unit * 1000;
 }
 
-async function withStore<T>(fn: (store: Store, home: string) => Promise<T>): Promise<T> {
+async function withStore<T>(fn: (store: Store, home: string, config: Config) => Promise<T>): Promise<T> {
   const config = loadConfig();
   const store = await openStore({ ...storeOptionsFrom(config), redis: { prefix: config.redisPrefix, waitMs: 1500 } });
   try {
-    return await fn(store, config.home);
+    return await fn(store, config.home, config);
   } finally {
     await store.close();
   }
@@ -133,4 +135,35 @@ export function registerHistory(program: Command): void {
       if (flags.json) return printJson({ deleted, before: new Date(before).toISOString() });
       info(`deleted ${deleted} execution(s) started before ${new Date(before).toISOString()}`);
     });
+
+  history
+    .command("prune")
+    .description("delete old history rows and whole run folders (transcripts, replay files, logs), never those of running work; defaults: the configured limits")
+    .option("--older-than <age>", 'rows started, and run folders last written, longer ago than this (e.g. 30d, 12h, 0s; "none": no age limit) [default: CC_EXECUTOR_HISTORY_MAX_AGE for rows, CC_EXECUTOR_RUNS_MAX_AGE for folders]', parseAgeOption)
+    .option("--max-rows <n>", 'keep at most this many executions and task-list runs, the newest ("none": no limit) [default: CC_EXECUTOR_HISTORY_MAX_ROWS]', parseLimitCount)
+    .option("--max-size <size>", 'delete the oldest run folders until the runs folder is under this (e.g. 2G; "none": no limit) [default: CC_EXECUTOR_RUNS_MAX_SIZE]', parseSizeOption)
+    .option("--dry-run", "say what would be deleted, delete nothing")
+    .option("--json", "print JSON")
+    .action(async (flags: { olderThan?: number; maxRows?: number; maxSize?: number; dryRun?: boolean; json?: boolean }) => {
+      const report = await withStore(async (store, home, config) => {
+        const limits = pruneLimits(config, flags);
+        return { json: pruneReportJson(await pruneState(home, store, limits, { dryRun: flags.dryRun }), { keep: limits.historyKeep }) };
+      });
+      if (flags.json) printJson(report.json);
+      else printPruneReport(report.json);
+      if (report.json.runs.failed.length > 0) process.exitCode = ExitCode.failure;
+    });
+}
+
+/** The configured limits, with what the flags set instead (a flag's value is literal: 0s is "everything"; "none" is no limit). */
+export function pruneLimits(config: Config, flags: { olderThan?: number; maxRows?: number; maxSize?: number }): StateLimits {
+  const limits = limitsFrom(config);
+  const orNone = (n: number) => (Number.isFinite(n) ? n : undefined);
+  if (flags.olderThan !== undefined) {
+    limits.runs.maxAgeMs = orNone(flags.olderThan * 1000);
+    limits.historyMaxAgeMs = orNone(flags.olderThan * 1000);
+  }
+  if (flags.maxRows !== undefined) limits.historyKeep = orNone(flags.maxRows);
+  if (flags.maxSize !== undefined) limits.runs.maxBytes = orNone(flags.maxSize);
+  return limits;
 }

@@ -1,0 +1,60 @@
+import type { Command } from "commander";
+import { loadConfig } from "../../config.js";
+import { findLeftoverFiles, pruneState, removeFiles, trimLog } from "../../housekeeping/index.js";
+import { statePaths } from "../../paths.js";
+import { openStore, storeOptionsFrom } from "../../store/index.js";
+import { formatBytes } from "../../units.js";
+import { ExitCode } from "../exit-codes.js";
+import { info, printJson } from "../output.js";
+import { parseAgeOption } from "../parse-options.js";
+import { printPruneReport, pruneReportJson } from "../state-prune.js";
+import { pruneLimits } from "./history.js";
+
+/**
+ * `cc-executor cleanup`: everything the state directory accumulates, in one pass: old run folders
+ * and history rows (the configured limits, or --older-than), an oversized server.log, files left by
+ * processes that died mid-write. Nothing that is in use is touched.
+ */
+export function registerCleanup(program: Command): void {
+  program
+    .command("cleanup")
+    .description("free the state directory: old run folders (outputs, transcripts, replay files) and history rows, an oversized server.log, files left by crashed processes; never anything in use")
+    .option("--older-than <age>", 'run folders last written and history rows started longer ago than this (e.g. 7d, 12h, 0s) [default: CC_EXECUTOR_RUNS_MAX_AGE and CC_EXECUTOR_HISTORY_MAX_AGE]', parseAgeOption)
+    .option("--dry-run", "say what would be removed, remove nothing")
+    .option("--json", "print JSON")
+    .action(async (flags: { olderThan?: number; dryRun?: boolean; json?: boolean }) => {
+      const config = loadConfig();
+      const paths = statePaths(config.home);
+      const dryRun = flags.dryRun ?? false;
+      if (process.stderr.isTTY && !flags.json) info(`scanning ${paths.home} …`);
+
+      const limits = pruneLimits(config, { olderThan: flags.olderThan });
+      const store = await openStore({ ...storeOptionsFrom(config), redis: { prefix: config.redisPrefix, waitMs: 1500 } });
+      let pruned;
+      try {
+        pruned = pruneReportJson(await pruneState(config.home, store, limits, { dryRun }), { keep: limits.historyKeep });
+      } finally {
+        await store.close();
+      }
+
+      const log = trimLog(paths.serverLog, { dryRun });
+      const leftovers = findLeftoverFiles(config.home);
+      const leftoverFailures = dryRun ? [] : removeFiles(leftovers);
+
+      const json = {
+        ...pruned,
+        server_log: log ?? null,
+        leftover_files: { files: leftovers.map((f) => ({ path: f.path, bytes: f.bytes, pid: f.pid })), failed: leftoverFailures },
+      };
+      if (flags.json) printJson(json);
+      else {
+        printPruneReport(pruned);
+        if (!log) info("log:     no server.log");
+        else if (log.trimmed) info(`log:     ${dryRun ? "would trim" : "trimmed"} ${paths.serverLog} from ${formatBytes(log.bytes)} to ${formatBytes(log.kept_bytes)} (its last lines)`);
+        else info(`log:     ${paths.serverLog} is ${formatBytes(log.bytes)}: kept`);
+        info(`files:   ${dryRun ? "would remove" : "removed"} ${leftovers.length} file(s) left by crashed processes${leftovers.length ? `: ${leftovers.map((f) => f.path).join(", ")}` : ""}`);
+        for (const f of leftoverFailures) info(`         could not remove ${f.path}: ${f.error}`);
+      }
+      if (pruned.runs.failed.length > 0 || leftoverFailures.length > 0) process.exitCode = ExitCode.failure;
+    });
+}
