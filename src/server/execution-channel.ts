@@ -68,8 +68,9 @@ export class ExecutionChannel extends EventEmitter<{ drain: [] }> implements Not
     return this.options.executionId;
   }
 
+  /** A session is attached (one whose connection closed after the work ended does not count). */
   get attached(): boolean {
-    return this.session !== undefined;
+    return this.session !== undefined && !this.session.isClosed;
   }
 
   get isCongested(): boolean {
@@ -145,7 +146,7 @@ export class ExecutionChannel extends EventEmitter<{ drain: [] }> implements Not
       this.replaying = false;
     }
     if (session.isClosed) {
-      if (!this.session) this.startGrace();
+      if (!this.attached) this.startGrace();
       return sent;
     }
     // From here on synchronous: nothing can be emitted between the replay and the attach.
@@ -193,7 +194,7 @@ export class ExecutionChannel extends EventEmitter<{ drain: [] }> implements Not
     this.clearGrace();
     this.graceTimer = setTimeout(() => {
       this.graceTimer = undefined;
-      if (!this.session || this.finished) this.options.onAbandoned();
+      if (!this.attached || this.finished) this.options.onAbandoned();
     }, this.options.graceMs);
     this.graceTimer.unref();
   }

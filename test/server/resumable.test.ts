@@ -56,6 +56,20 @@ describe("resumable executions", () => {
     await second.close();
   });
 
+  it("a client that saw the end and then disconnected does not keep the execution attached: another can attach and replay it", async () => {
+    const first = await open();
+    const res = await first.request(1, "execute", { command: "echo seen-twice", resumable: true });
+    const id = res.result.execution_id as string;
+    await first.waitFor((m) => m.method === "process.completed");
+    await first.close();
+    const second = await open();
+    const attached = await second.request(1, "attach", { execution_id: id, since_seq: 0 });
+    expect(attached.result).toMatchObject({ status: "attached", running: false });
+    await second.waitFor((m) => m.method === "process.completed");
+    expect(outputOf(second.messages, id)).toBe("seen-twice\n");
+    await second.close();
+  });
+
   it("no client within the grace period: the group is killed", async () => {
     const first = await open();
     const s = uniqueSleep();
