@@ -102,37 +102,45 @@ export class GroupRegistry {
    * Kills what processes that are no longer running left behind on this state directory, after
    * verifying each record (verifyRecord): leftover cgroups of dead owners are killed and removed;
    * a recorded group is killed only when it is provably the one that was started. Journals of
-   * live owners (another server on the same state directory) are left alone.
+   * live owners (another server on the same state directory) are left alone. With `dryRun` the
+   * report says what would be done (`reaped`, `cgroups`: would be killed) and nothing is touched.
    */
-  async reapLeftovers(graceMs: number): Promise<ReapReport> {
+  async reapLeftovers(graceMs: number, options: { dryRun?: boolean } = {}): Promise<ReapReport> {
+    const dryRun = options.dryRun ?? false;
     const report: ReapReport = { reaped: [], cgroups: [], skipped: [], stale: [], refused: [] };
     const cg = this.cgroups();
-    if (cg) await this.reapCgroups(cg.base, graceMs, report);
+    if (cg) await this.reapCgroups(cg.base, graceMs, report, dryRun);
     for (const { file, owner, records } of this.journals()) {
       const self = owner.pid === process.pid && owner.startTime === this.journal.owner.startTime;
       if (self || ownerAlive(owner)) {
         if (!self) report.skipped.push(...records.map((r) => r.pgid));
         continue;
       }
-      for (const rec of records) await this.reapRecord(rec, owner, graceMs, report);
-      removeFile(file);
+      for (const rec of records) await this.reapRecord(rec, owner, graceMs, report, dryRun);
+      if (!dryRun) removeFile(file);
     }
+    if (dryRun) return report;
     if (report.reaped.length || report.cgroups.length) this.logger.warn({ groups: report.reaped, cgroups: report.cgroups }, "reaped what a previous process left running");
     return report;
   }
 
-  private async reapRecord(rec: GroupRecord, owner: JournalOwner, graceMs: number, report: ReapReport): Promise<void> {
+  private async reapRecord(rec: GroupRecord, owner: JournalOwner, graceMs: number, report: ReapReport, dryRun: boolean): Promise<void> {
     const mount = rec.cgroup ? cgroup2MountPoint() : undefined;
     if (rec.cgroup && mount && isOurCgroupPath(rec.cgroup, mount) && owner.bootId === processTable().bootId()) {
       const leftover = ExecutionCgroup.at(rec.cgroup);
-      if (leftover.exists()) {
+      if (leftover.exists() && dryRun) report.cgroups.push(rec.cgroup);
+      else if (leftover.exists()) {
         await leftover.terminate(graceMs);
         await leftover.remove();
         report.cgroups.push(rec.cgroup);
       }
     }
     const verdict = verifyRecord(rec, owner);
-    if (verdict.action === "kill") {
+    if (dryRun) {
+      if (verdict.action === "kill") report.reaped.push(rec.pgid);
+      else if (verdict.action === "refuse") report.refused.push({ pgid: rec.pgid, why: verdict.why });
+      else report.stale.push(rec.pgid);
+    } else if (verdict.action === "kill") {
       await terminateGroup(rec.pgid, graceMs);
       report.reaped.push(rec.pgid);
       this.logger.warn({ pgid: rec.pgid, command: rec.command, verified_by: verdict.how }, "reaped a process group left behind by a previous process");
@@ -143,19 +151,23 @@ export class GroupRegistry {
   }
 
   /** Kills and removes executions' cgroups whose owner process is gone (recorded or not: the kernel is the record). */
-  private async reapCgroups(base: string, graceMs: number, report: ReapReport): Promise<void> {
+  private async reapCgroups(base: string, graceMs: number, report: ReapReport, dryRun: boolean): Promise<void> {
     const table = processTable();
     const alive = (pid: number, start: string) => (start === "unknown" ? table.startTime(pid) !== undefined : String(table.startTime(pid)) === start);
     for (const { ownerDir, cgroups } of leftoverOwnerDirs(base, alive)) {
       for (const dir of cgroups) {
         const leftover = ExecutionCgroup.at(dir);
+        if (dryRun) {
+          if (leftover.populated()) report.cgroups.push(dir);
+          continue;
+        }
         if (leftover.populated()) {
           await leftover.terminate(graceMs);
           report.cgroups.push(dir);
         }
         await leftover.remove();
       }
-      await removeCgroupDir(ownerDir, 500);
+      if (!dryRun) await removeCgroupDir(ownerDir, 500);
     }
   }
 

@@ -100,6 +100,51 @@ describe("history prune and cleanup, through the built CLI", () => {
     expect(readdirSync(join(home, "runs"))).toEqual(["claimed"]);
   }, 60_000);
 
+  it("stale process-group records: removed after the reaper verified them; a crash's leftover group is killed; someone else's process never", async () => {
+    const home = mkdtempSync(join(tmpdir(), "cce-clean-"));
+    const groups = join(home, "groups");
+    mkdirSync(groups, { recursive: true });
+    const dead = async () => {
+      const p = spawn("true");
+      await new Promise((r) => p.once("exit", r));
+      return p.pid!;
+    };
+    const deadOwner = await dead();
+    const sleep = (s: string) => {
+      const p = spawn("sleep", [s], { detached: true, stdio: "ignore" }); // its own group, as our executions
+      cleanupLater.push(() => p.kill("SIGKILL"));
+      return p.pid!;
+    };
+    const record = (pgid: number, leaderStartTime: number | undefined, ownerPid: number, ownerStartTime: number | undefined) =>
+      writeFileSync(join(groups, `${pgid}.json`), JSON.stringify({ pgid, leaderStartTime, command: "sleep", ownerPid, ownerStartTime, startedAt: Date.now() }));
+    const gone = await dead();
+    record(gone, 1, deadOwner, 1); // its group is gone: a stale record
+    const leftover = sleep("61.5"); // what a crashed server left running: verified by its start time
+    record(leftover, processStartTime(leftover), deadOwner, 1);
+    const stranger = sleep("62.5"); // a live process whose pid the record names with another start time
+    record(stranger, processStartTime(stranger)! - 100, deadOwner, 1);
+    const mine = sleep("63.5"); // recorded by a live owner (this test process): not ours to touch
+    record(mine, processStartTime(mine), process.pid, processStartTime(process.pid));
+    const alive = (pid: number) => processStartTime(pid) !== undefined;
+    const env = { CC_EXECUTOR_HOME: home, CC_EXECUTOR_KILL_GRACE_MS: "200" };
+
+    const dry = JSON.parse((await runCli(["cleanup", "--dry-run", "--json"], { env })).stdout);
+    expect(dry.process_groups).toMatchObject({ killed: [leftover], stale_records: [gone], of_live_processes: [mine] });
+    expect(dry.process_groups.left_alone).toEqual([{ pgid: stranger, why: expect.stringMatching(/another process/) }]);
+    expect(readdirSync(groups).length).toBe(4);
+    expect([leftover, stranger, mine].every(alive)).toBe(true);
+
+    const human = await runCli(["cleanup"], { env });
+    expect(human.code).toBe(0);
+    expect(human.stderr).toMatch(new RegExp(`groups: +removed 1 stale record\\(s\\); killed 1 group\\(s\\) a crashed process left running \\(pgid ${leftover}\\); 1 belong to a running process`));
+    expect(human.stderr).toMatch(new RegExp(`left pgid ${stranger} alone: .*another process`));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(alive(leftover)).toBe(false);
+    expect(alive(stranger)).toBe(true);
+    expect(alive(mine)).toBe(true);
+    expect(readdirSync(groups)).toEqual([`${mine}.json`]);
+  }, 60_000);
+
   it("bad values are usage errors (exit 2) and delete nothing", async () => {
     const home = mkdtempSync(join(tmpdir(), "cce-clean-"));
     runFolder(home, "old", 10, 40 * DAY);
@@ -131,7 +176,7 @@ describe("the server keeps the state directory within its limits", () => {
     server = await spawnServerProcess({ CC_EXECUTOR_RUNS_MAX_AGE: "30d", CC_EXECUTOR_HISTORY_MAX_AGE: "60d" }, { home });
     const health = async () => (await fetch(`http://127.0.0.1:${server!.port}/health`, { headers: { authorization: `Bearer ${server!.token}` } })).json() as Promise<any>;
     const deadline = Date.now() + 15_000;
-    while (existsSync(join(home, "runs", "ancient")) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    while (readdirSync(join(home, "runs")).length > 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
     expect(readdirSync(join(home, "runs"))).toEqual(["young"]);
     let h = await health();
     expect(h.storage.history).toMatchObject({ executions: 2, task_list_runs: 0, max_rows: 100_000, max_age_s: 60 * 86_400 });
@@ -145,18 +190,23 @@ describe("the server keeps the state directory within its limits", () => {
     expect(doctor.checks.find((c: { name: string }) => c.name === "runs").detail).toMatch(/in \d+ run folder\(s\).*cap 2\.0 GiB, 30d/);
     expect(doctor.checks.find((c: { name: string }) => c.name === "history").detail).toMatch(/^\d+ execution\(s\), 0 task-list run\(s\) since \d{4}-\d\d-\d\d.*cap 100000 rows, 60d/);
 
-    // A resumable execution whose client has gone: its folder is claimed by the server.
+    // A resumable execution that ended while its client was away: attachable for the grace period,
+    // so its folder stays claimed by the server although its record says it ended.
     const peer = await RawPeer.open(server.url, { token: server.token });
-    const res = await peer.request(1, "execute", { command: "echo started; sleep 60", resumable: true });
+    const res = await peer.request(1, "execute", { command: "echo kept-for-replay", resumable: true });
     const id = res.result.execution_id as string;
-    await peer.waitFor((m) => m.method === "process.output");
+    await peer.waitFor((m) => m.method === "process.completed");
     peer.ws.terminate();
     const dir = join(home, "runs", id);
     age(dir, 40 * DAY); // looks old: only the claim protects it
     const out = JSON.parse((await runCli(["cleanup", "--older-than", "0s", "--json"], { env: { CC_EXECUTOR_HOME: home } })).stdout);
     expect(out.runs.in_use_kept).toEqual([{ id, bytes: expect.any(Number), in_use: `in use by pid ${server.pid}` }]);
-    expect(existsSync(join(dir, "events.jsonl"))).toBe(true);
     expect(out.runs.removed.map((f: { id: string }) => f.id)).toEqual(["young"]);
-
+    const back = await RawPeer.open(server.url, { token: server.token });
+    const attached = await back.request(1, "attach", { execution_id: id, since_seq: 0 });
+    expect(attached.error).toBeUndefined();
+    await back.waitFor((m) => m.method === "process.completed");
+    expect(back.notifications("process.output").map((m) => m.params.data).join("")).toBe("kept-for-replay\n");
+    await back.close();
   }, 60_000);
 });

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { loadConfig } from "../../config.js";
+import { openGroupRegistry } from "../../doors/index.js";
 import { findLeftoverFiles, pruneState, removeFiles, trimLog } from "../../housekeeping/index.js";
 import { statePaths } from "../../paths.js";
 import { openStore, storeOptionsFrom } from "../../store/index.js";
@@ -13,12 +14,13 @@ import { pruneLimits } from "./history.js";
 /**
  * `cc-executor cleanup`: everything the state directory accumulates, in one pass: old run folders
  * and history rows (the configured limits, or --older-than), an oversized server.log, files left by
- * processes that died mid-write. Nothing that is in use is touched.
+ * processes that died mid-write, and the process-group records of processes that are gone (through
+ * the crash reaper, which verifies each group before anything is killed). Nothing in use is touched.
  */
 export function registerCleanup(program: Command): void {
   program
     .command("cleanup")
-    .description("free the state directory: old run folders (outputs, transcripts, replay files) and history rows, an oversized server.log, files left by crashed processes; never anything in use")
+    .description("free the state directory: old run folders (outputs, transcripts, replay files) and history rows, an oversized server.log, files left by crashed processes, stale process-group records (and what a crashed server left running, verified as its own); never anything in use")
     .option("--older-than <age>", 'run folders last written and history rows started longer ago than this (e.g. 7d, 12h, 0s) [default: CC_EXECUTOR_RUNS_MAX_AGE and CC_EXECUTOR_HISTORY_MAX_AGE]', parseAgeOption)
     .option("--dry-run", "say what would be removed, remove nothing")
     .option("--json", "print JSON")
@@ -38,12 +40,22 @@ export function registerCleanup(program: Command): void {
       }
 
       const log = trimLog(paths.serverLog, { dryRun });
+      // Records of dead processes: a group still running and verified as ours (a crash's leftover) is
+      // killed, as the next server start would; one that cannot be verified is left alone.
+      const groups = await openGroupRegistry(config).reapLeftovers(config.killGraceMs, { dryRun });
       const leftovers = findLeftoverFiles(config.home);
       const leftoverFailures = dryRun ? [] : removeFiles(leftovers);
 
       const json = {
         ...pruned,
         server_log: log ?? null,
+        process_groups: {
+          killed: groups.reaped,
+          cgroups_killed: groups.cgroups,
+          stale_records: groups.stale,
+          left_alone: groups.refused,
+          of_live_processes: groups.skipped,
+        },
         leftover_files: { files: leftovers.map((f) => ({ path: f.path, bytes: f.bytes, pid: f.pid })), failed: leftoverFailures },
       };
       if (flags.json) printJson(json);
@@ -52,6 +64,14 @@ export function registerCleanup(program: Command): void {
         if (!log) info("log:     no server.log");
         else if (log.trimmed) info(`log:     ${dryRun ? "would trim" : "trimmed"} ${paths.serverLog} from ${formatBytes(log.bytes)} to ${formatBytes(log.kept_bytes)} (its last lines)`);
         else info(`log:     ${paths.serverLog} is ${formatBytes(log.bytes)}: kept`);
+        const g = groups;
+        const kill = dryRun ? "would kill" : "killed";
+        info(
+          `groups:  ${dryRun ? "would remove" : "removed"} ${g.stale.length} stale record(s)` +
+            (g.reaped.length + g.cgroups.length ? `; ${kill} ${g.reaped.length + g.cgroups.length} group(s) a crashed process left running (${[...g.reaped.map((p) => `pgid ${p}`), ...g.cgroups].join(", ")})` : "") +
+            (g.skipped.length ? `; ${g.skipped.length} belong to a running process` : ""),
+        );
+        for (const r of g.refused) info(`         left pgid ${r.pgid} alone: ${r.why}`);
         info(`files:   ${dryRun ? "would remove" : "removed"} ${leftovers.length} file(s) left by crashed processes${leftovers.length ? `: ${leftovers.map((f) => f.path).join(", ")}` : ""}`);
         for (const f of leftoverFailures) info(`         could not remove ${f.path}: ${f.error}`);
       }
