@@ -4,7 +4,7 @@ import type { Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitUntil } from "../helpers/procs.js";
 import { RawSocketClient } from "../helpers/raw-socket.js";
-import { RawPeer, type RawMessage } from "../helpers/server.js";
+import { RawPeer, startTestServer, type RawMessage } from "../helpers/server.js";
 import { rssBytes, spawnServerProcess, type ServerProcess } from "../helpers/server-process.js";
 
 /**
@@ -194,4 +194,32 @@ describe("a client that stops reading", () => {
     await owner.close();
     await watcher.close();
   }, 60_000);
+});
+
+describe("a client that sends requests and never reads the answers", () => {
+  it("is disconnected with close 4008 once its queue passes CC_EXECUTOR_MAX_CLIENT_QUEUE; the server stays usable", async () => {
+    const srv = await startTestServer({ maxClientQueueBytes: MiB });
+    try {
+      const greedy = await RawPeer.open(srv.url, { token: srv.token });
+      await greedy.waitFor((m) => m.method === "connected");
+      const socket = (greedy.ws as unknown as { _socket: Socket })._socket;
+      socket.pause();
+      // ~1 KiB answers: well past the socket buffers (a few MiB on loopback) and the 1 MiB limit.
+      for (let i = 0; i < 20_000; i++) greedy.send({ jsonrpc: "2.0", id: i, method: "health" });
+      // The server gives up on it at once (its socket is closed once the close frame is read, or after 30 s).
+      await waitUntil(() => [...srv.sessions].every((session) => session.isClosed), 30_000, "the server to give up on the greedy session");
+      socket.resume();
+      await waitUntil(() => greedy.closed !== undefined, 30_000, "the close frame");
+      expect(greedy.closed).toEqual({ code: 4008, reason: expect.stringMatching(/too slow/) });
+      const answered = greedy.messages.filter((m) => m.id !== undefined).length;
+      expect(answered).toBeGreaterThan(0);
+      expect(answered).toBeLessThan(20_000);
+
+      const polite = await RawPeer.open(srv.url, { token: srv.token });
+      expect((await polite.request(1, "health", {})).result.status).toBeDefined();
+      await polite.close();
+    } finally {
+      await srv.cleanup();
+    }
+  }, 90_000);
 });
