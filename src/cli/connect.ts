@@ -53,15 +53,28 @@ export async function connectOrStartLocal(flags: ConnectionFlags, quiet = false)
   };
 }
 
+/** The server a detached start needs was still starting when the command's time was up; nothing was started. */
+export class ServerStartingError extends Error {
+  constructor(
+    readonly pid: number,
+    readonly log: string,
+  ) {
+    super(`the cc-executor server (pid ${pid}) is still starting; nothing was started yet: run the same command again (server log: ${log})`);
+    this.name = "ServerStartingError";
+  }
+}
+
 /**
  * Connects to the running server; when none answers (and no --url was given), starts one in the
- * background as `server start --daemon` would and says so on stderr. For work the server must
- * own beyond this process: detached runs.
+ * background as `server start --daemon` would (or waits for one another command is starting) and
+ * says so on stderr. For work the server must own beyond this process: detached runs. Throws
+ * ServerStartingError when the server is not up by `deadline` (epoch ms): it goes on starting.
  */
-export async function connectOrStartDaemon(flags: Omit<ConnectionFlags, "local">, quiet = false): Promise<ExecutorClient> {
+export async function connectOrStartDaemon(flags: Omit<ConnectionFlags, "local">, options: { quiet?: boolean; deadline?: number } = {}): Promise<ExecutorClient> {
   const url = flags.url ?? defaultServerUrl();
   try {
-    return await ExecutorClient.connect({ url, token: flags.token });
+    // without --url the client picks the URL itself (wss:// for a TLS server of this state directory)
+    return await ExecutorClient.connect({ url: flags.url, token: flags.token });
   } catch (err) {
     if (flags.url !== undefined || !isUnreachable(err)) throw err;
   }
@@ -71,9 +84,9 @@ export async function connectOrStartDaemon(flags: Omit<ConnectionFlags, "local">
     const target = localTarget(config, readRuntimeRecord(config.home, config.port));
     return ExecutorClient.connect({ url: target.ws, ca: target.ca, token: flags.token, home: config.home });
   };
+  let started;
   try {
-    const started = await startDaemon(config);
-    if (!quiet) info(style(`no server was running at ${url}: started one in the background (pid ${started.pid}, log ${started.log}; stop it with: cc-executor server stop)`, "dim"));
+    started = await startDaemon(config, { deadline: options.deadline });
   } catch (err) {
     // Another command may have started one at the same moment: use it if it answers now.
     try {
@@ -82,5 +95,7 @@ export async function connectOrStartDaemon(flags: Omit<ConnectionFlags, "local">
       throw err;
     }
   }
+  if (!options.quiet && started.spawned) info(style(`no server was running at ${url}: started one in the background (pid ${started.pid}, log ${started.log}; stop it with: cc-executor server stop)`, "dim"));
+  if (!started.ready) throw new ServerStartingError(started.pid, started.log);
   return daemon();
 }

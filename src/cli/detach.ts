@@ -1,7 +1,10 @@
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
 import type { DetachedRun } from "../client/index.js";
 import { loadConfig } from "../config.js";
 import { statePaths } from "../paths.js";
+import { callerBudgetS, deadlineAfter } from "./budget.js";
+import type { ServerStartingError } from "./connect.js";
+import { ExitCode } from "./exit-codes.js";
 import { info, printJson, style, warn } from "./output.js";
 
 /** What `claude --detach` and `tasks run --detach` print: the run's id and how to follow it. */
@@ -36,7 +39,17 @@ export function printDetached(run: DetachedRun, kind: DetachedOutput["kind"], fl
   if (!flags.quiet) info(style(`started ${kind === "claude" ? "claude task" : "task list"} ${out.id} in the background; wait for it: ${out.wait_command.replace(/ --json$/, "")} · output: ${out.logs_command}`, "dim"));
 }
 
-/** The run folder a CLI-side reader looks in. */
-export function localRunDir(id: string): string {
-  return join(statePaths(loadConfig().home).runsDir, id);
+/** Where a detached start's server must be up by: half of the caller's Bash timeout when known (see budget.ts), else 60 s. */
+export function detachDeadline(): number {
+  return deadlineAfter(callerBudgetS() ?? 60);
+}
+
+/**
+ * The answer when the server was still starting: nothing was started, so running the same
+ * command again is safe (and then fast). Exit 4, as `wait` for "not yet".
+ */
+export function printServerStarting(err: ServerStartingError, flags: { json?: boolean }): number {
+  if (flags.json) printJson({ status: "starting", started: false, server_pid: err.pid, message: err.message });
+  info(style(err.message, "yellow"));
+  return ExitCode.notYet;
 }

@@ -7,8 +7,8 @@ export const ExitCode = {
   usage: 2,
   /** The server could not be reached (server status, commands that need a server). */
   unreachable: 3,
-  /** `wait`: the run has not finished yet (call wait again). */
-  stillRunning: 4,
+  /** Not done yet, run the same command again: `wait` (the run is still running), `--detach` (the server is still starting; nothing was started). */
+  notYet: 4,
   /** A usage or rate limit, or an overloaded API: try again later (EX_TEMPFAIL). */
   tryLater: 75,
   /** The command was killed by its timeout (as coreutils `timeout`). */

@@ -79,6 +79,24 @@ describe("claude --detach, then wait", () => {
     expect(processTable().filter((p) => p.cmdline.includes(marker) && p.state !== "Z")).toEqual([]);
   }, 120_000);
 
+  it("a server still starting when the caller's time is up: exit 4, nothing started; the same command again gets the run, from the one server", async () => {
+    const { fc, cli } = sandbox();
+    const marker = `starting ${uniqueSleep()}`;
+    // BASH_DEFAULT_TIMEOUT_MS=200: 0.1 s from the command's own start, far too little for a server to come up
+    const early = await cli(["claude", "--detach", "--json", marker], { BASH_DEFAULT_TIMEOUT_MS: "200" });
+    expect(early.code, early.stderr).toBe(STILL_RUNNING);
+    expect(json(early)).toMatchObject({ status: "starting", started: false, server_pid: expect.any(Number) });
+    expect(early.stderr).toMatch(/still starting; nothing was started yet: run the same command again/);
+    const again = await cli(["claude", "--detach", "--json", marker]);
+    expect(again.code, again.stderr).toBe(0);
+    const id = json(again).id;
+    const done = await cli(["wait", id, "--json", "--max-wait", "45"]);
+    expect(done.code, done.stderr).toBe(0);
+    expect(fc.calls().filter((c) => c.prompt.includes(marker))).toHaveLength(1);
+    const servers = processTable().filter((p) => p.cmdline.includes(" server start ") && p.cmdline.includes(fc.home) && p.state !== "Z");
+    expect(servers.map((p) => p.pid)).toEqual([json(early).server_pid]);
+  }, 120_000);
+
   it("wait ends with the exit code `claude` would have: 75 for a usage limit; 2 for an unknown id", async () => {
     const { cli } = sandbox("usage_limit");
     const started = await cli(["claude", "--detach", "-q", "hit the limit"]);

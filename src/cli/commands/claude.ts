@@ -3,8 +3,8 @@ import { Option } from "commander";
 import type { ClaudeTaskResult } from "../../claude/index.js";
 import type { ClaudeRequestOptions, ExecutorEvent } from "../../client/index.js";
 import { Notifications } from "../../protocol/index.js";
-import { connectOrStartDaemon, connectOrStartLocal } from "../connect.js";
-import { printDetached } from "../detach.js";
+import { connectOrStartDaemon, connectOrStartLocal, ServerStartingError } from "../connect.js";
+import { detachDeadline, printDetached, printServerStarting } from "../detach.js";
 import { cancelOnceStarted, onInterrupt } from "../interrupt.js";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { formatDuration, info, printJson, style } from "../output.js";
@@ -139,7 +139,8 @@ Exit codes: 0 verified success, 1 failure, 75 usage/rate limit, overload or API 
 
 With --detach the task belongs to the server: this command prints its id (with --json a small
 object with the wait and logs commands) and exits 0; the task runs to its end even when the
-caller is gone. \`cc-executor wait <id>\` prints its result (the same JSON, the same exit codes).
+caller is gone. Exit 4: a server this command started was still starting (nothing was started;
+run the same command again). \`cc-executor wait <id>\` prints its result (the same JSON, the same exit codes).
 
 Examples:
   cc-executor claude "Create hello.py that prints hi"
@@ -171,7 +172,13 @@ function requestOptions(flags: ClaudeFlags): Omit<ClaudeRequestOptions, "onEvent
 }
 
 async function runDetached(prompt: string, flags: ClaudeFlags): Promise<number> {
-  const client = await connectOrStartDaemon({ url: flags.url, token: flags.token }, flags.quiet);
+  let client;
+  try {
+    client = await connectOrStartDaemon({ url: flags.url, token: flags.token }, { quiet: flags.quiet, deadline: detachDeadline() });
+  } catch (err) {
+    if (err instanceof ServerStartingError) return printServerStarting(err, flags);
+    throw err;
+  }
   try {
     printDetached(await client.detachClaude(prompt, requestOptions(flags)), "claude", flags);
     return ExitCode.ok;

@@ -85,6 +85,7 @@ async function startForeground(config: Config): Promise<void> {
 
 async function startInBackground(config: Config, flags: ServerFlags): Promise<void> {
   const started = await startDaemon(config, { shell: flags.shell });
+  if (!started.ready) throw new CliError(`the server (pid ${started.pid}) did not come up within 15 s; see ${started.log}`, ExitCode.failure);
   info(`cc-executor started in the background (pid ${started.pid}) on ${started.url}; log: ${started.log}`);
   const record = readRuntimeRecord(config.home, config.port);
   const token = record?.auth ? readLocalToken(config.home) : undefined;

@@ -11,8 +11,8 @@ import { taskListRunServices } from "../../doors/index.js";
 import { HistoryRecorder, storeOptionsFrom, timeoutLimitsFrom } from "../../store/index.js";
 import { openStoreOrFallback } from "../../store/fallback.js";
 import { checkPreTaskList, formatFromPath, listRunStates, loadRunState, loadTaskListFile, planPhases, summarize, TaskListError, TaskListRefusedError, RunNotFoundError, RunNotResumableError, type TaskList, type TaskListEvent, type TaskListSummary, type TaskOutcome } from "../../tasks/index.js";
-import { connectOrStartDaemon, connectOrStartLocal } from "../connect.js";
-import { printDetached } from "../detach.js";
+import { connectOrStartDaemon, connectOrStartLocal, ServerStartingError } from "../connect.js";
+import { detachDeadline, printDetached, printServerStarting } from "../detach.js";
 import { cancelOnceStarted, onInterrupt } from "../interrupt.js";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { formatDuration, info, printJson, style } from "../output.js";
@@ -41,7 +41,8 @@ Without a running server (cc-executor server start) the list runs in-process.
 Exit codes: 0 every task completed, 1 a task failed (the list stopped), 2 invalid task list,
 130 interrupted (Ctrl-C, SIGTERM, SIGHUP): the running task is stopped and the run can be resumed.
 With --detach the run belongs to the server: the run id is printed (with --json a small object
-with the wait and logs commands) and the command exits 0; \`cc-executor wait <run-id>\` prints
+with the wait and logs commands) and the command exits 0 (4: a server it started was still
+starting, nothing was started: run it again); \`cc-executor wait <run-id>\` prints
 the summary later (the same JSON, the same exit codes).`;
 
 function addConnectionOptions(cmd: Command): Command {
@@ -248,7 +249,13 @@ function listError(err: unknown): CliError {
 }
 
 async function runDetached(request: TaskListRequest, flags: RunFlags): Promise<number> {
-  const client = await connectOrStartDaemon({ url: flags.url, token: flags.token }, flags.quiet);
+  let client;
+  try {
+    client = await connectOrStartDaemon({ url: flags.url, token: flags.token }, { quiet: flags.quiet, deadline: detachDeadline() });
+  } catch (err) {
+    if (err instanceof ServerStartingError) return printServerStarting(err, flags);
+    throw err;
+  }
   try {
     printDetached(await client.detachTaskList(request, requestOptions(request, flags)), "task-list", flags);
     return ExitCode.ok;

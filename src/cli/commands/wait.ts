@@ -1,4 +1,3 @@
-import { performance } from "node:perf_hooks";
 import type { Command } from "commander";
 import { InvalidArgumentError } from "commander";
 import { loadConfig } from "../../config.js";
@@ -6,6 +5,7 @@ import { runTiming, type RunTiming } from "../../runs/remaining.js";
 import { resolveRun, UnknownRunError, waitForRun, type RunningRun, type RunReport } from "../../runs/run-status.js";
 import { storeOptionsFrom } from "../../store/index.js";
 import { openStoreOrFallback } from "../../store/fallback.js";
+import { callerBudgetS, deadlineAfter } from "../budget.js";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { formatDuration, info, printJson, style } from "../output.js";
 import { claudeExitCode, printClaudeResult } from "./claude.js";
@@ -14,14 +14,9 @@ import { printSummary, summaryExitCode } from "./tasks.js";
 /** Without --max-wait and without BASH_DEFAULT_TIMEOUT_MS: well under the Bash tool's 2-minute default. */
 export const DEFAULT_MAX_WAIT_S = 60;
 
-/**
- * The default --max-wait: half of BASH_DEFAULT_TIMEOUT_MS when the caller's environment has it
- * (Claude Code's Bash tool passes its environment on, so a `wait` run by it fits inside the tool's
- * timeout by itself), else DEFAULT_MAX_WAIT_S. Half leaves room for a slow start on a busy machine.
- */
+/** The default --max-wait: half of the caller's Bash timeout when known (see callerBudgetS), else DEFAULT_MAX_WAIT_S. */
 export function defaultMaxWaitS(env: NodeJS.ProcessEnv = process.env): number {
-  const ms = Number(env.BASH_DEFAULT_TIMEOUT_MS);
-  return Number.isFinite(ms) && ms > 0 ? ms / 2000 : DEFAULT_MAX_WAIT_S;
+  return callerBudgetS(env) ?? DEFAULT_MAX_WAIT_S;
 }
 
 function parseSeconds(value: string): number {
@@ -77,8 +72,7 @@ Examples:
 
 async function waitCommand(id: string, flags: WaitFlags): Promise<number> {
   const config = loadConfig();
-  // The budget starts when this process started: node's own start-up counts against the caller's timeout.
-  const deadline = performance.timeOrigin + (flags.maxWait ?? defaultMaxWaitS()) * 1000;
+  const deadline = deadlineAfter(flags.maxWait ?? defaultMaxWaitS());
   let report: RunReport;
   try {
     const run = resolveRun(config.home, id);
@@ -103,7 +97,7 @@ async function waitCommand(id: string, flags: WaitFlags): Promise<number> {
   const running = await stillRunning(config, report as RunningRun);
   if (flags.json) printJson(running);
   if (!flags.quiet) info(style(`still running: ${describe(running)} — wait again: cc-executor wait ${running.id}`, "cyan"));
-  return ExitCode.stillRunning;
+  return ExitCode.notYet;
 }
 
 async function stillRunning(config: ReturnType<typeof loadConfig>, run: RunningRun): Promise<StillRunning> {
