@@ -144,8 +144,7 @@ describe("a detached run whose server dies (kill -9)", () => {
     expect(list.code, list.stderr).toBe(130);
     expect(json(list)).toMatchObject({ run_id: runId, status: "interrupted", completed: 1, resume_command: `cc-executor tasks resume ${runId}` });
 
-    // The next server reaps what the dead one left running.
-    expect(ours()).toHaveLength(2);
+    // Whatever the dead server left running is gone once the next one has started (reaped at its start, if not before).
     expect((await cli(["server", "start", "--daemon"])).code).toBe(0);
     expect(ours()).toEqual([]);
   }, 180_000);
