@@ -210,14 +210,14 @@ interface Outcome {
 }
 
 /** Every run's tag and state dir, for the clean-up after a failed test. */
-const started: Array<{ tag: string; home: string }> = [];
+const started: Array<{ tag: string; env: Record<string, string> }> = [];
 
 /** After a failure: nothing of the run may outlive the test (its server first, so that it reaps its groups). */
 async function cleanUp(): Promise<void> {
-  for (const { tag, home } of started.splice(0)) {
+  for (const { tag, env } of started.splice(0)) {
     const leftovers = tagged(tag);
     if (leftovers.length === 0) continue;
-    await runCli(["server", "stop"], { env: { CC_EXECUTOR_HOME: home } }).catch(() => undefined);
+    await runCli(["server", "stop"], { env }).catch(() => undefined);
     for (const p of tagged(tag)) {
       try {
         process.kill(p.pid, "SIGKILL");
@@ -238,7 +238,6 @@ async function runOrchestrator(api: MessagesApi, options: { backgroundTasks: boo
   chmodSync(join(bin, "cc-executor"), 0o755);
   const tag = Math.random().toString(36).slice(2, 12);
   const home = join(dir, "cce-home");
-  started.push({ tag, home });
   const env: Record<string, string> = {
     ...realClaudeEnv(api).env,
     PATH: `${bin}:${process.env.PATH}`,
@@ -250,6 +249,7 @@ async function runOrchestrator(api: MessagesApi, options: { backgroundTasks: boo
     NO_COLOR: "1",
     ...(options.backgroundTasks ? {} : { CLAUDE_CODE_DISABLE_BACKGROUND_TASKS: "1" }),
   };
+  started.push({ tag, env });
   const args = ["-p", "--output-format", "stream-json", "--verbose"];
   if (options.mcp) {
     args.push("--mcp-config", JSON.stringify({ mcpServers: { "cc-executor": { command: process.execPath, args: [CLI, "mcp"] } } }), "--strict-mcp-config", "--allowedTools", templateMcpCall().tool);
