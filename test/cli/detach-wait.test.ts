@@ -69,6 +69,10 @@ describe("claude --detach, then wait", () => {
     const result = json(done);
     expect(result).toMatchObject({ success: true, execution_id: out.id, uuid_verified: true, attempts: 1, result: expect.stringContaining(marker) });
     expect(fc.calls().filter((c) => c.prompt.includes(marker))).toHaveLength(1);
+    // its output, as for any claude task
+    const logs = await cli(["logs", out.id]);
+    expect(logs.code, logs.stderr).toBe(0);
+    expect(logs.stdout).toContain(`Completed: ${marker}`);
 
     // After the fact, with no server at all: the same result from the run folder.
     expect((await cli(["server", "stop"])).code).toBe(0);
@@ -182,6 +186,9 @@ describe("tasks run --detach, then wait", () => {
     expect(done.code, done.stderr).toBe(0);
     expect(json(done)).toMatchObject({ run_id: out.id, status: "completed", completed: 5, total: 5 });
     expect(done.stderr).toMatch(/detached plan: completed · 5\/5/);
+    const logs = await cli(["logs", out.id]);
+    expect(logs.code, logs.stderr).toBe(0);
+    expect(logs.stdout).toMatch(/\[5\/5\] last[\s\S]*\nlast\n/);
   }, 180_000);
 
   it("a failed list: wait exits 1 with the summary and the resume command; --detach with --queue is refused", async () => {
