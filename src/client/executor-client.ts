@@ -39,6 +39,7 @@ export interface ExecuteResult {
   stdout: string;
   stderr: string;
   durationMs: number;
+  /** Output is missing: over MAX_BUFFER_SIZE, over maxBuffer, or (resumable) a reconnect whose replay had a gap. */
   truncated: boolean;
   executionId: string;
   pid: number;
@@ -202,8 +203,10 @@ export class ExecutorClient extends EventEmitter<ClientEvents> {
   async execute(command: string | string[], options: ExecuteOptions = {}): Promise<ExecuteResult> {
     const tails = { stdout: new TextTail(options.maxBuffer ?? 8 * 1024 * 1024), stderr: new TextTail(options.maxBuffer ?? 8 * 1024 * 1024) };
     let started: { execution_id: string; pid: number } | undefined;
+    let gap = false;
     for await (const ev of this.stream(command, options)) {
-      if (ev.method === Notifications.processStarted) started = ev.params as ProcessStartedParams;
+      if (ev.method === Notifications.replayGap) gap = true;
+      else if (ev.method === Notifications.processStarted) started = ev.params as ProcessStartedParams;
       else if (ev.method === Notifications.processOutput) {
         const p = ev.params as ProcessOutputParams;
         tails[p.type].write(p.data);
@@ -218,7 +221,7 @@ export class ExecutorClient extends EventEmitter<ClientEvents> {
           stdout: tails.stdout.toString(),
           stderr: tails.stderr.toString(),
           durationMs: p.duration_ms ?? Math.round(p.execution_time * 1000),
-          truncated: Boolean(p.truncated) || tails.stdout.truncated || tails.stderr.truncated,
+          truncated: Boolean(p.truncated) || tails.stdout.truncated || tails.stderr.truncated || gap,
           executionId: p.execution_id ?? started?.execution_id ?? "",
           pid: p.pid ?? started?.pid ?? 0,
         };
@@ -236,7 +239,8 @@ export class ExecutorClient extends EventEmitter<ClientEvents> {
     let wake: (() => void) | undefined;
     let closed = false;
     const onEvent = (ev: ExecutorEvent) => {
-      if (!ev.method.startsWith("process.")) return;
+      // replay.gap: a reconnect could not get back everything (the server's replay file is capped).
+      if (!ev.method.startsWith("process.") && ev.method !== Notifications.replayGap) return;
       queue.push(ev);
       wake?.();
     };

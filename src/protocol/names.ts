@@ -39,6 +39,8 @@ export const Notifications = {
   taskFailed: "task.failed",
   taskSkipped: "task.skipped",
   taskListCompleted: "tasklist.completed",
+  /** Extension: in an attach replay, in place of notifications that are no longer kept (the replay file is capped). */
+  replayGap: "replay.gap",
 } as const;
 export type NotificationName = (typeof Notifications)[keyof typeof Notifications] | (string & {});
 

@@ -1,5 +1,6 @@
 import { EventEmitter, once } from "node:events";
 import type { Logger } from "../logger.js";
+import { Notifications } from "../protocol/index.js";
 import { claimRunFolder, readReplay, ReplayWriter } from "../runs/index.js";
 import { copyWithFields } from "../process/index.js";
 import { framePool } from "./frame-pool.js";
@@ -27,9 +28,6 @@ export interface ChannelOptions {
   onAbandoned: () => void;
   logger: Logger;
 }
-
-/** The notification that stands for notifications a replay cannot give any more. */
-export const REPLAY_GAP = "replay.gap";
 
 /**
  * The notification stream of a resumable execution. While a session is attached it forwards to it;
@@ -187,7 +185,7 @@ export class ExecutionChannel extends EventEmitter<{ drain: [] }> implements Not
   private sendGap(session: NotificationSink, fromSeq: number, toSeq: number, reason: string, missedBytes?: number): void {
     const params: Record<string, unknown> = { execution_id: this.executionId, from_seq: fromSeq, to_seq: toSeq, missed_events: toSeq - fromSeq + 1, reason };
     if (missedBytes !== undefined) params.missed_bytes = missedBytes;
-    session.notify(REPLAY_GAP, params);
+    session.notify(Notifications.replayGap, params);
   }
 
   private startGrace(): void {

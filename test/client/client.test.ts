@@ -99,4 +99,29 @@ describe("ExecutorClient", () => {
     expect(client.sessionId).not.toBe(firstSession);
     await client.close();
   }, 30_000);
+
+  it("a reconnect whose replay has a gap (the replay file is capped) says so: truncated, and the head and tail are there", async () => {
+    const capped = await startTestServer({ replayFileMaxBytes: 256 * 1024, replayBufferBytes: 64 * 1024 });
+    try {
+      const client = await ExecutorClient.connect({ url: capped.url, token: capped.token, reconnect: { baseDelayMs: 1500 } });
+      let outputs = 0;
+      const res = await client.execute("echo start; sleep 0.3; seq 1 400000", {
+        resumable: true,
+        onOutput: () => {
+          // away while seq writes ~2.6 MB: far more than the 256 KiB replay file keeps
+          if (++outputs === 1) (client as unknown as { ws: { terminate(): void } }).ws.terminate();
+        },
+      });
+      expect(res.status).toBe("completed");
+      expect(res.truncated).toBe(true);
+      const lines = res.stdout.trim().split("\n");
+      expect(lines[0]).toBe("start");
+      expect(lines[1]).toBe("1");
+      expect(lines.at(-1)).toBe("400000");
+      expect(lines.length).toBeLessThan(400_001);
+      await client.close();
+    } finally {
+      await capped.cleanup();
+    }
+  }, 60_000);
 });
