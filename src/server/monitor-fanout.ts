@@ -93,7 +93,7 @@ export class WatchFanout {
         continue;
       }
       if (w.session.isCongested && !w.replaying) w.held++;
-      if (w.session.exceedsQueue(this.entry.totalBytes - w.sentEnd)) {
+      if (w.session.disconnectIfTooSlow(this.entry.totalBytes - w.sentEnd)) {
         this.remove(w.session);
         continue;
       }

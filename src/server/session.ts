@@ -125,7 +125,7 @@ export class Session extends EventEmitter<SessionEvents> {
    * True (and the client is disconnected) when `owedBytes` that a producer holds back for this
    * client, plus what its socket holds, exceed the limit: a client that stopped reading.
    */
-  exceedsQueue(owedBytes: number): boolean {
+  disconnectIfTooSlow(owedBytes: number): boolean {
     if (this.closed) return true;
     if (this.pendingBytes + owedBytes <= this.maxQueueBytes) return false;
     this.disconnectSlowClient(this.pendingBytes + owedBytes);
