@@ -13,6 +13,8 @@ export interface StatePaths {
   groupsDir: string;
   /** Per-execution artifacts: transcripts, results, reports. */
   runsDir: string;
+  /** Git worktrees of isolated parallel tasks: worktrees/<run id>/<task id>. */
+  worktreesDir: string;
   sqliteFile: string;
 }
 
@@ -27,6 +29,7 @@ export function statePaths(home: string): StatePaths {
     serverLog: join(home, "server.log"),
     groupsDir: join(home, "groups"),
     runsDir: join(home, "runs"),
+    worktreesDir: join(home, "worktrees"),
     sqliteFile: join(home, "cc-executor.db"),
   };
 }

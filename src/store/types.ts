@@ -70,7 +70,7 @@ export interface ExecutionQuery {
   before?: Date | number;
 }
 
-export type TaskListRunStatus = "running" | "completed" | "failed" | "canceled" | "interrupted";
+export type TaskListRunStatus = "running" | "completed" | "failed" | "canceled" | "interrupted" | "budget_exhausted";
 
 export interface TaskListRun {
   run_id: string;

@@ -4,9 +4,11 @@ import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import { statePaths } from "../paths.js";
 import { processStartTime } from "../process/index.js";
-import type { FailurePolicy, TaskList, TaskOutcome } from "./model.js";
+import type { Spent } from "./budget.js";
+import type { Budget, FailurePolicy, Isolation, MergeStep, TaskList, TaskOutcome } from "./model.js";
 
-export type RunStatus = "running" | "completed" | "failed" | "canceled" | "interrupted";
+/** `budget_exhausted`: stopped because the list's budget was spent; resumable (with a larger one). */
+export type RunStatus = "running" | "completed" | "failed" | "canceled" | "interrupted" | "budget_exhausted";
 
 /** A task that has started and not ended: what the checkpoint holds while it runs. */
 export interface RunningTask {
@@ -15,6 +17,10 @@ export interface RunningTask {
   started_at: string;
   attempts: number;
   execution_id: string;
+  /** claude tasks: the Claude session, once the CLI named it (a resumed run continues it). */
+  session_id?: string;
+  /** Where it runs when not in the run's directory (an isolated task's worktree). */
+  cwd?: string;
 }
 
 /**
@@ -37,9 +43,23 @@ export interface RunState {
   runner: { pid: number; host: string; start_time?: number };
   /** Runs of this list: 1, then +1 per resume. */
   sessions: number;
-  options: { concurrency: number; on_failure?: FailurePolicy; context_chars: number };
+  options: {
+    concurrency: number;
+    on_failure?: FailurePolicy;
+    context_chars: number;
+    /** Overrides the list's isolation of parallel groups. */
+    isolation?: Isolation;
+    /** The run's budget (the list's, or as given when the run was started or last resumed). */
+    budget?: Budget;
+    /** false: retries and resumes start claude tasks afresh instead of continuing their sessions. */
+    resume_sessions?: boolean;
+  };
   list: TaskList;
   tasks: Record<string, TaskOutcome | RunningTask>;
+  /** What the tasks spent so far (every attempt, merge resolvers included). */
+  spent?: Spent;
+  /** Isolated tasks' branches and their merges, by task id. */
+  merges?: Record<string, MergeStep>;
 }
 
 /** Sortable, readable and unique: tl-20261125-163829-3f9a1c. */

@@ -6,6 +6,7 @@ import { applyFlow, startProcess, type OutputFlow, type GroupRegistry, type Outp
 import type { HookSet, HookWarning } from "../hooks/index.js";
 import { startGuardedClaude } from "../hooks/index.js";
 import { keepClaudeRecord, keepCommandOutput, type RunFolders } from "../runs/index.js";
+import type { TimeoutChoice } from "./events.js";
 import type { TaskOutcome, TaskSpec } from "./model.js";
 
 /** One run of one task, as plain data: what a local or a queue executor needs to run it. */
@@ -22,6 +23,12 @@ export interface TaskRequest {
   /** 1-based run of this task (failure-policy retries count up). */
   attempt: number;
   executionId: string;
+  /** How the timeout was chosen (given, estimated from history, or a default). */
+  timeout?: TimeoutChoice;
+  /** claude tasks: the most this run may spend (what is left of the task's and the list's budgets). */
+  budget?: { maxCostUsd?: number; maxTokens?: number };
+  /** claude tasks: continue this Claude session instead of starting afresh (a retry after real work). */
+  resumeSession?: { sessionId: string; reason: string };
 }
 
 /** What a running task reports while it runs. */
@@ -97,6 +104,8 @@ export function outcomeFromClaude(req: TaskRequest, startedAt: number, r: Claude
     uuid_verified: r.uuid_verified,
     input_tokens: r.usage.input_tokens,
     output_tokens: r.usage.output_tokens,
+    cache_read_input_tokens: r.usage.cache_read_input_tokens,
+    cache_creation_input_tokens: r.usage.cache_creation_input_tokens,
     cost_usd: r.cost_usd,
     num_turns: r.num_turns,
     session_id: r.session_id,

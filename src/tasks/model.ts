@@ -1,5 +1,21 @@
 export type TaskMethod = "claude" | "direct";
 export type FailurePolicy = { action: "stop" } | { action: "continue" } | { action: "retry"; times: number };
+/** Where the claude tasks of a parallel group work: each in its own git worktree and branch, or all in the one tree. */
+export type Isolation = "worktree" | "none";
+/** What a merge conflict after a parallel group does: fail that merge step, or hand it to a fresh claude. */
+export type ConflictPolicy = "fail" | "claude";
+
+/** Spending limits: US dollars as the CLI reports them, tokens as input + output + cache reads and writes. */
+export interface Budget {
+  maxCostUsd?: number;
+  maxTokens?: number;
+}
+
+/** Settings of one parallel group (by its name). */
+export interface GroupSettings {
+  isolation?: Isolation;
+  onConflict?: ConflictPolicy;
+}
 
 export interface TaskSpec {
   /** Unique in the list; "task-N" when not given. */
@@ -21,14 +37,27 @@ export interface TaskSpec {
   onFailure?: FailurePolicy;
   /** claude tasks: JSON mode. */
   json?: boolean;
+  /** claude tasks: the most this task may spend, over all its attempts. */
+  maxCostUsd?: number;
+  maxTokens?: number;
+  /** claude tasks: a retry after real work continues the Claude session (default true). */
+  resumeSession?: boolean;
 }
 
 export interface TaskList {
   name: string;
   description?: string;
   source?: string;
-  defaults: { timeout?: number; tools?: string[]; model?: string; method?: TaskMethod; json?: boolean };
+  defaults: { timeout?: number; tools?: string[]; model?: string; method?: TaskMethod; json?: boolean; maxCostUsd?: number; maxTokens?: number; resumeSession?: boolean };
   onFailure: FailurePolicy;
+  /** Parallel groups' isolation (default: worktree in a git repository). */
+  isolation?: Isolation;
+  /** Merge conflicts after a parallel group (default: fail). */
+  onConflict?: ConflictPolicy;
+  /** Per-group settings, by group name; they win over the list's. */
+  groups?: Record<string, GroupSettings>;
+  /** The whole list's budget. */
+  budget?: Budget;
   tasks: TaskSpec[];
 }
 
@@ -64,6 +93,33 @@ export function parseFailurePolicy(value: unknown): FailurePolicy | undefined {
     if (times >= 1 && times <= 20) return { action: "retry", times };
   }
   return undefined;
+}
+
+export function parseIsolation(value: unknown): Isolation | undefined {
+  const v = typeof value === "string" ? value.trim().toLowerCase() : undefined;
+  return v === "worktree" || v === "none" ? v : undefined;
+}
+
+export function parseConflictPolicy(value: unknown): ConflictPolicy | undefined {
+  const v = typeof value === "string" ? value.trim().toLowerCase() : undefined;
+  return v === "fail" || v === "claude" ? v : undefined;
+}
+
+/** 2, "2", "2.50", "$2.50" -> US dollars (positive). */
+export function parseCost(value: unknown): number | undefined {
+  const n = typeof value === "number" ? value : typeof value === "string" && /^\s*\$?\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value.replace(/[$\s]/g, "")) : NaN;
+  return Number.isFinite(n) && n > 0 && n <= 1_000_000 ? n : undefined;
+}
+
+/** 200000, "200000", "200k", "1.5M", "200_000" -> tokens (a positive integer). */
+export function parseTokenCount(value: unknown): number | undefined {
+  let n = NaN;
+  if (typeof value === "number") n = value;
+  else if (typeof value === "string") {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*([kKmM]?)\s*$/.exec(value.replace(/[_,]/g, ""));
+    if (m) n = Number(m[1]) * (m[2]!.toLowerCase() === "k" ? 1e3 : m[2]!.toLowerCase() === "m" ? 1e6 : 1);
+  }
+  return Number.isFinite(n) && n >= 1 && n <= 1e12 ? Math.round(n) : undefined;
 }
 
 /** "300", "300s", "5m", "1h", "1h30m" -> seconds. */
@@ -106,7 +162,18 @@ export function validateTaskList(list: TaskList, lineOf: (task: TaskSpec) => num
       currentGroup = task.parallelGroup;
     }
   }
+  for (const group of Object.keys(list.groups ?? {})) {
+    if (!list.tasks.some((t) => t.parallelGroup === group)) {
+      throw new TaskListError(`settings for parallel group "${group}", but no task is in that group`, { source: list.source, path: `groups.${group}` });
+    }
+  }
   return list;
+}
+
+/** The isolation and conflict policy of one parallel group: its own settings, else the list's. */
+export function groupSettings(list: TaskList, group: string): { isolation?: Isolation; onConflict: ConflictPolicy } {
+  const own = list.groups?.[group] ?? {};
+  return { isolation: own.isolation ?? list.isolation, onConflict: own.onConflict ?? list.onConflict ?? "fail" };
 }
 
 /** Consecutive tasks of one parallel group form one phase; every other task is a phase of its own. */
@@ -146,10 +213,15 @@ export interface TaskOutcome {
   uuid_verified?: boolean;
   input_tokens?: number;
   output_tokens?: number;
+  cache_read_input_tokens?: number;
+  cache_creation_input_tokens?: number;
   cost_usd?: number;
   num_turns?: number;
   session_id?: string | null;
   transcript_path?: string;
+  /** claude tasks of an isolated parallel group: the worktree it ran in and its branch. */
+  worktree?: string;
+  branch?: string;
   // direct tasks
   exit_code?: number | null;
   signal?: string | null;
@@ -157,4 +229,42 @@ export interface TaskOutcome {
   message?: string;
 }
 
+/**
+ * The merge of one isolated task's branch back into the main tree, a step of its own after its
+ * parallel group: `pending` until tried, `merged` (or `empty`: nothing to merge) when done; on
+ * `conflict` or `failed` the branch (and worktree) are kept and named; `kept`: the task did not
+ * complete, so its branch was not merged.
+ */
+export type MergeStatus = "pending" | "merged" | "empty" | "conflict" | "failed" | "kept";
+
+export interface MergeStep {
+  task_id: string;
+  index: number;
+  title: string;
+  branch: string;
+  worktree: string;
+  /** The main tree (the repository's top level) and the commit the branch was made from. */
+  repo: string;
+  base: string;
+  /** The main tree's branch the task's branch is merged into (absent: a detached HEAD). */
+  into?: string;
+  status: MergeStatus;
+  /** The merge commit. */
+  commit?: string;
+  conflicted_files?: string[];
+  message?: string;
+  worktree_removed?: boolean;
+  branch_deleted?: boolean;
+  /** The fresh claude that was given the conflict (on_conflict: claude). */
+  resolver?: TaskOutcome;
+  ended_at?: string;
+}
+
+export const mergeDone = (m: Pick<MergeStep, "status">): boolean => m.status === "merged" || m.status === "empty";
+
 export const isSuccess = (o: Pick<TaskOutcome, "status">): boolean => o.status === "completed";
+
+/** Tokens a task used, as budgets count them: input + output + cache reads + cache writes. */
+export function tokensOf(o: Pick<TaskOutcome, "input_tokens" | "output_tokens" | "cache_read_input_tokens" | "cache_creation_input_tokens">): number {
+  return (o.input_tokens ?? 0) + (o.output_tokens ?? 0) + (o.cache_read_input_tokens ?? 0) + (o.cache_creation_input_tokens ?? 0);
+}

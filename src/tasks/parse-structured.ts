@@ -2,7 +2,7 @@ import { basename } from "node:path";
 import type { Document, Node as YamlNode } from "yaml";
 import { lazyRequire } from "../lazy-require.js";
 import { z } from "zod";
-import { parseDuration, parseFailurePolicy, parseToolList, TaskListError, validateTaskList, type TaskList, type TaskSpec } from "./model.js";
+import { parseCost, parseDuration, parseFailurePolicy, parseTokenCount, parseToolList, TaskListError, validateTaskList, type TaskList, type TaskSpec } from "./model.js";
 
 const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
   const s = parseDuration(v);
@@ -16,6 +16,18 @@ const failurePolicy = z.union([z.string(), z.object({ retry: z.number() })]).tra
   return p!;
 });
 const method = z.enum(["claude", "direct"]);
+const cost = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  const n = parseCost(v);
+  if (n === undefined) ctx.addIssue({ code: "custom", message: `must be a positive amount of US dollars (e.g. 2.5 or "$2.50"), got ${JSON.stringify(v)}` });
+  return n as number;
+});
+const tokenCount = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  const n = parseTokenCount(v);
+  if (n === undefined) ctx.addIssue({ code: "custom", message: `must be a positive number of tokens (e.g. 200000, "200k", "1.5M"), got ${JSON.stringify(v)}` });
+  return n as number;
+});
+const isolation = z.enum(["worktree", "none"]);
+const onConflict = z.enum(["fail", "claude"]);
 const id = z.union([z.string(), z.number()]).transform(String).pipe(z.string().regex(/^[\w.-]+$/, "may only contain letters, digits, _ . -"));
 
 const TaskInput = z
@@ -32,6 +44,9 @@ const TaskInput = z
     parallel_group: z.union([z.string(), z.number()]).transform(String).optional(),
     on_failure: failurePolicy.optional(),
     json: z.boolean().optional(),
+    max_cost: cost.optional(),
+    max_tokens: tokenCount.optional(),
+    resume_session: z.boolean().optional(),
   })
   .strict();
 
@@ -47,10 +62,18 @@ const TaskListInput = z
         method: method.optional(),
         json: z.boolean().optional(),
         on_failure: failurePolicy.optional(),
+        max_cost: cost.optional(),
+        max_tokens: tokenCount.optional(),
+        resume_session: z.boolean().optional(),
       })
       .strict()
       .optional(),
     on_failure: failurePolicy.optional(),
+    isolation: isolation.optional(),
+    on_conflict: onConflict.optional(),
+    groups: z.record(z.string(), z.object({ isolation: isolation.optional(), on_conflict: onConflict.optional() }).strict()).optional(),
+    max_cost: cost.optional(),
+    max_tokens: tokenCount.optional(),
     // A bare string is a claude task with that prompt; preprocessing keeps field-level errors precise.
     tasks: z.array(z.preprocess((v) => (typeof v === "string" ? { prompt: v } : v), TaskInput)).min(1, "must list at least one task"),
   })
@@ -88,17 +111,37 @@ export function taskListFromObject(value: unknown, source?: string, lineAt?: (pa
     assign(task, "parallelGroup", t.parallel_group);
     assign(task, "onFailure", t.on_failure);
     assign(task, "json", t.json);
+    assign(task, "maxCostUsd", t.max_cost);
+    assign(task, "maxTokens", t.max_tokens);
+    assign(task, "resumeSession", t.resume_session);
     return task;
   });
   const list: TaskList = {
     name: data.name ?? (source ? basename(source).replace(/\.(ya?ml|json)$/i, "") : "task list"),
     description: data.description,
     source,
-    defaults: { timeout: defaults.timeout, tools: defaults.tools, model: defaults.model, method: defaults.method, json: defaults.json },
+    defaults: dropUndefined({
+      timeout: defaults.timeout,
+      tools: defaults.tools,
+      model: defaults.model,
+      method: defaults.method,
+      json: defaults.json,
+      maxCostUsd: defaults.max_cost,
+      maxTokens: defaults.max_tokens,
+      resumeSession: defaults.resume_session,
+    }),
     onFailure: data.on_failure ?? defaults.on_failure ?? { action: "stop" },
     tasks,
   };
+  if (data.isolation) list.isolation = data.isolation;
+  if (data.on_conflict) list.onConflict = data.on_conflict;
+  if (data.groups) list.groups = Object.fromEntries(Object.entries(data.groups).map(([name, g]) => [name, dropUndefined({ isolation: g.isolation, onConflict: g.on_conflict })]));
+  if (data.max_cost !== undefined || data.max_tokens !== undefined) list.budget = dropUndefined({ maxCostUsd: data.max_cost, maxTokens: data.max_tokens });
   return validateTaskList(list, (t) => lineAt?.(["tasks", t.index - 1]));
+}
+
+function dropUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
 function assign<K extends keyof TaskSpec>(task: TaskSpec, key: K, value: TaskSpec[K] | undefined): void {

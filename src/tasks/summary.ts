@@ -1,5 +1,6 @@
+import { BudgetMeter, describeBudget, emptySpent, type BudgetStatus } from "./budget.js";
 import type { RunState, RunStatus } from "./checkpoint.js";
-import type { TaskMethod, TaskOutcome, TaskStatus } from "./model.js";
+import type { MergeStep, TaskMethod, TaskOutcome, TaskStatus } from "./model.js";
 
 /** One row of the summary: the outcome when the task ran, else its id, title and "pending"/"skipped". */
 export type TaskRow = TaskOutcome | { id: string; index: number; title: string; method: TaskMethod; status: TaskStatus; attempts: number };
@@ -21,7 +22,11 @@ export interface TaskListSummary {
   input_tokens: number;
   output_tokens: number;
   cost_usd: number;
+  /** What the run spent (every attempt and merge resolver), and its limits and what is left when it has a budget. */
+  budget: BudgetStatus;
   tasks: TaskRow[];
+  /** Isolated tasks' merge steps, in task order (absent when no group was isolated). */
+  merges?: MergeStep[];
   state_path: string;
   report_path?: string;
   json_report_path?: string;
@@ -39,7 +44,11 @@ export function summarize(state: RunState, statePath: string, skipped: ReadonlyS
   });
   const outcomes = rows.filter(isOutcome);
   const ended = state.ended_at ?? state.updated_at;
-  const canResume = state.status !== "completed" && rows.some((r) => r.status !== "completed");
+  const merges = Object.values(state.merges ?? {}).sort((a, b) => a.index - b.index);
+  const mergesLeft = merges.some((m) => m.status === "pending" || m.status === "conflict" || m.status === "failed");
+  const canResume = state.status !== "completed" && (rows.some((r) => r.status !== "completed") || mergesLeft);
+  const budget = new BudgetMeter(state.options.budget, state.spent ?? emptySpent()).status();
+  const more = state.status === "budget_exhausted" ? ` ${[budget.max_cost_usd !== undefined ? "--max-cost <more>" : "", budget.max_tokens !== undefined ? "--max-tokens <more>" : ""].filter(Boolean).join(" ")}` : "";
   return {
     run_id: state.run_id,
     name: state.name,
@@ -56,9 +65,11 @@ export function summarize(state: RunState, statePath: string, skipped: ReadonlyS
     input_tokens: outcomes.reduce((n, o) => n + (o.input_tokens ?? 0), 0),
     output_tokens: outcomes.reduce((n, o) => n + (o.output_tokens ?? 0), 0),
     cost_usd: Math.round(outcomes.reduce((n, o) => n + (o.cost_usd ?? 0), 0) * 1e6) / 1e6,
+    budget,
     tasks: rows,
+    ...(merges.length ? { merges } : {}),
     state_path: statePath,
-    resume_command: canResume ? `cc-executor tasks resume ${state.run_id}` : undefined,
+    resume_command: canResume ? `cc-executor tasks resume ${state.run_id}${more.trimEnd()}` : undefined,
   };
 }
 
@@ -71,6 +82,7 @@ function duration(ms: number): string {
 }
 
 const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/\s+/g, " ").trim();
+const MERGE_ICON: Record<string, string> = { merged: "✅", empty: "✅", conflict: "⚠️", failed: "❌", kept: "⏸️", pending: "…" };
 const ICON: Record<string, string> = { completed: "✅", failed: "❌", timeout: "⏱️", canceled: "⛔", skipped: "⏭️", pending: "…", running: "▶" };
 
 /** The markdown report: a table of every task, then each task's result summary and files. */
@@ -81,6 +93,7 @@ export function markdownReport(s: TaskListSummary): string {
   out.push(`- Status: **${s.status}** — ${s.completed}/${s.total} completed, ${s.failed} failed, ${s.skipped} skipped, ${s.pending} not run`);
   out.push(`- Started ${s.started_at}${s.ended_at ? `, ended ${s.ended_at}` : ""} (${duration(s.duration_ms)})`);
   out.push(`- Tokens: ${s.input_tokens} in / ${s.output_tokens} out · cost $${s.cost_usd.toFixed(4)}`);
+  if (s.budget) out.push(`- Budget: ${describeBudget(s.budget)}${s.status === "budget_exhausted" ? " — **stopped by its budget**" : ""}`);
   if (s.resume_command) out.push(`- Resume with: \`${s.resume_command}\``);
   out.push("", "| # | Task | Method | Status | Duration | Attempts | Tokens (in/out) | Cost | UUID |", "|---|---|---|---|---|---|---|---|---|");
   for (const r of s.tasks) {
@@ -89,6 +102,10 @@ export function markdownReport(s: TaskListSummary): string {
     const cost = o?.cost_usd !== undefined ? `$${o.cost_usd.toFixed(4)}` : "";
     const uuid = o?.method === "claude" ? (o.uuid_verified ? "verified" : "not verified") : "";
     out.push(`| ${r.index} | ${cell(r.title)} | ${r.method} | ${ICON[r.status] ?? ""} ${r.status} | ${o ? duration(o.duration_ms) : ""} | ${r.attempts} | ${tokens} | ${cost} | ${uuid} |`);
+  }
+  if (s.merges?.length) {
+    out.push("", "## Merges", "", "| # | Task | Branch | Merge |", "|---|---|---|---|");
+    for (const m of s.merges) out.push(`| ${m.index} | ${cell(m.title)} | \`${m.branch}\` | ${MERGE_ICON[m.status] ?? ""} ${m.status}${m.message ? `: ${cell(m.message)}` : ""} |`);
   }
   for (const r of s.tasks) {
     if (!isOutcome(r)) continue;
