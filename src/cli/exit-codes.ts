@@ -9,6 +9,8 @@ export const ExitCode = {
   unreachable: 3,
   /** Not done yet, run the same command again: `wait` (the run is still running), `--detach` (the server is still starting; nothing was started). */
   notYet: 4,
+  /** Stopped because its budget (--max-cost / --max-tokens) was spent; a task list can be resumed with a larger one. */
+  budgetExhausted: 5,
   /** A usage or rate limit, or an overloaded API: try again later (EX_TEMPFAIL). */
   tryLater: 75,
   /** The command was killed by its timeout (as coreutils `timeout`). */

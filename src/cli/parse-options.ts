@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from "commander";
 import { parseAgeSeconds, parseBytes } from "../units.js";
+import { parseCost, parseTokenCount } from "../tasks/model.js";
 
 export function parsePositiveNumber(value: string): number {
   const n = Number(value);
@@ -43,5 +44,19 @@ export function parseSizeOption(value: string): number {
   if (NONE.test(value.trim())) return Infinity;
   const n = parseBytes(value);
   if (n === undefined) throw new InvalidArgumentError(`expected a size such as 2G, 512M or 1048576, or "none", got "${value}"`);
+  return n;
+}
+
+/** --max-cost: US dollars ("2.5", "$2.50"). */
+export function parseCostOption(value: string): number {
+  const n = parseCost(value);
+  if (n === undefined) throw new InvalidArgumentError(`expected a positive amount of US dollars (e.g. 2.50), got "${value}"`);
+  return n;
+}
+
+/** --max-tokens: a number of tokens ("200000", "200k", "1.5M"). */
+export function parseTokensOption(value: string): number {
+  const n = parseTokenCount(value);
+  if (n === undefined) throw new InvalidArgumentError(`expected a positive number of tokens (e.g. 200000 or 200k), got "${value}"`);
   return n;
 }

@@ -88,6 +88,13 @@ export interface TaskListRequestOptions {
   /** Also write the report here (a path on the server's machine). */
   report?: string;
   context_chars?: number;
+  /** Parallel groups' claude tasks in git worktrees of their own ("worktree"), or in one tree ("none"). */
+  isolation?: "worktree" | "none";
+  /** The run's budget: US dollars and tokens (with resume_run_id: the new total). */
+  max_cost?: number;
+  max_tokens?: number;
+  /** false: retries and resumes start claude tasks afresh instead of continuing their sessions. */
+  resume_sessions?: boolean;
   resumable?: boolean;
   onEvent?: (event: ExecutorEvent) => void;
 }

@@ -17,13 +17,20 @@ import { compilePolicy, refusalReason } from "../doors/policy.js";
 import { HistoryRecorder, openStore, storeOptionsFrom, timeoutLimitsFrom, type Store } from "../store/index.js";
 import {
   checkPreTaskList,
+  describeBudget,
+  loadRunState,
   newRunId,
+  resumeTaskList,
+  RunNotFoundError,
+  RunNotResumableError,
   startTaskList,
   taskListFromRequest,
   TaskListError,
   TaskListRefusedError,
+  type RunState,
   type TaskList,
   type TaskListEvent,
+  type TaskListOptions,
   type TaskListRun,
 } from "../tasks/index.js";
 import { VERSION } from "../version.js";
@@ -93,10 +100,15 @@ const TaskItem = z.union([
       model: z.string().optional(),
       json: z.boolean().optional(),
       parallel_group: z.union([z.string(), z.number()]).optional(),
+      max_cost: z.union([z.number(), z.string()]).optional().describe("This task's budget in US dollars, over all its attempts."),
+      max_tokens: z.union([z.number(), z.string()]).optional().describe("This task's budget in tokens."),
       on_failure: z.union([z.string(), z.object({ retry: z.number() })]).optional().describe('"stop" (default), "continue", "retry N".'),
     })
     .describe("A task: {prompt} for claude, {command} for a shell command, plus optional fields."),
 ]);
+
+const usd = z.number().positive().max(1_000_000);
+const tokenCount = z.number().int().positive().max(1e12);
 
 const RunTaskListArgs = z
   .strictObject({
@@ -106,12 +118,21 @@ const RunTaskListArgs = z
     format: z.enum(["markdown", "yaml", "json"]).optional().describe("Format of `text` or `file` (default: from the file name, else guessed)."),
     name: z.string().min(1).optional().describe("Name of an inline `tasks` list."),
     cwd: z.string().min(1).optional().describe("Working directory of every task (default: the MCP server's)."),
+    resume_run_id: z
+      .string()
+      .regex(/^tl-[\w-]+$/, "must be a task-list run id (tl-...)")
+      .optional()
+      .describe("Continue a stopped run (failed, canceled, interrupted, or stopped by its budget: give a larger max_cost / max_tokens) instead of starting a list."),
     concurrency: z.number().int().min(1).max(64).optional().describe("Most tasks of one parallel group at once (default 4)."),
+    isolation: z.enum(["worktree", "none"]).optional().describe("Parallel groups' claude tasks each in a git worktree and branch of their own, merged back in task order (default in a git repository), or all in one tree."),
+    max_cost: usd.optional().describe("Budget of the whole run in US dollars: once spent, no task starts and the run stops as budget_exhausted (resumable). With resume_run_id: the new total."),
+    max_tokens: tokenCount.optional().describe("Budget of the whole run in tokens (input + output + cache reads and writes)."),
+    resume_sessions: z.boolean().optional().describe("false: retries and resumes start claude tasks afresh instead of continuing their Claude sessions (default true)."),
   })
   .superRefine((a, ctx) => {
-    const given = (["file", "tasks", "text"] as const).filter((k) => a[k] !== undefined);
+    const given = (["file", "tasks", "text", "resume_run_id"] as const).filter((k) => a[k] !== undefined);
     if (given.length !== 1) {
-      ctx.addIssue({ code: "custom", message: `give exactly one of file, tasks or text${given.length ? ` (got ${given.join(", ")})` : ""}`, path: [given[1] ?? "tasks"] });
+      ctx.addIssue({ code: "custom", message: `give exactly one of file, tasks, text or resume_run_id${given.length ? ` (got ${given.join(", ")})` : ""}`, path: [given[1] ?? "tasks"] });
     }
   });
 
@@ -391,22 +412,29 @@ export function createMcpServer(options: McpServerOptions = {}): CcExecutorMcpSe
       description:
         "Runs a task list and blocks until it has finished: tasks in strict order (a parallel_group runs together), one fresh process per task, " +
         "each claude task given the results of the earlier ones, a checkpoint after every task. " +
-        "Give exactly one of: `file` (a .md/.yaml/.json task list), `tasks` (inline: prompts as strings, or {prompt} / {command} objects), or `text` (+ optional `format`). " +
-        "Returns the run summary JSON (status, completed/failed/skipped counts, every task's outcome, report paths, resume_command). " +
+        "Give exactly one of: `file` (a .md/.yaml/.json task list), `tasks` (inline: prompts as strings, or {prompt} / {command} objects), `text` (+ optional `format`), or `resume_run_id` (continue a stopped run). " +
+        "In a git repository, a parallel group's claude tasks work in worktrees of their own and are merged back in task order; a merge conflict keeps the branch and fails as a step of its own. " +
+        "max_cost / max_tokens set a budget: once spent, the run stops as budget_exhausted and can be resumed with a larger one. " +
+        "Returns the run summary JSON (status, completed/failed/skipped counts, every task's outcome, merges, budget, report paths, resume_command). " +
         "Progress notifications: progress = tasks finished, total = tasks. isError is set unless every task completed.",
       inputSchema: RunTaskListArgs,
       annotations: { destructiveHint: true, openWorldHint: true },
     },
     guard("run_task_list", async (a, extra) => {
-      const cwd = directory(a.cwd);
       const hooks = currentHooks();
       let list: TaskList;
+      let resumed: RunState | undefined;
       try {
-        list = taskListFromRequest({ ...a, source: "inline" }, cwd);
+        if (a.resume_run_id) {
+          resumed = loadRunState(config.home, a.resume_run_id);
+          list = resumed.list;
+        } else list = taskListFromRequest({ ...a, source: "inline" }, directory(a.cwd));
       } catch (err) {
         if (err instanceof TaskListError) return errorResult(`Invalid task list: ${err.message}`);
+        if (err instanceof RunNotFoundError) return errorResult(err.message);
         throw err;
       }
+      const cwd = resumed ? resumed.cwd : directory(a.cwd);
       const total = list.tasks.length;
       const progress = new ProgressReporter(extra);
       const steps = new FractionalSteps();
@@ -451,31 +479,42 @@ export function createMcpServer(options: McpServerOptions = {}): CcExecutorMcpSe
           case "task.skipped":
             progress.send(steps.step(++finished), total, `${label(ev.index, ev.title)} skipped: ${ev.reason}`);
             break;
+          case "task.merge":
+            progress.send(steps.tick(), total, `${label(ev.merge.index, ev.merge.title)} merge ${ev.merge.status}${ev.merge.message ? `: ${firstLine(ev.merge.message, 200)}` : ""}`);
+            break;
+          case "tasklist.budget":
+            progress.send(steps.tick(), total, `budget: ${describeBudget(ev.budget)}`);
+            break;
           case "tasklist.completed":
             break;
         }
       };
-      const runId = newRunId();
+      const runId = a.resume_run_id ?? newRunId();
       try {
         await checkPreTaskList(hooks, list, { cwd, run_id: runId });
       } catch (err) {
         if (err instanceof TaskListRefusedError) return errorResult(`Task list not allowed: ${err.message}`);
         throw err;
       }
+      const options: TaskListOptions = {
+        home: config.home,
+        runId,
+        cwd,
+        // Hooks, history, estimates, the command policy: as the WebSocket server's run_task_list has them.
+        ...taskListServices(config, { hooks, history: await recorder(), refuseCommand, registry, logger }),
+        logger,
+        onEvent,
+      };
+      if (a.concurrency !== undefined) options.concurrency = a.concurrency;
+      if (a.isolation) options.isolation = a.isolation;
+      if (a.max_cost !== undefined || a.max_tokens !== undefined) options.budget = { ...(a.max_cost !== undefined ? { maxCostUsd: a.max_cost } : {}), ...(a.max_tokens !== undefined ? { maxTokens: a.max_tokens } : {}) };
+      if (a.resume_sessions === false) options.resumeSessions = false;
       let run: TaskListRun;
       try {
-        run = startTaskList(list, {
-          home: config.home,
-          runId,
-          cwd,
-          concurrency: a.concurrency,
-          // Hooks, history, estimates, the command policy: as the WebSocket server's run_task_list has them.
-          ...taskListServices(config, { hooks, history: await recorder(), refuseCommand, registry, logger }),
-          logger,
-          onEvent,
-        });
+        run = a.resume_run_id ? resumeTaskList(a.resume_run_id, options) : startTaskList(list, options);
       } catch (err) {
         if (err instanceof TaskListError) return errorResult(`Invalid task list: ${err.message}`);
+        if (err instanceof RunNotResumableError) return errorResult(`Cannot resume: ${err.message}`);
         throw err;
       }
       track(extra.signal, () => void run.cancel(), run.finished);

@@ -38,6 +38,10 @@ export const Notifications = {
   taskCompleted: "task.completed",
   taskFailed: "task.failed",
   taskSkipped: "task.skipped",
+  /** A merge step of an isolated parallel group (merged, conflict, failed, kept). */
+  taskMerge: "task.merge",
+  /** The run's budget after a task spent something. */
+  taskListBudget: "tasklist.budget",
   taskListCompleted: "tasklist.completed",
   /** Extension: in an attach replay, in place of notifications that are no longer kept (the replay file is capped). */
   replayGap: "replay.gap",

@@ -19,6 +19,14 @@ export const RunId = z.string().regex(/^tl-[\w-]+$/, "must be a task-list run id
 /** claude permission modes a request may ask for. */
 export const PermissionMode = z.enum(["default", "acceptEdits", "bypassPermissions", "plan", "dontAsk", "auto"]);
 
+/** A budget in US dollars, as the claude CLI reports costs. */
+export const Usd = z.number().positive().max(1_000_000);
+const usd = Usd;
+
+/** A budget in tokens: input + output + cache reads and writes. */
+export const TokenCount = z.number().int().positive().max(1e12);
+const tokens = TokenCount;
+
 /**
  * `execute` params. `command` is a shell string (run through the shell) or an argv array
  * (run directly, no shell). Unknown members are ignored so that newer clients keep working.
@@ -90,6 +98,13 @@ export const RunTaskListParams = z
     /** Also write the report to this path on the server (markdown, or JSON for *.json). */
     report: z.string().min(1).nullish(),
     context_chars: z.number().int().min(500).max(1_000_000).nullish(),
+    /** Parallel groups' claude tasks in git worktrees of their own, or all in one tree (overrides the list). */
+    isolation: z.enum(["worktree", "none"]).nullish(),
+    /** The run's budget (overrides the list's; with resume_run_id: the new total). */
+    max_cost: usd.nullish(),
+    max_tokens: tokens.nullish(),
+    /** false: retries and resumes start claude tasks afresh instead of continuing their sessions. */
+    resume_sessions: z.boolean().nullish(),
     /** Survive a dropped connection (default true); `attach` takes the run id. */
     resumable: z.boolean().nullish(),
     /** A server-owned run: answered at once, runs to its end whatever happens to this connection. */

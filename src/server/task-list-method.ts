@@ -47,6 +47,9 @@ export function taskListEventsToSink(sink: NotificationSink, runId: string): (ev
           execution_id: ev.execution_id,
           timeout_s: ev.timeout.timeout_s,
           timeout_basis: ev.timeout.basis,
+          ...(ev.worktree ? { worktree: ev.worktree } : {}),
+          ...(ev.budget ? { budget: ev.budget } : {}),
+          ...(ev.resume_session ? { resume_session: ev.resume_session } : {}),
         });
         break;
       case "task.activity": {
@@ -73,6 +76,12 @@ export function taskListEventsToSink(sink: NotificationSink, runId: string): (ev
         runSink.notify(Notifications.taskSkipped, rest);
         break;
       }
+      case "task.merge":
+        runSink.notify(Notifications.taskMerge, { task_id: ev.merge.task_id, index: ev.merge.index, title: ev.merge.title, status: ev.merge.status, stops: ev.stops, merge: ev.merge });
+        break;
+      case "tasklist.budget":
+        runSink.notify(Notifications.taskListBudget, { task_id: ev.task_id, budget: ev.budget });
+        break;
       case "tasklist.completed":
         runSink.notify(Notifications.taskListCompleted, { status: ev.summary.status, summary: ev.summary });
         break;
@@ -113,6 +122,9 @@ export function runTaskListMethod(ctx: ServerContext, extraOptions: () => Partia
       ...extraOptions(),
     };
     if (p.concurrency != null) options.concurrency = p.concurrency;
+    if (p.isolation != null) options.isolation = p.isolation;
+    if (p.max_cost != null || p.max_tokens != null) options.budget = { ...(p.max_cost != null ? { maxCostUsd: p.max_cost } : {}), ...(p.max_tokens != null ? { maxTokens: p.max_tokens } : {}) };
+    if (p.resume_sessions === false) options.resumeSessions = false;
     const invalid = (err: unknown) =>
       err instanceof TaskListError || err instanceof RunNotFoundError || err instanceof RunNotResumableError ? new RpcError(ErrorCodes.invalidParams, `Invalid params: ${err.message}`) : err;
     let list: TaskList;

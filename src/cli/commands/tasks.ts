@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import type { Command } from "commander";
-import { RpcClientError, type ExecutorEvent, type TaskListRequest } from "../../client/index.js";
+import { Option, type Command } from "commander";
+import { RpcClientError, type ExecutorEvent, type TaskListRequest, type TaskListRequestOptions } from "../../client/index.js";
 import { loadConfig } from "../../config.js";
 import { ErrorCodes, Notifications } from "../../protocol/index.js";
 import type { SubmitOptions, SubmittedTaskList } from "../../queue/index.js";
@@ -10,13 +10,13 @@ import type { NotificationSink } from "../../server/sink.js";
 import { taskListRunServices } from "../../doors/index.js";
 import { HistoryRecorder, storeOptionsFrom, timeoutLimitsFrom } from "../../store/index.js";
 import { openStoreOrFallback } from "../../store/fallback.js";
-import { checkPreTaskList, formatFromPath, listRunStates, loadRunState, loadTaskListFile, planPhases, summarize, TaskListError, TaskListRefusedError, RunNotFoundError, RunNotResumableError, type TaskList, type TaskListEvent, type TaskListSummary, type TaskOutcome } from "../../tasks/index.js";
+import { checkPreTaskList, describeBudget, formatFromPath, groupSettings, listRunStates, loadRunState, loadTaskListFile, planPhases, summarize, TaskListError, TaskListRefusedError, RunNotFoundError, RunNotResumableError, type TaskList, type TaskListEvent, type TaskListSummary, type TaskOutcome } from "../../tasks/index.js";
 import { connectOrStartDaemon, connectOrStartLocal, ServerStartingError } from "../connect.js";
 import { detachDeadline, printDetached, printServerStarting } from "../detach.js";
 import { cancelOnceStarted, onInterrupt } from "../interrupt.js";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { formatDuration, info, printJson, style } from "../output.js";
-import { parsePositiveInt } from "../parse-options.js";
+import { parseCostOption, parsePositiveInt, parseTokensOption } from "../parse-options.js";
 import { progressPrinter } from "./claude.js";
 import { loadProjectHooks } from "./hooks.js";
 import { loadQueue, requireRedisUrl } from "./worker.js";
@@ -34,12 +34,17 @@ interface RunFlags {
   queue?: boolean;
   queueName?: string;
   detach?: boolean;
+  isolation?: "worktree" | "none";
+  maxCost?: number;
+  maxTokens?: number;
+  resumeSession: boolean;
 }
 
 const CONNECTION_HELP = `
 Without a running server (cc-executor server start) the list runs in-process.
-Exit codes: 0 every task completed, 1 a task failed (the list stopped), 2 invalid task list,
-130 interrupted (Ctrl-C, SIGTERM, SIGHUP): the running task is stopped and the run can be resumed.
+Exit codes: 0 every task completed, 1 a task or merge failed (the list stopped), 2 invalid task
+list, 5 the budget is spent (resume with a larger --max-cost / --max-tokens), 130 interrupted
+(Ctrl-C, SIGTERM, SIGHUP): the running task is stopped and the run can be resumed.
 With --detach the run belongs to the server: the run id is printed (with --json a small object
 with the wait and logs commands) and the command exits 0 (4: a server it started was still
 starting, nothing was started: run it again); \`cc-executor wait <run-id>\` prints
@@ -57,7 +62,11 @@ function addConnectionOptions(cmd: Command): Command {
     .option("--no-local", "fail instead of running in-process when no server is running")
     .option("--detach", "start it as a run of the server (one is started in the background when none runs) and return at once with its run id; then: cc-executor wait <run-id>")
     .option("--queue", "distributed mode: run the list here, each task on a `cc-executor worker` taking it from the Redis queue (REDIS_URL)")
-    .option("--queue-name <name>", "with --queue: queue name (default CC_EXECUTOR_QUEUE, else cc-executor)");
+    .option("--queue-name <name>", "with --queue: queue name (default CC_EXECUTOR_QUEUE, else cc-executor)")
+    .addOption(new Option("--isolation <mode>", "parallel groups' claude tasks: each in a git worktree of its own, or all in one tree (default: the list's, else worktree in a git repository)").choices(["worktree", "none"]))
+    .option("--max-cost <usd>", "budget of the whole run in US dollars: no task starts once it is spent (resume: the new total)", parseCostOption)
+    .option("--max-tokens <n>", "budget of the whole run in tokens (input + output + cache), e.g. 2000000 or 2M", parseTokensOption)
+    .option("--no-resume-session", "retry and resume claude tasks afresh instead of continuing their Claude sessions");
 }
 
 export function registerTasks(program: Command): void {
@@ -124,7 +133,7 @@ Examples:
       if (runs.length === 0) return info(`no task-list runs yet in ${home} (start one with: cc-executor tasks run <file>)`);
       for (const r of runs) {
         const colour = r.status === "completed" ? "green" : r.status === "running" ? "cyan" : r.status === "failed" ? "red" : "yellow";
-        process.stdout.write(`${r.run_id}  ${style(r.status.padEnd(11), colour, process.stdout)} ${String(r.completed).padStart(3)}/${String(r.total).padEnd(3)} ${formatDuration(r.duration_ms).padStart(8)}  ${r.name}\n`);
+        process.stdout.write(`${r.run_id}  ${style(r.status.padEnd(16), colour, process.stdout)} ${String(r.completed).padStart(3)}/${String(r.total).padEnd(3)} ${formatDuration(r.duration_ms).padStart(8)}  ${r.name}\n`);
       }
     });
 
@@ -159,10 +168,14 @@ Examples:
         throw new CliError((err as Error).message, err instanceof TaskListError ? ExitCode.usage : ExitCode.failure);
       }
       if (flags.json) return printJson(list);
-      process.stdout.write(`${list.name}: ${list.tasks.length} task(s)\n`);
+      const budget = [list.budget?.maxCostUsd !== undefined ? `$${list.budget.maxCostUsd}` : "", list.budget?.maxTokens !== undefined ? `${list.budget.maxTokens} tokens` : ""].filter(Boolean).join(", ");
+      process.stdout.write(`${list.name}: ${list.tasks.length} task(s)${budget ? ` · budget ${budget}` : ""}\n`);
       for (const phase of planPhases(list)) {
         const items = phase.kind === "sequential" ? [phase.task] : phase.tasks;
-        if (phase.kind === "parallel") process.stdout.write(`  parallel group "${phase.group}":\n`);
+        if (phase.kind === "parallel") {
+          const g = groupSettings(list, phase.group);
+          process.stdout.write(`  parallel group "${phase.group}" (isolation: ${g.isolation ?? "worktree in a git repository"}, on conflict: ${g.onConflict}):\n`);
+        }
         for (const t of items) {
           const timeout = t.timeout ?? list.defaults.timeout;
           const extra = [t.method, timeout ? `timeout ${timeout}s` : "timeout estimated", t.onFailure ? `on failure: ${t.onFailure.action}${t.onFailure.action === "retry" ? ` ${t.onFailure.times}` : ""}` : ""].filter(Boolean).join(", ");
@@ -191,9 +204,27 @@ function taskProgress(verbose: boolean): (ev: ExecutorEvent) => void {
       case Notifications.taskListStarted:
         total = p.total;
         info(style(`▶ ${p.name}: ${p.total} task(s) · run ${p.run_id}${p.resumed ? ` · resumed, ${p.already_done.length} already done` : ""}`, "bold"));
+        if (p.budget) info(style(`  budget: ${describeBudget(p.budget)}`, "dim"));
         break;
-      case Notifications.taskStarted:
-        info(style(`▶ [${p.index}/${total}] ${p.title} (${p.method}, timeout ${p.timeout_s}s${p.timeout_basis === "given" ? "" : ` ${p.timeout_basis}`}${p.attempt > 1 ? `, attempt ${p.attempt}` : ""})`, "cyan"));
+      case Notifications.taskStarted: {
+        const extra = [
+          `${p.method}, timeout ${p.timeout_s}s${p.timeout_basis === "given" ? "" : ` ${p.timeout_basis}`}`,
+          p.attempt > 1 ? `attempt ${p.attempt}` : "",
+          p.worktree ? `worktree, branch ${p.worktree.branch}` : "",
+          p.budget?.max_cost_usd !== undefined ? `up to $${Number(p.budget.max_cost_usd).toFixed(4)}` : "",
+          p.resume_session ? `continuing session ${p.resume_session.session_id}` : "",
+        ].filter(Boolean);
+        info(style(`▶ [${p.index}/${total}] ${p.title} (${extra.join(", ")})`, "cyan"));
+        break;
+      }
+      case Notifications.taskMerge: {
+        const m = p.merge;
+        if (m.status === "merged" || m.status === "empty") info(style(`⎇ [${m.index}/${total}] ${m.title}: ${m.status === "merged" ? `merged into ${m.into ?? "HEAD"}` : "nothing to merge"}${m.message ? ` (${m.message})` : ""}`, "green"));
+        else info(style(`${m.status === "kept" ? "⏸" : "✗"} [${m.index}/${total}] ${m.title}: merge ${m.status}: ${m.message ?? ""}`, m.status === "kept" ? "yellow" : "red"));
+        break;
+      }
+      case Notifications.taskListBudget:
+        info(style(`  budget: ${describeBudget(p.budget)}`, p.budget.exhausted ? "yellow" : "dim"));
         break;
       case Notifications.taskCompleted:
         info(style(`✓ ${taskLine(p.outcome, total)}`, "green"));
@@ -215,30 +246,41 @@ function taskProgress(verbose: boolean): (ev: ExecutorEvent) => void {
 }
 
 export function printSummary(s: TaskListSummary, stream: NodeJS.WriteStream = process.stderr, withResumeCommand = true): void {
-  const colour = s.status === "completed" ? "green" : s.status === "canceled" ? "yellow" : "red";
+  const colour = s.status === "completed" ? "green" : s.status === "canceled" || s.status === "budget_exhausted" ? "yellow" : "red";
   const lines = [
     "",
     style(`${s.name}: ${s.status} · ${s.completed}/${s.total} completed${s.failed ? ` · ${s.failed} failed` : ""}${s.skipped ? ` · ${s.skipped} skipped` : ""}${s.pending ? ` · ${s.pending} not run` : ""} · ${formatDuration(s.duration_ms)}`, colour, stream),
     `tokens ${s.input_tokens} in / ${s.output_tokens} out · $${s.cost_usd.toFixed(4)}`,
   ];
+  if (s.budget && (s.budget.max_cost_usd !== undefined || s.budget.max_tokens !== undefined)) lines.push(style(`budget: ${describeBudget(s.budget)}${s.status === "budget_exhausted" ? " — stopped by its budget" : ""}`, s.budget.exhausted ? "yellow" : "dim", stream));
   for (const t of s.tasks) lines.push(`  ${String(t.index).padStart(3)}. ${t.status.padEnd(9)} ${t.title}`);
+  for (const m of s.merges ?? []) {
+    if (m.status === "merged" || m.status === "empty") continue;
+    lines.push(style(`  merge of task ${m.index} (${m.title}): ${m.status}${m.message ? ` — ${m.message}` : ""}`, m.status === "pending" || m.status === "kept" ? "yellow" : "red", stream));
+  }
   if (s.report_path) lines.push(style(`report: ${s.report_path}`, "dim", stream));
   if (s.resume_command && withResumeCommand) lines.push(style(`resume with: ${s.resume_command}`, "yellow", stream));
   stream.write(`${lines.join("\n")}\n`);
 }
 
-/** The exit code of a finished run: 0 completed, 130 canceled or interrupted, else 1. */
+/** The exit code of a finished run: 0 completed, 130 canceled or interrupted, 5 stopped by its budget, else 1. */
 export function summaryExitCode(summary: Pick<TaskListSummary, "status">): number {
   if (summary.status === "completed") return ExitCode.ok;
   if (summary.status === "canceled" || summary.status === "interrupted") return ExitCode.interrupted;
+  if (summary.status === "budget_exhausted") return ExitCode.budgetExhausted;
   return ExitCode.failure;
 }
 
-function requestOptions(request: TaskListRequest, flags: RunFlags) {
+function requestOptions(request: TaskListRequest, flags: RunFlags): TaskListRequestOptions {
   return {
     concurrency: flags.concurrency,
     cwd: "resume_run_id" in request ? undefined : resolve(flags.cwd ?? process.cwd()),
     report: flags.report ? resolve(flags.report) : undefined,
+    // isolation, budget and sessions
+    ...(flags.isolation ? { isolation: flags.isolation } : {}),
+    ...(flags.maxCost !== undefined ? { max_cost: flags.maxCost } : {}),
+    ...(flags.maxTokens !== undefined ? { max_tokens: flags.maxTokens } : {}),
+    ...(flags.resumeSession === false ? { resume_sessions: false } : {}),
   };
 }
 
@@ -318,6 +360,9 @@ async function runListOnQueue(what: { list: TaskList } | { resumeRunId: string }
     onEvent: flags.quiet ? undefined : taskListEventPrinter(taskProgress(Boolean(flags.verbose))),
   };
   if ("list" in what) options.cwd = resolve(flags.cwd ?? process.cwd());
+  if (flags.isolation) options.isolation = flags.isolation;
+  if (flags.maxCost !== undefined || flags.maxTokens !== undefined) options.budget = { ...(flags.maxCost !== undefined ? { maxCostUsd: flags.maxCost } : {}), ...(flags.maxTokens !== undefined ? { maxTokens: flags.maxTokens } : {}) };
+  if (flags.resumeSession === false) options.resumeSessions = false;
   // As in local mode: the project's task hooks here (workers run the execute/claude hooks), history and estimates.
   const hooks = loadProjectHooks(config, options.cwd);
   const store = await openStoreOrFallback(storeOptionsFrom(config));
@@ -356,9 +401,7 @@ async function submitAndFollow(what: { list: TaskList } | { resumeRunId: string 
     if (summary.resume_command) summary.resume_command += " --queue";
     if (!flags.quiet) printSummary(summary);
     if (flags.json) printJson(summary);
-    if (summary.status === "completed") return ExitCode.ok;
-    if (summary.status === "canceled" || interrupt.interrupted) return ExitCode.interrupted;
-    return ExitCode.failure;
+    return interrupt.interrupted && summary.status !== "completed" ? ExitCode.interrupted : summaryExitCode(summary);
   } finally {
     interrupt.dispose();
   }
