@@ -217,3 +217,66 @@ describe("parser properties", () => {
     );
   });
 });
+
+describe("isolation, conflicts, budgets and session settings in task-list files", () => {
+  it("markdown: lines after the list heading set the list's, lines after a parallel heading the group's, section lines the task's", () => {
+    const list = parseMarkdownTaskList(
+      [
+        "# Task List: demo",
+        "Isolation: none",
+        "On-Conflict: claude",
+        "Max-Cost: $3.50",
+        "Max-Tokens: 1.5M",
+        "",
+        "The description.",
+        "",
+        "## Phase Build: parallel",
+        "Isolation: worktree",
+        "",
+        "### Task 1: a",
+        "Max-Cost: 0.5",
+        "Max-Tokens: 200k",
+        "Resume-Session: no",
+        "Do A",
+        "",
+        "### Task 2: b",
+        "Do B",
+        "",
+      ].join("\n"),
+      "demo.md",
+    );
+    expect(list).toMatchObject({ isolation: "none", onConflict: "claude", budget: { maxCostUsd: 3.5, maxTokens: 1_500_000 }, groups: { Build: { isolation: "worktree" } }, description: "The description." });
+    expect(list.tasks[0]).toMatchObject({ maxCostUsd: 0.5, maxTokens: 200_000, resumeSession: false, prompt: "Do A" });
+    expect(list.tasks[1]!.prompt).toBe("Do B");
+    expect(errorOf(() => parseMarkdownTaskList("# L\nIsolation: sandbox\n\n### Task 1: a\nx\n", "l.md")).message).toBe('l.md:2: Isolation must be worktree or none, got "sandbox"');
+    expect(errorOf(() => parseMarkdownTaskList("### Task 1: a\nMax-Cost: lots\nx\n", "l.md")).message).toBe('l.md:2: Max-Cost must be a positive amount of US dollars (e.g. 2.50), got "lots"');
+  });
+
+  it("YAML: top-level isolation, on_conflict, groups and budget; task and default budgets; unknown groups are errors", () => {
+    const list = parseYamlTaskList(
+      [
+        "isolation: worktree",
+        "on_conflict: claude",
+        "max_cost: 10",
+        "max_tokens: 2M",
+        "defaults:",
+        "  max_cost: 1",
+        "  resume_session: false",
+        "groups:",
+        "  reviews: {isolation: none}",
+        "tasks:",
+        "  - prompt: a",
+        "    parallel_group: reviews",
+        "    max_tokens: 50000",
+        "  - prompt: b",
+        "    parallel_group: reviews",
+      ].join("\n"),
+      "p.yaml",
+    );
+    expect(list).toMatchObject({ isolation: "worktree", onConflict: "claude", budget: { maxCostUsd: 10, maxTokens: 2_000_000 }, groups: { reviews: { isolation: "none" } }, defaults: { maxCostUsd: 1, resumeSession: false } });
+    expect(list.tasks[0]).toMatchObject({ maxTokens: 50_000 });
+    expect(errorOf(() => parseYamlTaskList("groups:\n  revews: {isolation: none}\ntasks:\n  - prompt: a\n    parallel_group: reviews\n", "p.yaml")).message).toBe('p.yaml: groups.revews: settings for parallel group "revews", but no task is in that group');
+    expect(errorOf(() => parseYamlTaskList("max_cost: -1\ntasks: [a]\n", "p.yaml")).message).toMatch(/^p\.yaml:1: max_cost: must be a positive amount of US dollars/);
+    expect(errorOf(() => parseYamlTaskList("isolation: sandbox\ntasks: [a]\n", "p.yaml")).message).toMatch(/^p\.yaml:1: isolation: /);
+  });
+});

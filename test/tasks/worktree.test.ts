@@ -3,7 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { cleanupWorktrees, loadRunState, resumeTaskList, runTaskList, type TaskListEvent, type TaskListOptions } from "../../src/tasks/index.js";
+import { finished, runCli, spawnCli } from "../helpers/cli.js";
 import { FAKE_CLAUDE, fakeClaude } from "../helpers/fake-claude.js";
+import { waitUntil } from "../helpers/procs.js";
 import { branches, gitIn, gitRepo, status, worktrees } from "../helpers/git-repo.js";
 
 function setup(files?: Record<string, string>) {
@@ -178,5 +180,57 @@ describe("parallel groups isolated in git worktrees", () => {
     expect(summary.status).toBe("failed");
     expect((summary.tasks[0] as { message: string }).message).toContain("a merge is in progress in the main tree");
     expect(loadRunState(options.home!, summary.run_id).merges).toBeUndefined();
+  });
+});
+
+describe("isolated groups from the CLI", () => {
+  const env = (fc: ReturnType<typeof fakeClaude>) => ({ ...fc.env, CC_EXECUTOR_HOME: fc.home, CC_EXECUTOR_PORT: String(20000 + Math.floor(Math.random() * 30000)) });
+
+  it("kill -9 of the runner mid-group: resume reuses the worktrees, reruns only the unfinished task (its earlier writes still there), then merges both", async () => {
+    const fc = fakeClaude("success");
+    const repo = gitRepo();
+    const plan = join(repo, "plan.yaml");
+    writeFileSync(plan, ["tasks:", "  - id: a", "    prompt: Quick [fake-write:a.txt=A]", "    parallel_group: g", "  - id: b", "    prompt: Long [fake:hang_once] [fake-write:b.txt=B]", "    parallel_group: g", ""].join("\n"));
+    gitIn(repo, "add", "plan.yaml");
+    gitIn(repo, "commit", "-q", "-m", "plan");
+    const child = spawnCli(["tasks", "run", plan], { env: env(fc), cwd: repo });
+    const running = finished(child, 60_000);
+    // a has completed and b hangs after writing b.txt in its worktree
+    await waitUntil(() => fc.calls().some((c) => c.prompt.includes("Quick")) && fc.calls().some((c) => c.prompt.includes("Long")), 30_000, "both tasks to have worked");
+    const runId = JSON.parse((await runCli(["tasks", "list", "--json"], { env: env(fc) })).stdout)[0].run_id as string;
+    await waitUntil(() => loadRunState(fc.home, runId).tasks.a?.status === "completed", 10_000, "task a to be checkpointed");
+    child.kill("SIGKILL");
+    await running;
+    const bTree = join(fc.home, "worktrees", runId, "b");
+    expect(readFileSync(join(bTree, "b.txt"), "utf8")).toBe("B\n");
+
+    const resumed = await runCli(["tasks", "resume", runId, "--json"], { env: env(fc), cwd: repo, timeoutMs: 60_000 });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const summary = JSON.parse(resumed.stdout);
+    expect(summary).toMatchObject({ status: "completed", completed: 2 });
+    expect(summary.merges.map((m: { task_id: string; status: string }) => [m.task_id, m.status])).toEqual([
+      ["a", "merged"],
+      ["b", "merged"],
+    ]);
+    const calls = fc.calls();
+    expect(calls.filter((c) => c.prompt.includes("Quick"))).toHaveLength(1); // a is not rerun
+    const longRuns = calls.filter((c) => c.prompt.includes("Long"));
+    expect(longRuns.map((c) => c.cwd)).toEqual([bTree, bTree]); // the killed call and its rerun, in the same worktree
+    expect(readFileSync(join(repo, "a.txt"), "utf8")).toBe("A\n");
+    expect(readFileSync(join(repo, "b.txt"), "utf8")).toBe("B\n");
+    expect(worktrees(repo)).toEqual([repo]);
+    expect(status(repo)).toBe("");
+    expect(resumed.stderr).toMatch(/⎇ \[1\/2\] Quick .*merged into main/);
+  });
+
+  it("tasks validate shows each group's isolation and conflict policy, and the list's budget", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "cce-val-"));
+    const file = join(dir, "plan.md");
+    writeFileSync(file, "# Task List: demo\nMax-Cost: 2.50\nMax-Tokens: 1M\n\n## Phase Build: parallel\nIsolation: none\n\n### Task 1: a\nA\n\n### Task 2: b\nB\n\n## Phase Review: parallel\nOn-Conflict: claude\n\n### Task 3: c\nC\n\n### Task 4: d\nD\n");
+    const r = await runCli(["tasks", "validate", file]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("demo: 4 task(s) · budget $2.5, 1000000 tokens");
+    expect(r.stdout).toContain('parallel group "Build" (isolation: none, on conflict: fail)');
+    expect(r.stdout).toContain('parallel group "Review" (isolation: worktree in a git repository, on conflict: claude)');
   });
 });
