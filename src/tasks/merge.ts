@@ -3,7 +3,7 @@ import { withRepoLock } from "./git.js";
 import { newExecutionId, type TaskRequest } from "./executor.js";
 import { mergeDone, type ConflictPolicy, type MergeStep, type TaskOutcome, type TaskSpec } from "./model.js";
 import type { RunContext } from "./run-context.js";
-import { DEFAULT_TIMEOUTS, policyOf, runAttempt, settled, withDefaults } from "./task-runner.js";
+import { DEFAULT_TIMEOUTS, policyOf, reportEnd, runAttempt, settled, withDefaults } from "./task-runner.js";
 import { abortMerge, commitAll, concludeMerge, mergeBranch, removeWorktree, repoBusy } from "./worktree.js";
 
 /** Tools the conflict resolver may use on top of the task's own: reading and editing files, and the git commands of a merge. */
@@ -65,7 +65,7 @@ async function resolveWithClaude(ctx: RunContext, task: TaskSpec, m: MergeStep, 
     ...(cap.maxCostUsd !== undefined || cap.maxTokens !== undefined ? { budget: cap } : {}),
   };
   const resolver = await runAttempt(ctx, spec, request, { cwd: m.repo }, { record: false, budgetKey: spec.id });
-  ctx.emit(resolver.status === "completed" ? { type: "task.completed", run_id: ctx.runId, outcome: resolver } : { type: "task.failed", run_id: ctx.runId, outcome: resolver, will_retry: false, policy: { action: "stop" } });
+  reportEnd(ctx, resolver, resolver.status === "completed" ? undefined : { will_retry: false, policy: { action: "stop" } });
   const done = await withRepoLock(m.repo, () => concludeMerge(m.repo, m.branch, files, mergeMessage(m)));
   if (done.ok) return { resolver, commit: done.commit };
   return { resolver, reason: `the claude given the conflict did not resolve it (${resolver.status === "completed" ? done.reason : `${resolver.status}: ${resolver.message ?? ""}`})` };

@@ -113,15 +113,15 @@ export async function runTask(ctx: RunContext, spec: TaskSpec, earlier: TaskOutc
       outcome = { ...outcome, error_type: "budget_exhausted", message: `the list's budget is spent (${describeBudget(ctx.budget.status())})${outcome.message ? `; ${outcome.message}` : ""}` };
       ctx.state.tasks[task.id] = outcome;
       ctx.save();
-      ctx.emit({ type: "task.failed", run_id: ctx.runId, outcome, will_retry: false, policy });
+      reportEnd(ctx, outcome, { will_retry: false, policy });
       return { outcome, budgetStop: true };
     }
     if (outcome.status === "completed") {
-      ctx.emit({ type: "task.completed", run_id: ctx.runId, outcome });
+      reportEnd(ctx, outcome);
       return { outcome, budgetStop: false };
     }
     const willRetry = attempt < runs && !ctx.canceled && !ctx.budget.exhausted() && !ctx.budget.taskSpent(task);
-    ctx.emit({ type: "task.failed", run_id: ctx.runId, outcome, will_retry: willRetry, policy });
+    reportEnd(ctx, outcome, { will_retry: willRetry, policy });
     if (!willRetry) break;
   }
   return { outcome, budgetStop: ctx.budget.exhausted() && outcome?.status !== "completed" };
@@ -236,6 +236,11 @@ export async function runAttempt(
   ctx.budget.add(how.budgetKey ?? task.id, outcome);
   if (how.record) ctx.state.tasks[task.id] = outcome;
   ctx.save();
-  if (outcome.cost_usd || outcome.input_tokens || outcome.output_tokens) ctx.emit({ type: "tasklist.budget", run_id: runId, task_id: task.id, budget: ctx.budget.status() });
   return outcome;
+}
+
+/** How a task run ended (task.completed / task.failed), then the budget when it spent something. */
+export function reportEnd(ctx: RunContext, outcome: TaskOutcome, failed?: { will_retry: boolean; policy: FailurePolicy }): void {
+  ctx.emit(failed ? { type: "task.failed", run_id: ctx.runId, outcome, ...failed } : { type: "task.completed", run_id: ctx.runId, outcome });
+  if (outcome.cost_usd || outcome.input_tokens || outcome.output_tokens) ctx.emit({ type: "tasklist.budget", run_id: ctx.runId, task_id: outcome.id, budget: ctx.budget.status() });
 }

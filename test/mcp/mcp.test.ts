@@ -256,7 +256,7 @@ touch never.txt
       ["execute_command", { command: "true", timeout: "soon" }, /timeout/],
       ["cc_execute", {}, /prompt/],
       ["cc_execute", { prompt: "x", timeout_s: 60 }, /timeout_s/],
-      ["run_task_list", {}, /exactly one of file, tasks or text/],
+      ["run_task_list", {}, /exactly one of file, tasks, text or resume_run_id/],
       ["run_task_list", { tasks: ["a"], concurrency: 0 }, /concurrency/],
       ["history", { limit: -1 }, /limit/],
       ["history", { status: "great" }, /status/],

@@ -27,7 +27,7 @@ describe("run_task_list over the protocol", () => {
     const done = await peer.waitFor((m) => m.method === "tasklist.completed");
     expect(done.params).toMatchObject({ run_id: runId, status: "completed", summary: { completed: 2, total: 2 } });
     const methods = peer.messages.map((m) => m.method).filter(Boolean);
-    expect(methods.filter((m) => m!.startsWith("task"))).toEqual(["tasklist.started", "task.started", "task.completed", "task.started", "task.completed", "tasklist.completed"]);
+    expect(methods.filter((m) => m!.startsWith("task"))).toEqual(["tasklist.started", "task.started", "task.completed", "task.started", "task.completed", "tasklist.budget", "tasklist.completed"]);
     const output = peer.notifications("process.output").find((m) => m.params.task_id === "task-1");
     expect(output?.params).toMatchObject({ run_id: runId, data: "from-direct\n", type: "stdout" });
     expect(peer.notifications("claude.completed")[0]!.params).toMatchObject({ run_id: runId, task_id: "task-2", result: { success: true } });
