@@ -45,7 +45,7 @@ describe("real claude CLI: parallel groups in git worktrees", () => {
   }
   const cwdOf = (sessionId: string | undefined) => api.messageRequests().find((r) => r.sessionId === sessionId)!.system.match(/Primary working directory: (.+)/)?.[1]?.trim();
 
-  it("two tasks changing different files: each claude works in its own worktree; both branches are merged", async () => {
+  it("two tasks changing different files: each claude works in its own worktree; both branches are merged", { timeout: 180_000 }, async () => {
     const { repo, options } = setup({ "README.md": "# x\n" });
     const before = api.sessions().length;
     const summary = await runTaskList(
@@ -76,7 +76,7 @@ describe("real claude CLI: parallel groups in git worktrees", () => {
     expect(branches(repo)).toEqual(["main"]);
   });
 
-  it("two tasks changing the same file: the second merge conflicts, its branch is kept; with on_conflict claude a fresh claude resolves it", async () => {
+  it("two tasks changing the same file: the second merge conflicts, its branch is kept; with on_conflict claude a fresh claude resolves it", { timeout: 300_000 }, async () => {
     const list = (onConflict?: string) => ({
       defaults: { tools: ["Bash"] },
       ...(onConflict ? { on_conflict: onConflict } : {}),
