@@ -59,6 +59,8 @@ export interface Config {
   claudeApiKey: "inherit" | "strip";
   /** claude tasks: wait for a usage limit to reset instead of failing. */
   waitOnLimit: boolean;
+  /** claude tasks: a retry after real work continues the failed attempt's Claude session (--resume) instead of starting afresh. */
+  resumeSessions: boolean;
   /** claude tasks: attempts in all (retries of 429/529, UUID misses, crashes). */
   claudeMaxAttempts: number;
   /** claude tasks: first backoff delay for 429/529, milliseconds. */
@@ -128,6 +130,7 @@ export const ENV_VARS = {
   CC_EXECUTOR_MAX_CLIENT_QUEUE: "maxClientQueueBytes",
   CC_EXECUTOR_CLAUDE_API_KEY: "claudeApiKey",
   CC_EXECUTOR_WAIT_ON_LIMIT: "waitOnLimit",
+  CC_EXECUTOR_RESUME_SESSIONS: "resumeSessions",
   CC_EXECUTOR_CLAUDE_MAX_ATTEMPTS: "claudeMaxAttempts",
   CC_EXECUTOR_CLAUDE_RETRY_DELAY_MS: "claudeRetryDelayMs",
   CC_EXECUTOR_CLAUDE_API_RETRIES: "claudeApiRetries",
@@ -209,6 +212,7 @@ const ConfigSchema = z.object({
   maxClientQueueBytes: bytes(64 * 1024, 1024 ** 4).default(16 * 1024 ** 2),
   claudeApiKey: z.enum(["inherit", "strip"]).default("inherit"),
   waitOnLimit: bool.default(false),
+  resumeSessions: bool.default(true),
   claudeMaxAttempts: int(1, 20).default(3),
   claudeRetryDelayMs: int(0, 600_000).default(5000),
   claudeApiRetries: int(0, 20).default(5),

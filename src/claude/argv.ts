@@ -19,6 +19,12 @@ export interface ClaudeCliOptions {
   jsonSchema?: object;
 }
 
+/** Arguments the runner sets per attempt: the session to continue, and what is left of the task's budget. */
+export interface AttemptArgs {
+  resume?: string;
+  maxBudgetUsd?: number;
+}
+
 /**
  * Longest prompt passed as an argument. Linux refuses a single argv element over 128 KiB (E2BIG,
  * MAX_ARG_STRLEN); a longer prompt goes on stdin, which `claude -p` reads when no prompt is given.
@@ -34,8 +40,10 @@ export function promptGoesOnStdin(prompt: string): boolean {
  * prompt is never interpreted by a shell or by the option parser, whatever it contains.
  * Without a prompt (undefined) the argv ends with the options: the prompt then comes on stdin.
  */
-export function buildClaudeArgv(prompt: string | undefined, options: ClaudeCliOptions = {}): string[] {
+export function buildClaudeArgv(prompt: string | undefined, options: ClaudeCliOptions = {}, attempt: AttemptArgs = {}): string[] {
   const argv = ["-p", "--output-format", "stream-json", "--verbose"];
+  if (attempt.resume) argv.push("--resume", attempt.resume);
+  if (attempt.maxBudgetUsd !== undefined) argv.push("--max-budget-usd", String(Math.max(0, Math.round(attempt.maxBudgetUsd * 1e6) / 1e6)));
   if (options.model) argv.push("--model", options.model);
   if (options.maxTurns !== undefined) argv.push("--max-turns", String(options.maxTurns));
   if (options.tools?.length) argv.push("--allowedTools", options.tools.join(","));

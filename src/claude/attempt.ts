@@ -3,7 +3,8 @@ import { applyFlow, SpawnError, startProcess, type SupervisedProcess } from "../
 import { claudeEnv } from "./argv.js";
 import type { RunObservation } from "./classify.js";
 import { StreamJsonParser, type StreamEvent } from "./stream-parser.js";
-import type { ClaudeTaskEvent, ClaudeTaskOptions } from "./types.js";
+import type { ClaudeTaskEvent, ClaudeTaskOptions, TokenUsage } from "./types.js";
+import { LiveUsage } from "./usage.js";
 
 /** The CLI's own API retries when nobody says otherwise: about 15-20 s of backoff on a permanent error. */
 export const DEFAULT_API_RETRIES = 5;
@@ -26,11 +27,13 @@ export interface AttemptSpec {
   emit: (event: ClaudeTaskEvent) => void;
   /** Called once the process exists (for pause, resume and cancel). */
   started: (proc: SupervisedProcess) => void;
+  /** Tokens this attempt may use: past it (as the stream reports usage) the process is stopped. */
+  tokenLimit?: number;
 }
 
 export type AttemptOutcome =
   | { spawnError: string; code?: string }
-  | { observation: RunObservation; text: string; structured?: unknown; sessionId?: string; model?: string };
+  | { observation: RunObservation; text: string; structured?: unknown; sessionId?: string; model?: string; liveUsage: TokenUsage };
 
 /** What the stream says, gathered as it comes. */
 class StreamObserver {
@@ -39,9 +42,10 @@ class StreamObserver {
   sessionId: string | undefined;
   model: string | undefined;
   structuredOutputNudges = 0;
+  readonly live = new LiveUsage();
 
   constructor(maxTurns: number | undefined) {
-    this.observation = { assistantErrors: [], retryStatuses: [], pendingRetries: [], processStatus: "completed", exitCode: null, stdoutBytes: 0, stderrTail: "", permissionDenials: [], maxTurns };
+    this.observation = { assistantErrors: [], retryStatuses: [], pendingRetries: [], processStatus: "completed", exitCode: null, stdoutBytes: 0, stderrTail: "", permissionDenials: [], maxTurns, sawInit: false, worked: false };
   }
 
   see(ev: StreamEvent): void {
@@ -50,6 +54,7 @@ class StreamObserver {
       case "init":
         this.sessionId = ev.sessionId;
         this.model = ev.model;
+        o.sawInit = true;
         return;
       case "api_retry":
         o.retryStatuses.push(ev.status);
@@ -61,6 +66,12 @@ class StreamObserver {
       case "assistant_text":
         if (ev.text) this.texts.push(ev.text);
         if (ev.error) o.assistantErrors.push(ev.error);
+        else o.worked = true;
+        this.live.see(ev.raw);
+        break;
+      case "tool_use":
+        o.worked = true;
+        this.live.see(ev.raw);
         break;
       case "result":
         o.result = ev.result;
@@ -119,6 +130,11 @@ export async function runAttempt(spec: AttemptSpec): Promise<AttemptOutcome> {
       observer.observation.structuredOutputRefused = true;
       void proc.cancel();
     }
+    const used = observer.live.tokens;
+    if (spec.tokenLimit !== undefined && used > spec.tokenLimit && !observer.observation.tokenBudgetExceeded && !observer.observation.result) {
+      observer.observation.tokenBudgetExceeded = { limit: spec.tokenLimit, used };
+      void proc.cancel();
+    }
   };
   proc.on("output", (chunk) => {
     if (chunk.stream === "stdout") {
@@ -137,5 +153,5 @@ export async function runAttempt(spec: AttemptSpec): Promise<AttemptOutcome> {
   observation.stderrTail = processResult.stderr.slice(-4000);
   // The result message is the authoritative answer; the last assistant text is a fallback.
   const text = observation.result?.result ?? observer.texts.at(-1) ?? "";
-  return { observation, text, structured: observation.result?.structured_output, sessionId: observer.sessionId, model: observer.model };
+  return { observation, text, structured: observation.result?.structured_output, sessionId: observer.sessionId, model: observer.model, liveUsage: observer.live.usage };
 }

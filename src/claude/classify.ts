@@ -29,6 +29,8 @@ export type ClaudeErrorType =
   | "hook_rejected"
   /** A pre-claude hook refused to run the task. */
   | "hook_refused"
+  /** The task's budget (--max-cost: the CLI's --max-budget-usd; --max-tokens) ran out. */
+  | "budget_exceeded"
   | "unknown";
 
 export interface ClaudeFailure {
@@ -67,6 +69,12 @@ export interface RunObservation {
   maxTurns?: number;
   /** The attempt was stopped because claude kept answering in text while the CLI demanded a StructuredOutput call. */
   structuredOutputRefused?: boolean;
+  /** The CLI's init line arrived (a run refused at startup, e.g. an unknown session to resume, has none). */
+  sawInit?: boolean;
+  /** The model answered or a tool ran: there is work in the session worth continuing. */
+  worked?: boolean;
+  /** The attempt was stopped because its tokens went past the task's token budget (this many). */
+  tokenBudgetExceeded?: { limit: number; used: number };
 }
 
 function formatReset(epochS: number): string {
@@ -138,6 +146,7 @@ function fromAssistantError(errors: Set<string>, text: string): ClaudeFailure | 
  * a process that ended without a result. Returns undefined for a clean success.
  */
 export function classifyOutcome(run: RunObservation): ClaudeFailure | undefined {
+  if (run.tokenBudgetExceeded) return fail("budget_exceeded", `the task's token budget ran out: ${run.tokenBudgetExceeded.used} tokens used of the ${run.tokenBudgetExceeded.limit} left for this attempt; it was stopped`, false);
   if (run.processStatus === "canceled") return fail("canceled", "canceled", false);
   if (run.processStatus === "timeout") return classifyTimeout(run);
   const result = run.result;
@@ -154,6 +163,7 @@ export function classifyOutcome(run: RunObservation): ClaudeFailure | undefined 
     const limit = run.maxTurns ?? Number(/\((\d+)\)/.exec(result.errors?.join(" ") ?? "")?.[1] ?? NaN);
     return fail("max_turns", `claude reached the turn limit${Number.isFinite(limit) ? ` of ${limit} (--max-turns ${limit})` : " (--max-turns)"} before finishing; raise it or narrow the task.`, false);
   }
+  if (result.subtype === "error_max_budget_usd") return fail("budget_exceeded", `the task's budget ran out: ${result.errors?.join("; ") || "maximum budget reached"} (spent $${result.total_cost_usd ?? "?"} in this attempt)`, false);
   if (result.subtype === "error_max_structured_output_retries") return fail("invalid_json", `claude did not produce the structured output: ${result.errors?.join("; ") ?? result.subtype}`, true);
   if (result.terminal_reason === "prompt_too_long") return fail("prompt_too_long", "The prompt is too long for the model's context window; shorten it or split the task.", false);
   const errors = new Set(run.assistantErrors);

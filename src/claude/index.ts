@@ -12,3 +12,6 @@ export { extractJsonResult, JsonAnswer } from "./json-result.js";
 export { decideRetry, DEFAULT_RETRY } from "./retry-policy.js";
 export type { RetryConfig, RetryDecision } from "./retry-policy.js";
 export { newExecutionUuid, verifyUuid } from "./uuid.js";
+export { continuesSession, continuePrompt } from "./session.js";
+export type { SessionToResume, SessionResumeRecord } from "./session.js";
+export { tokensOf as claudeTokens } from "./usage.js";

@@ -11,6 +11,8 @@ import { concisenessInstruction, extractJsonResult, jsonModeInstruction, JSON_AN
 import { decideRetry, DEFAULT_RETRY, type RetryConfig } from "./retry-policy.js";
 import type { ClaudeTaskEvent, ClaudeTaskOptions, ClaudeTaskResult, TokenUsage } from "./types.js";
 import { newExecutionUuid, uuidInstruction, verifyUuid } from "./uuid.js";
+import { continuePrompt, continuesSession, resumeRefusal, type SessionResumeRecord, type SessionToResume } from "./session.js";
+import { addUsage, noUsage, resultUsage, tokensOf } from "./usage.js";
 
 export type { ClaudeTaskEvent, ClaudeTaskOptions, ClaudeTaskResult, TokenUsage } from "./types.js";
 
@@ -82,12 +84,17 @@ export class ClaudeTask {
     const resultPath = join(runDir, "result.json");
     const retry: RetryConfig = { ...DEFAULT_RETRY, ...o.retry };
     const uuid = o.uuid === false ? null : newExecutionUuid();
-    const totals: TokenUsage = { input_tokens: 0, output_tokens: 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 };
+    const totals: TokenUsage = noUsage();
     let cost = 0;
+    // The session the next attempt continues (a retry after real work, or one given by the caller), and what came of each.
+    let resume: SessionToResume | undefined = o.resumeSession;
+    const resumes: SessionResumeRecord[] = [];
+    let refusedResumes = 0;
     let attempt = 0;
     let conciseSteps = 0;
     // JSON from the answer's text instead of the CLI's structured output (asked for, or after claude would not call StructuredOutput).
     let structuredOff = o.structuredOutput === false;
+    let workedSession: string | undefined = o.resumeSession?.sessionId;
     let last: { observation?: RunObservation; failure?: ClaudeFailure; text: string; structured?: unknown; sessionId?: string; model?: string } = { text: "" };
 
     const finish = (fields: Partial<ClaudeTaskResult> & { success: boolean }): ClaudeTaskResult => {
@@ -112,11 +119,12 @@ export class ClaudeTask {
         cost_usd: round6(cost),
         duration_ms: Date.now() - startedAt,
         num_turns: r?.num_turns ?? 0,
-        session_id: last.sessionId ?? r?.session_id ?? null,
+        session_id: last.sessionId ?? r?.session_id ?? resume?.sessionId ?? null,
         model: last.model ?? null,
         transcript_path: transcriptPath,
         result_path: resultPath,
         permission_denials: (last.observation?.permissionDenials ?? []).map((d) => ({ tool_name: d.tool_name, tool_input: d.tool_input })),
+        ...(resumes.length ? { session_resumes: resumes } : {}),
         ...outcome,
       };
       if (!result.success && result.error_type === "invalid_json") result.result = last.text;
@@ -148,8 +156,10 @@ export class ClaudeTask {
 
     try {
       for (;;) {
+        const left = budgetLeft(o, cost, tokensOf(totals));
+        if (left.spent) return finish({ success: false, error_type: "budget_exceeded", message: left.spent });
         attempt++;
-        let prompt = this.prompt;
+        let prompt = resume ? continuePrompt(resume.reason) : this.prompt;
         if (o.json) prompt += jsonModeInstruction();
         if (uuid) prompt += uuidInstruction(uuid, Boolean(o.json));
         if (conciseSteps > 0) prompt += concisenessInstruction(conciseSteps as 1 | 2);
@@ -157,9 +167,10 @@ export class ClaudeTask {
         if (o.json && !structuredOff && !o.jsonSchema) cli.jsonSchema = JSON_ANSWER_SCHEMA;
         // A prompt too long for one argument (E2BIG) goes on stdin, which the CLI reads under -p.
         const onStdin = promptGoesOnStdin(prompt);
-        const argv = buildClaudeArgv(onStdin ? undefined : prompt, cli);
+        const argv = buildClaudeArgv(onStdin ? undefined : prompt, cli, { resume: resume?.sessionId, maxBudgetUsd: left.costUsd });
         if (this.canceled) return finish({ success: false, error_type: "canceled", message: "canceled" });
-        const outcome = await runAttempt({ bin, argv, stdin: onStdin ? prompt : undefined, attempt, options: o, transcript, emit: (e) => this.emit(e), started: (proc) => this.started(proc) });
+        if (resume) this.emit({ type: "session", attempt, sessionId: resume.sessionId, reason: resume.reason, resumed: true });
+        const outcome = await runAttempt({ bin, argv, stdin: onStdin ? prompt : undefined, attempt, options: o, transcript, tokenLimit: left.tokens, emit: (e) => this.emit(e), started: (proc) => this.started(proc) });
         this.current = undefined;
         if ("spawnError" in outcome) {
           const notFound = outcome.code === undefined || NOT_FOUND_CODES.has(outcome.code);
@@ -167,14 +178,23 @@ export class ClaudeTask {
         }
         const { observation, text, structured, sessionId, model } = outcome;
         const res = observation.result;
-        if (res?.usage) {
-          totals.input_tokens += res.usage.input_tokens ?? 0;
-          totals.output_tokens += res.usage.output_tokens ?? 0;
-          totals.cache_read_input_tokens += res.usage.cache_read_input_tokens ?? 0;
-          totals.cache_creation_input_tokens += res.usage.cache_creation_input_tokens ?? 0;
-        }
+        // A run killed before its result (timeout, cancel, token budget) is counted from its stream.
+        addUsage(totals, res ? resultUsage(res) : outcome.liveUsage);
         cost += res?.total_cost_usd ?? 0;
+        if (resume) {
+          const refused = resumeRefusal(observation);
+          if (refused && !this.canceled) {
+            // The session cannot be continued: start this attempt again, afresh (not counted against the retries).
+            resumes.push({ attempt, session_id: resume.sessionId, reason: resume.reason, resumed: false, fallback: refused });
+            this.emit({ type: "session", attempt, sessionId: resume.sessionId, reason: resume.reason, resumed: false, fallback: refused });
+            resume = undefined;
+            refusedResumes++;
+            continue;
+          }
+          resumes.push({ attempt, session_id: resume.sessionId, reason: resume.reason, resumed: true });
+        }
         last = { observation, text, structured, sessionId, model };
+        if (sessionId && observation.worked) workedSession = sessionId;
 
         // claude answered in text instead of calling StructuredOutput and the attempt was stopped
         // (the CLI would ask again forever): read the JSON from the text, now and from now on.
@@ -192,7 +212,7 @@ export class ClaudeTask {
         this.emit({ type: "error", attempt, failure });
         if (this.canceled || failure.error_type === "canceled") return finish({ success: false, error_type: "canceled", message: "canceled" });
 
-        const decision = decideRetry(failure, attempt, retry, { conciseSteps });
+        const decision = decideRetry(failure, attempt - refusedResumes, retry, { conciseSteps });
         if (decision.action === "fail") return finish({ success: false, error_type: failure.error_type, message: failure.message, reset_timestamp: failure.reset_timestamp, retry_after: failure.retry_after });
         if (decision.action === "wait_until") {
           this.emit({ type: "waiting_for_limit", untilEpochMs: decision.untilEpochMs, reason: decision.reason });
@@ -203,6 +223,9 @@ export class ClaudeTask {
           await this.sleep(decision.delayMs);
         }
         if (this.canceled) return finish({ success: false, error_type: "canceled", message: "canceled" });
+        // The next attempt continues this one's session when it holds work (this attempt's, or an earlier one's it continued).
+        const session = sessionId ?? resume?.sessionId;
+        resume = o.continueSessions !== false && session && session === workedSession && continuesSession(failure.error_type) ? { sessionId: session, reason: `${failure.error_type}: ${failure.message}` } : undefined;
       }
     } finally {
       transcript?.end();
@@ -235,6 +258,20 @@ export function startClaudeTask(prompt: string, options: ClaudeTaskOptions = {})
 /** Runs one claude task to the end and returns its result (never throws for a failed run). */
 export function ccExecute(prompt: string, options: ClaudeTaskOptions = {}): Promise<ClaudeTaskResult> {
   return new ClaudeTask(prompt, options).result;
+}
+
+/** What is left of the task's budget for the next attempt, or why nothing is. */
+function budgetLeft(o: ClaudeTaskOptions, costSpent: number, tokensSpent: number): { costUsd?: number; tokens?: number; spent?: string } {
+  const left: { costUsd?: number; tokens?: number; spent?: string } = {};
+  if (o.maxCostUsd !== undefined) {
+    left.costUsd = round6(o.maxCostUsd - costSpent);
+    if (left.costUsd <= 0) left.spent = `the task's budget of $${o.maxCostUsd} is spent ($${round6(costSpent)})`;
+  }
+  if (o.maxTokens !== undefined) {
+    left.tokens = o.maxTokens - tokensSpent;
+    if (left.tokens <= 0) left.spent ??= `the task's budget of ${o.maxTokens} tokens is spent (${tokensSpent})`;
+  }
+  return left;
 }
 
 function stripUuid(text: string, uuid: string | null): string {

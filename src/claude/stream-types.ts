@@ -69,6 +69,13 @@ export const ResultMessage = z
     api_error: z.string().nullish(),
     /** Error subtypes (error_max_turns, ...): what stopped the run, e.g. "Reached maximum number of turns (1)". */
     errors: z.array(z.string()).optional(),
+    /** Per-model totals of the run (the budget counts these: `usage` may hold only the last turn). */
+    modelUsage: z
+      .record(
+        z.string(),
+        z.object({ inputTokens: z.number().optional(), outputTokens: z.number().optional(), cacheReadInputTokens: z.number().optional(), cacheCreationInputTokens: z.number().optional() }).passthrough(),
+      )
+      .optional(),
   })
   .passthrough();
 

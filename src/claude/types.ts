@@ -3,6 +3,7 @@ import type { GroupRegistry, OutputChunk, OutputFlow, ProcessResult } from "../p
 import type { ApiKeyMode, ClaudeCliOptions } from "./argv.js";
 import type { ClaudeErrorType, ClaudeFailure } from "./classify.js";
 import type { RetryConfig } from "./retry-policy.js";
+import type { SessionResumeRecord, SessionToResume } from "./session.js";
 import type { StreamEvent } from "./stream-parser.js";
 
 /** The types at the border of a claude task: what a caller gives, what it is told, what it gets. */
@@ -40,6 +41,14 @@ export interface ClaudeTaskOptions extends ClaudeCliOptions {
   onEvent?: (event: ClaudeTaskEvent) => void;
   /** Backpressure from the receiver of the events: claude's stdout is not read while it is congested. */
   flow?: OutputFlow;
+  /** The most this task may cost over all its attempts, US dollars (each attempt gets what is left as --max-budget-usd). */
+  maxCostUsd?: number;
+  /** The most tokens (input + output + cache reads and writes) this task may use over all its attempts. */
+  maxTokens?: number;
+  /** Start by continuing this Claude session (a task that failed or was interrupted before, e.g. in a task list). */
+  resumeSession?: SessionToResume;
+  /** A retry after real work continues the failed attempt's session (default true); false: every attempt starts afresh. */
+  continueSessions?: boolean;
 }
 
 export interface TokenUsage {
@@ -73,6 +82,8 @@ export interface ClaudeTaskResult {
   message?: string;
   reset_timestamp?: number;
   retry_after?: number;
+  /** Attempts that continued a Claude session, and those whose session could not be continued (a fresh start followed). */
+  session_resumes?: SessionResumeRecord[];
 }
 
 export type ClaudeTaskEvent =
@@ -83,4 +94,6 @@ export type ClaudeTaskEvent =
   | { type: "error"; attempt: number; failure: ClaudeFailure }
   | { type: "retry"; attempt: number; delayMs: number; reason: string }
   | { type: "waiting_for_limit"; untilEpochMs: number; reason: string }
+  /** This attempt continues a session (`resumed`), or could not and starts afresh (`fallback` says why). */
+  | { type: "session"; attempt: number; sessionId: string; reason: string; resumed: boolean; fallback?: string }
   | { type: "completed"; result: ClaudeTaskResult };

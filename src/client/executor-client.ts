@@ -69,6 +69,11 @@ export interface ClaudeRequestOptions {
   uuid?: boolean;
   wait_on_limit?: boolean;
   max_attempts?: number;
+  /** The most this task may cost (US dollars) / use (tokens) over all its attempts. */
+  max_cost?: number;
+  max_tokens?: number;
+  /** false: retries start afresh instead of continuing the failed attempt's Claude session. */
+  resume_session?: boolean;
   resumable?: boolean;
   onEvent?: (event: ExecutorEvent) => void;
 }

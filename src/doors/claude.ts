@@ -14,6 +14,7 @@ export function claudeDefaults(config: Config): ClaudeTaskOptions {
     permissionMode: config.permissionMode,
     killGraceMs: config.killGraceMs,
     apiRetries: config.claudeApiRetries,
+    ...(config.resumeSessions ? {} : { continueSessions: false }),
     retry: { maxAttempts: config.claudeMaxAttempts, baseDelayMs: config.claudeRetryDelayMs, waitOnLimit: config.waitOnLimit },
   };
 }

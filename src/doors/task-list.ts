@@ -14,12 +14,13 @@ import { claudeDefaults } from "./claude.js";
 export function taskListRunServices(
   config: Config,
   services: { hooks: HookSet; history?: HistoryRecorder },
-): Pick<TaskListOptions, "defaultTimeouts" | "hooks" | "history" | "estimateTimeout"> {
+): Pick<TaskListOptions, "defaultTimeouts" | "hooks" | "history" | "estimateTimeout" | "resumeSessions"> {
   return {
     defaultTimeouts: { claude: config.claudeTimeoutS, direct: config.commandTimeoutS },
     hooks: services.hooks,
     history: services.history,
     ...(config.estimateTimeouts ? {} : { estimateTimeout: async () => undefined }),
+    ...(config.resumeSessions ? {} : { resumeSessions: false }),
   };
 }
 
@@ -38,7 +39,7 @@ export function taskListServices(
     /** More options of the local executor (e.g. flow control). */
     local?: Partial<LocalExecutorOptions>;
   },
-): Pick<TaskListOptions, "defaultTimeouts" | "hooks" | "history" | "estimateTimeout" | "local"> {
+): Pick<TaskListOptions, "defaultTimeouts" | "hooks" | "history" | "estimateTimeout" | "resumeSessions" | "local"> {
   const logger = services.logger ? { logger: services.logger } : {};
   return {
     ...taskListRunServices(config, services),

@@ -76,6 +76,8 @@ Every call blocks until the work has finished; canceling the call kills the work
 
 const seconds = z.number().positive().max(7 * 24 * 3600);
 const toolList = z.union([z.array(z.string().min(1)), z.string().min(1)]);
+const usd = z.number().positive().max(1_000_000);
+const tokenCount = z.number().int().positive().max(1e12);
 
 const CcExecuteArgs = z.strictObject({
   prompt: z.string().min(1, "must not be empty").describe("The task for Claude, as you would type it."),
@@ -84,6 +86,9 @@ const CcExecuteArgs = z.strictObject({
   model: z.string().min(1).optional().describe("Model: sonnet, opus, haiku or a full model name."),
   tools: toolList.optional().describe('Tools claude may use without asking, e.g. ["Read", "Write", "Bash"] (or "Read,Write,Bash").'),
   cwd: z.string().min(1).optional().describe("Working directory (default: the MCP server's)."),
+  max_cost: usd.optional().describe("The most this task may cost over all its attempts, in US dollars (claude's --max-budget-usd); past it the result is error_type budget_exceeded."),
+  max_tokens: tokenCount.optional().describe("The most tokens (input + output + cache) it may use over all its attempts."),
+  resume_session: z.boolean().optional().describe("false: retries start afresh instead of continuing the failed attempt's Claude session (default true)."),
 });
 
 const TaskItem = z.union([
@@ -106,9 +111,6 @@ const TaskItem = z.union([
     })
     .describe("A task: {prompt} for claude, {command} for a shell command, plus optional fields."),
 ]);
-
-const usd = z.number().positive().max(1_000_000);
-const tokenCount = z.number().int().positive().max(1e12);
 
 const RunTaskListArgs = z
   .strictObject({
@@ -206,6 +208,8 @@ function claudeEventMessage(ev: ClaudeTaskEvent): string | undefined {
       return `↻ retrying in ${Math.round(ev.delayMs / 1000)} s (${ev.reason})`;
     case "waiting_for_limit":
       return `⏳ waiting for the usage limit to reset at ${new Date(ev.untilEpochMs).toISOString()}`;
+    case "session":
+      return ev.resumed ? `↪ attempt ${ev.attempt} continues session ${ev.sessionId} (${firstLine(ev.reason)})` : `↪ session ${ev.sessionId} could not be continued (${firstLine(ev.fallback ?? "")}); attempt ${ev.attempt} starts afresh`;
     default:
       return undefined;
   }
@@ -383,6 +387,9 @@ export function createMcpServer(options: McpServerOptions = {}): CcExecutorMcpSe
           model: a.model,
           tools: typeof a.tools === "string" ? a.tools.split(",").map((s) => s.trim()).filter(Boolean) : a.tools,
           cwd,
+          ...(a.max_cost !== undefined ? { maxCostUsd: a.max_cost } : {}),
+          ...(a.max_tokens !== undefined ? { maxTokens: a.max_tokens } : {}),
+          ...(a.resume_session === false ? { continueSessions: false } : {}),
           onEvent: (ev) => {
             const message = claudeEventMessage(ev);
             if (message) progress.send(++ticks, undefined, message);

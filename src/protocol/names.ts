@@ -32,6 +32,8 @@ export const Notifications = {
   claudeRetry: "claude.retry",
   claudeWaiting: "claude.waiting",
   claudeCompleted: "claude.completed",
+  /** An attempt continues a Claude session (`resumed`), or could not and starts afresh (`fallback`). */
+  claudeSession: "claude.session",
   /** Extensions for task lists; the process.* and claude.* notifications of each task carry run_id and task_id. */
   taskListStarted: "tasklist.started",
   taskStarted: "task.started",

@@ -69,6 +69,11 @@ export const CcExecuteParams = z.object({
   uuid: z.boolean().nullish(),
   wait_on_limit: z.boolean().nullish(),
   max_attempts: z.number().int().min(1).max(20).nullish(),
+  /** The most this task may cost (US dollars) / use (tokens) over all its attempts. */
+  max_cost: usd.nullish(),
+  max_tokens: tokens.nullish(),
+  /** false: retries start afresh instead of continuing the failed attempt's Claude session. */
+  resume_session: z.boolean().nullish(),
   /** Survive a dropped connection (default true for claude tasks). */
   resumable: z.boolean().nullish(),
   /** A server-owned run: answered at once, runs to its end whatever happens to this connection. */

@@ -46,6 +46,9 @@ export function claudeEventsToSink(sink: NotificationSink, executionId: string, 
       case "retry":
         sink.notify(Notifications.claudeRetry, { execution_id: executionId, attempt: ev.attempt, delay_ms: ev.delayMs, reason: ev.reason });
         break;
+      case "session":
+        sink.notify(Notifications.claudeSession, { execution_id: executionId, attempt: ev.attempt, session_id: ev.sessionId, reason: ev.reason, resumed: ev.resumed, ...(ev.fallback ? { fallback: ev.fallback } : {}) });
+        break;
       case "waiting_for_limit":
         sink.notify(Notifications.claudeWaiting, { execution_id: executionId, until: new Date(ev.untilEpochMs).toISOString(), until_epoch_ms: ev.untilEpochMs, reason: ev.reason });
         break;
@@ -88,6 +91,9 @@ export function ccExecuteMethod(ctx: ServerContext): MethodHandler {
       env: p.env ?? undefined,
       uuid: p.uuid ?? true,
       retry: { ...defaults.retry, ...(p.wait_on_limit != null ? { waitOnLimit: p.wait_on_limit } : {}), ...(p.max_attempts != null ? { maxAttempts: p.max_attempts } : {}) },
+      ...(p.max_cost != null ? { maxCostUsd: p.max_cost } : {}),
+      ...(p.max_tokens != null ? { maxTokens: p.max_tokens } : {}),
+      ...(p.resume_session === false ? { continueSessions: false } : {}),
       registry: ctx.registry,
       logger: session.logger,
       onEvent: claudeEventsToSink(sink, executionId, { timeout: timeoutS ?? null, ...(estimate ? { timeout_estimate: estimate } : {}) }),

@@ -29,6 +29,8 @@ export interface TaskRequest {
   budget?: { maxCostUsd?: number; maxTokens?: number };
   /** claude tasks: continue this Claude session instead of starting afresh (a retry after real work). */
   resumeSession?: { sessionId: string; reason: string };
+  /** claude tasks: false: the claude runner's own retries start afresh too. */
+  continueSessions?: false;
 }
 
 /** What a running task reports while it runs. */
@@ -110,6 +112,7 @@ export function outcomeFromClaude(req: TaskRequest, startedAt: number, r: Claude
     num_turns: r.num_turns,
     session_id: r.session_id,
     transcript_path: r.transcript_path,
+    ...(r.session_resumes ? { session_resumes: r.session_resumes } : {}),
   };
   if (!r.success) {
     outcome.error_type = r.error_type;
@@ -164,6 +167,10 @@ export class LocalExecutor implements TaskExecutor {
       onEvent: (event) => onActivity({ type: "claude", event }),
       flow: this.options.flow ?? base.flow,
     };
+    if (req.budget?.maxCostUsd !== undefined) options.maxCostUsd = req.budget.maxCostUsd;
+    if (req.budget?.maxTokens !== undefined) options.maxTokens = req.budget.maxTokens;
+    if (req.resumeSession) options.resumeSession = req.resumeSession;
+    if (req.continueSessions === false) options.continueSessions = false;
     const warn = (warning: HookWarning) => onActivity({ type: "hook.warning", warning });
     let canceled = false;
     let task: { cancel(): void; pause(): boolean; resume(): boolean } | undefined;

@@ -219,6 +219,8 @@ export interface TaskOutcome {
   num_turns?: number;
   session_id?: string | null;
   transcript_path?: string;
+  /** claude tasks: attempts that continued a Claude session, or could not (and started afresh). */
+  session_resumes?: Array<{ attempt: number; session_id: string; reason: string; resumed: boolean; fallback?: string }>;
   /** claude tasks of an isolated parallel group: the worktree it ran in and its branch. */
   worktree?: string;
   branch?: string;

@@ -1,3 +1,4 @@
+import { continuesSession } from "../claude/index.js";
 import { historyStatus } from "../store/index.js";
 import { describeBudget } from "./budget.js";
 import type { RunningTask } from "./checkpoint.js";
@@ -35,21 +36,23 @@ export interface TaskRun {
   budgetStop: boolean;
 }
 
-/**
- * Failures after which a claude task's next attempt continues its Claude session (with a
- * "continue and finish" prompt) rather than starting over: the session holds work worth keeping.
- * Not for failures a continuation would repeat (auth, prompt too long, max turns) or that
- * happen before any work (binary not found, refused by a hook).
- */
-const CONTINUABLE = new Set(["timeout", "canceled", "usage_limit", "rate_limit", "overloaded", "crash", "uuid_verification_failed", "output_token_limit", "invalid_json", "budget_exceeded", "budget_exhausted"]);
+/** Whether a claude task's attempts may continue their sessions: unless the run or the task says no. */
+function sessionsOn(ctx: RunContext, task: TaskSpec): boolean {
+  return task.method === "claude" && task.resumeSession !== false && ctx.state.options.resume_sessions !== false;
+}
 
+/**
+ * The session the next attempt of a claude task continues (with a "continue and finish" prompt)
+ * rather than starting over: the previous attempt's, when it ended in a failure worth continuing
+ * after real work, or when the run stopped while it ran (a crash, kill -9). The claude runner
+ * starts afresh, and says so, when the CLI cannot continue it.
+ */
 function sessionToResume(ctx: RunContext, task: TaskSpec, previous: TaskOutcome | RunningTask | undefined): SessionResume | undefined {
-  if (task.method !== "claude" || task.resumeSession === false || ctx.state.options.resume_sessions === false) return undefined;
+  if (!sessionsOn(ctx, task)) return undefined;
   const sessionId = previous?.session_id;
   if (!previous || !sessionId) return undefined;
   if (previous.status === "running") return { session_id: sessionId, reason: "the run stopped while this task was running" };
-  if (previous.status === "completed" || !CONTINUABLE.has(previous.error_type ?? "")) return undefined;
-  if (previous.num_turns === 0) return undefined; // it failed before doing anything worth continuing
+  if (previous.status === "completed" || !continuesSession(previous.error_type)) return undefined;
   return { session_id: sessionId, reason: `${previous.error_type}${previous.message ? `: ${previous.message}` : ""}` };
 }
 
@@ -120,7 +123,14 @@ export async function runTask(ctx: RunContext, spec: TaskSpec, earlier: TaskOutc
       reportEnd(ctx, outcome);
       return { outcome, budgetStop: false };
     }
-    const willRetry = attempt < runs && !ctx.canceled && !ctx.budget.exhausted() && !ctx.budget.taskSpent(task);
+    const ownSpentNow = attempt < runs ? ctx.budget.taskSpent(task) : undefined;
+    if (ownSpentNow) {
+      // The policy would retry, but the task's budget is gone: it fails as it is, saying why it is not retried.
+      outcome = { ...outcome, message: `${outcome.message ?? outcome.status}; not retried: ${ownSpentNow}` };
+      ctx.state.tasks[task.id] = outcome;
+      ctx.save();
+    }
+    const willRetry = attempt < runs && !ctx.canceled && !ctx.budget.exhausted() && !ownSpentNow;
     reportEnd(ctx, outcome, { will_retry: willRetry, policy });
     if (!willRetry) break;
   }
@@ -150,6 +160,7 @@ async function buildRequest(ctx: RunContext, task: TaskSpec, earlier: TaskOutcom
     if (placement.worktree) request.prompt += isolationNote(placement.worktree);
     const cap = ctx.budget.capFor(task);
     if (cap.maxCostUsd !== undefined || cap.maxTokens !== undefined) request.budget = cap;
+    if (!sessionsOn(ctx, task)) request.continueSessions = false;
   } else request.command = task.command;
   return request;
 }

@@ -9,7 +9,7 @@ export interface FakeClaudeEnv {
   env: Record<string, string>;
   home: string;
   /** The calls fake-claude recorded, in order. */
-  calls(): Array<{ argv: string[]; prompt: string; cwd: string; env_has_api_key: boolean; pid: number; started_at: number; ended_at: number; scenario: string }>;
+  calls(): Array<{ argv: string[]; prompt: string; cwd: string; env_has_api_key: boolean; pid: number; started_at: number; ended_at: number; scenario: string; call: number; session_id: string; resumed: boolean }>;
 }
 
 /** A fresh state dir, record file and environment for fake-claude runs. */

@@ -214,8 +214,13 @@ describe("isolated groups from the CLI", () => {
     ]);
     const calls = fc.calls();
     expect(calls.filter((c) => c.prompt.includes("Quick"))).toHaveLength(1); // a is not rerun
-    const longRuns = calls.filter((c) => c.prompt.includes("Long"));
-    expect(longRuns.map((c) => c.cwd)).toEqual([bTree, bTree]); // the killed call and its rerun, in the same worktree
+    // the killed call, then its rerun in the same worktree, continuing the killed call's Claude session
+    const bRuns = calls.filter((c) => c.cwd === bTree);
+    expect(bRuns).toHaveLength(2);
+    expect(bRuns[1]!.resumed).toBe(true);
+    expect(bRuns[1]!.argv.slice(bRuns[1]!.argv.indexOf("--resume"), bRuns[1]!.argv.indexOf("--resume") + 2)).toEqual(["--resume", bRuns[0]!.session_id]);
+    expect(bRuns[1]!.prompt).toContain("Your previous run of this task stopped before it was finished (the run stopped while this task was running)");
+    expect(summary.tasks[1].session_resumes).toEqual([{ attempt: 1, session_id: bRuns[0]!.session_id, reason: "the run stopped while this task was running", resumed: true }]);
     expect(readFileSync(join(repo, "a.txt"), "utf8")).toBe("A\n");
     expect(readFileSync(join(repo, "b.txt"), "utf8")).toBe("B\n");
     expect(worktrees(repo)).toEqual([repo]);

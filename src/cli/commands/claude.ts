@@ -8,7 +8,7 @@ import { detachDeadline, printDetached, printServerStarting } from "../detach.js
 import { cancelOnceStarted, onInterrupt } from "../interrupt.js";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { formatDuration, info, printJson, style } from "../output.js";
-import { parsePositiveInt, parsePositiveNumber } from "../parse-options.js";
+import { parseCostOption, parsePositiveInt, parsePositiveNumber, parseTokensOption } from "../parse-options.js";
 import { summarizeInput } from "../transcript.js";
 
 interface ClaudeFlags {
@@ -25,6 +25,9 @@ interface ClaudeFlags {
   uuid: boolean;
   waitOnLimit?: boolean;
   maxAttempts?: number;
+  maxCost?: number;
+  maxTokens?: number;
+  resumeSession: boolean;
   quiet?: boolean;
   detach?: boolean;
   url?: string;
@@ -44,6 +47,8 @@ export function claudeExitCode(r: Pick<ClaudeTaskResult, "success" | "error_type
       return ExitCode.interrupted;
     case "binary_not_found":
       return ExitCode.claudeNotFound;
+    case "budget_exceeded":
+      return ExitCode.budgetExhausted;
     case "usage_limit":
     case "rate_limit":
     case "overloaded":
@@ -79,6 +84,10 @@ export function progressPrinter(): (ev: ExecutorEvent) => void {
       case Notifications.rateLimitExceeded:
       case Notifications.tokenLimitExceeded:
         info(style(`✗ ${p.error_type}: ${p.message}`, "yellow"));
+        break;
+      case Notifications.claudeSession:
+        if (p.resumed) info(style(`↪ attempt ${p.attempt} continues session ${p.session_id} (${p.reason})`, "cyan"));
+        else info(style(`↪ session ${p.session_id} could not be continued (${p.fallback}); attempt ${p.attempt} starts afresh`, "yellow"));
         break;
       case Notifications.claudeRetry:
         info(style(`↻ retrying in ${formatDuration(p.delay_ms)} (${p.reason})`, "yellow"));
@@ -126,6 +135,9 @@ export function registerClaude(program: Command): void {
     .option("--no-uuid", "turn off the execution-UUID check")
     .option("--wait-on-limit", "when the usage limit is reached, wait for its reset (with a countdown) and retry")
     .option("--max-attempts <n>", "attempts in all for retryable failures (default 3)", parsePositiveInt)
+    .option("--max-cost <usd>", "the most this task may cost over all its attempts, in US dollars (passed on as claude's --max-budget-usd)", parseCostOption)
+    .option("--max-tokens <n>", "the most tokens (input + output + cache) it may use over all its attempts, e.g. 500000 or 500k", parseTokensOption)
+    .option("--no-resume-session", "retries start afresh instead of continuing the failed attempt's Claude session")
     .option("-q, --quiet", "no progress on stderr")
     .option("--detach", "start it as a run of the server (one is started in the background when none runs) and return at once with its id; then: cc-executor wait <id>")
     .option("--url <url>", "server WebSocket URL (default ws://127.0.0.1:8003/ws/mcp)")
@@ -134,8 +146,9 @@ export function registerClaude(program: Command): void {
     .addHelpText(
       "after",
       `
-Exit codes: 0 verified success, 1 failure, 75 usage/rate limit, overload or API unreachable (try later),
-124 timeout, 127 claude binary not found, 130 canceled.
+Exit codes: 0 verified success, 1 failure, 5 its budget (--max-cost / --max-tokens) ran out,
+75 usage/rate limit, overload or API unreachable (try later), 124 timeout, 127 claude binary not
+found, 130 canceled.
 
 With --detach the task belongs to the server: this command prints its id (with --json a small
 object with the wait and logs commands) and exits 0; the task runs to its end even when the
@@ -168,6 +181,9 @@ function requestOptions(flags: ClaudeFlags): Omit<ClaudeRequestOptions, "onEvent
     uuid: flags.uuid,
     wait_on_limit: flags.waitOnLimit,
     max_attempts: flags.maxAttempts,
+    ...(flags.maxCost !== undefined ? { max_cost: flags.maxCost } : {}),
+    ...(flags.maxTokens !== undefined ? { max_tokens: flags.maxTokens } : {}),
+    ...(flags.resumeSession === false ? { resume_session: false } : {}),
   };
 }
 
