@@ -213,6 +213,43 @@ describe.skipIf(!existsSync(CHROMIUM))("dashboard, end to end in headless Chromi
     await page.context().close();
   });
 
+  it("shows a run's budget live (spent and left), stops it as budget_exhausted, and resumes it from the page with a larger one", async () => {
+    const fc = fakeClaude("success", { FAKE_CLAUDE_DELAY_MS: "150" }); // every run costs $0.0123
+    // The page's Resume sends no environment (a run's env is not kept): fake-claude comes from the server's own.
+    const saved = Object.fromEntries(Object.keys(fc.env).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, fc.env);
+    try {
+      const file = join(server.home, "budget-tasks.md");
+      writeFileSync(file, ["# Task List: Budgeted", "", "### Task 1: One", "Do one.", "", "### Task 2: Two", "Do two.", "", "### Task 3: Three", "Do three.", ""].join("\n"));
+      const page = await openPage();
+      await page.locator("#conn[data-state=connected]").waitFor();
+      await page.locator('.tab[data-view="runs"]').click();
+      await page.fill("#start-form input[name=file]", file);
+      await page.fill("#start-form input[name=cwd]", server.home);
+      await page.fill("#start-form input[name=max_cost]", "0.02");
+      await page.locator("#start-form button[type=submit]").click();
+      const summary = page.locator("#run-detail .run-summary");
+      // live, while task 2 runs: what task 1 spent, and what is left
+      await summary.filter({ hasText: "budget $0.0123 of $0.0200 spent · $0.0077 left" }).waitFor({ timeout: 30_000 });
+      expect(await page.locator("#run-detail tbody tr.s-running").count()).toBeGreaterThan(0);
+      await page.locator("#run-detail .title-row .badge").filter({ hasText: "budget_exhausted" }).waitFor({ timeout: 30_000 });
+      await summary.filter({ hasText: "budget $0.0246 of $0.0200 spent · $0.0000 left" }).waitFor();
+      expect(await page.locator("#run-detail tbody tr").nth(2).locator(".badge").textContent()).toBe("pending");
+      await shot(page, "task-run-budget");
+      await page.fill("#run-detail .actions input[name=max_cost]", "1");
+      await page.locator("#run-detail .actions button", { hasText: "Resume" }).click();
+      await page.locator("#run-detail .title-row .badge").filter({ hasText: "completed" }).waitFor({ timeout: 30_000 });
+      await summary.filter({ hasText: "budget $0.0369 of $1.0000 spent · $0.9631 left" }).waitFor();
+      expect(fc.calls()).toHaveLength(3);
+      await page.context().close();
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  }, 120_000);
+
   it("resumes a stopped task list from the page", async () => {
     const marker = join(server.home, "resume-marker");
     const sleep = uniqueSleep();

@@ -107,9 +107,9 @@ describe("cc-executor mcp: tools", () => {
     expect(tools.map((t) => t.name).sort()).toEqual(["cc_execute", "execute_command", "history", "run_task_list"]);
     const byName = Object.fromEntries(tools.map((t) => [t.name, t]));
     expect(byName.cc_execute!.inputSchema.required).toEqual(["prompt"]);
-    expect(Object.keys(byName.cc_execute!.inputSchema.properties ?? {}).sort()).toEqual(["cwd", "json", "model", "prompt", "timeout", "tools"]);
+    expect(Object.keys(byName.cc_execute!.inputSchema.properties ?? {}).sort()).toEqual(["cwd", "json", "max_cost", "max_tokens", "model", "prompt", "resume_session", "timeout", "tools"]);
     expect(byName.execute_command!.inputSchema.required).toEqual(["command"]);
-    expect(Object.keys(byName.run_task_list!.inputSchema.properties ?? {})).toEqual(expect.arrayContaining(["file", "tasks", "text", "format", "cwd", "concurrency"]));
+    expect(Object.keys(byName.run_task_list!.inputSchema.properties ?? {})).toEqual(expect.arrayContaining(["file", "tasks", "text", "format", "cwd", "concurrency", "resume_run_id", "isolation", "max_cost", "max_tokens", "resume_sessions"]));
     expect(Object.keys(byName.history!.inputSchema.properties ?? {})).toEqual(expect.arrayContaining(["limit", "status"]));
     expect(byName.history!.annotations?.readOnlyHint).toBe(true);
   });

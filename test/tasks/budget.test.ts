@@ -77,14 +77,14 @@ describe("task-list budgets", () => {
     expect(summary.budget.spent_tokens).toBeGreaterThanOrEqual(7000);
   });
 
-  it("CLI: --max-cost stops the run with exit 4 and the budget on stderr; resume without a larger budget is refused (2), with one it completes; tasks show has the budget", async () => {
+  it("CLI: --max-cost stops the run with exit 5 and the budget on stderr; resume without a larger budget is refused (2), with one it completes; tasks show has the budget", async () => {
     const fc = fakeClaude("success");
     const dir = mkdtempSync(join(tmpdir(), "cce-budget-cli-"));
     const plan = join(dir, "plan.yaml");
     writeFileSync(plan, "tasks:\n  - one\n  - two\n  - three\n");
     const env = { ...fc.env, CC_EXECUTOR_HOME: fc.home, CC_EXECUTOR_PORT: String(20000 + Math.floor(Math.random() * 30000)) };
     const run = await runCli(["tasks", "run", plan, "--max-cost", "0.02"], { env, cwd: dir, timeoutMs: 60_000 });
-    expect(run.code, run.stderr).toBe(4);
+    expect(run.code, run.stderr).toBe(5);
     expect(run.stderr).toContain("budget: $0.0000 of $0.0200 spent, $0.0200 left");
     expect(run.stderr).toContain("budget: $0.0246 of $0.0200 spent, $0.0000 left · 8176 tokens");
     expect(run.stderr).toMatch(/▶ \[2\/3\] two \(claude, timeout \d+s default, up to \$0\.0077\)/);

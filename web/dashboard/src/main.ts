@@ -2,7 +2,7 @@ import { writeClaudeEvent } from "./claude-lines.js";
 import { $, ago, badge, confirmButton, cost, duration, h, time, tokens } from "./dom.js";
 import { OutputView } from "./output-view.js";
 import { Rpc, RpcError } from "./rpc.js";
-import { Timeline, type RunSummary } from "./timeline.js";
+import { budgetText, Timeline, type BudgetInfo, type RunSummary } from "./timeline.js";
 import type { ExecutionInfo } from "../../../src/server/monitor-types.js";
 
 type RunInfo = Omit<RunSummary, "tasks"> & { live: boolean; resumable: boolean };
@@ -424,6 +424,18 @@ class ExecDetail {
       case "task.skipped":
         out.meta(`⏭ task ${String(p.index)} skipped: ${String(p.reason ?? "")}`);
         return;
+      case "task.merge": {
+        const m = (p.merge ?? {}) as Params;
+        const ok = m.status === "merged" || m.status === "empty";
+        out.meta(`${ok ? "⎇" : "✗"} task ${String(p.index)} merge ${String(m.status)}: ${String(m.message ?? m.branch ?? "")}`, ok ? "meta ok" : "meta warn");
+        return;
+      }
+      case "tasklist.budget":
+        out.meta(`budget: ${budgetText(p.budget as BudgetInfo)}`, (p.budget as BudgetInfo).exhausted ? "meta warn" : "meta");
+        return;
+      case "claude.session":
+        out.meta(p.resumed ? `↪ attempt ${String(p.attempt)} continues session ${String(p.session_id)}` : `↪ session ${String(p.session_id)} could not be continued (${String(p.fallback ?? "")}); starting afresh`, p.resumed ? "meta" : "meta warn");
+        return;
       case "tasklist.completed":
         out.meta(`━━ run ${String(p.status)} ━━`, p.status === "completed" ? "meta ok" : "meta warn");
         return;
@@ -589,7 +601,11 @@ class RunDetail {
     const actions = live ? actionButtons(live) : h("div", { className: "actions" });
     if (!live) {
       const resumable = this.info?.resumable ?? (s.resume_command !== undefined && status !== "completed");
-      if (resumable) actions.append(h("button", { type: "button", className: "primary", onclick: () => void startRun({ resume_run_id: this.runId }).catch((err: Error) => toast(`resume failed: ${err.message}`)) }, "Resume"));
+      // A run stopped by its budget resumes with a larger one (the new total).
+      const budget = status === "budget_exhausted" ? h("input", { type: "number", name: "max_cost", min: "0", step: "any", title: "new total budget in US dollars", value: String(Math.max(1, 2 * (s.budget?.max_cost_usd ?? 0))) }) : undefined;
+      const resume = () => startRun({ resume_run_id: this.runId, ...(budget ? { max_cost: Number(budget.value) } : {}) }).catch((err: Error) => toast(`resume failed: ${err.message}`));
+      if (budget) actions.append(h("label", { className: "budget-input" }, "budget $", budget));
+      if (resumable) actions.append(h("button", { type: "button", className: "primary", onclick: () => void resume() }, "Resume"));
     }
     if (executions.has(this.runId)) actions.append(h("button", { type: "button", onclick: () => showExecution(this.runId) }, "Output"));
     return actions;
@@ -689,6 +705,8 @@ function setupStartForm(): void {
       if (cwd) params.cwd = cwd;
       const env = parseEnv(String(data.get("env") ?? ""));
       if (env) params.env = env;
+      const maxCost = Number(String(data.get("max_cost") ?? "").trim() || NaN);
+      if (Number.isFinite(maxCost) && maxCost > 0) params.max_cost = maxCost;
       button.disabled = true;
       startRun(params)
         .catch((err: Error) => (error.textContent = err.message))

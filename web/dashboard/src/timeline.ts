@@ -21,6 +21,28 @@ export interface TaskRow {
   summary?: string;
 }
 
+/** A run's budget as the server reports it: what was spent, and the limits and what is left when it has them. */
+export interface BudgetInfo {
+  max_cost_usd?: number;
+  max_tokens?: number;
+  spent_cost_usd: number;
+  spent_tokens: number;
+  remaining_cost_usd?: number;
+  remaining_tokens?: number;
+  exhausted: boolean;
+}
+
+/** The merge step of an isolated parallel task's branch. */
+export interface MergeInfo {
+  task_id: string;
+  index: number;
+  title: string;
+  branch: string;
+  worktree: string;
+  status: string;
+  message?: string;
+}
+
 export interface RunSummary {
   run_id: string;
   name: string;
@@ -38,8 +60,18 @@ export interface RunSummary {
   output_tokens: number;
   cost_usd: number;
   tasks: TaskRow[];
+  budget?: BudgetInfo;
+  merges?: MergeInfo[];
   state_path?: string;
   resume_command?: string;
+}
+
+/** "$0.0246 of $0.0200 spent · $0.0000 left · 8176 of 10000 tokens" (or what was spent, without limits). */
+export function budgetText(b: BudgetInfo): string {
+  const usd = (n: number) => `$${n.toFixed(4)}`;
+  const parts = [b.max_cost_usd !== undefined ? `${usd(b.spent_cost_usd)} of ${usd(b.max_cost_usd)} spent · ${usd(b.remaining_cost_usd ?? 0)} left` : `${usd(b.spent_cost_usd)} spent`];
+  if (b.max_tokens !== undefined) parts.push(`${b.spent_tokens} of ${b.max_tokens} tokens · ${b.remaining_tokens ?? 0} left`);
+  return parts.join(" · ");
 }
 
 interface Row {
@@ -56,6 +88,7 @@ interface Row {
 export class Timeline {
   readonly root: HTMLElement;
   private readonly summaryLine: HTMLElement;
+  private readonly mergeList: HTMLElement;
   private readonly tbody: HTMLTableSectionElement;
   private readonly rows = new Map<string, Row>();
   private run: RunSummary | undefined;
@@ -69,7 +102,8 @@ export class Timeline {
       {},
       ...["#", "Task", "Method", "Status", "Duration", "Attempts", "Tokens in / out", "Cost", "UUID"].map((t) => h("th", { scope: "col" }, t)),
     );
-    this.root = h("div", { className: "timeline" }, this.summaryLine, h("div", { className: "table-wrap" }, h("table", { className: "tasks" }, h("thead", {}, head), this.tbody)));
+    this.mergeList = h("ul", { className: "merges" });
+    this.root = h("div", { className: "timeline" }, this.summaryLine, h("div", { className: "table-wrap" }, h("table", { className: "tasks" }, h("thead", {}, head), this.tbody)), this.mergeList);
   }
 
   load(run: RunSummary): void {
@@ -93,7 +127,16 @@ export class Timeline {
     switch (method) {
       case "tasklist.started":
         this.run.status = "running";
+        if (p.budget) this.run.budget = p.budget as BudgetInfo;
         break;
+      case "tasklist.budget":
+        this.run.budget = p.budget as BudgetInfo;
+        break;
+      case "task.merge": {
+        const m = p.merge as MergeInfo;
+        this.run.merges = [...(this.run.merges ?? []).filter((x) => x.task_id !== m.task_id), m].sort((a, b) => a.index - b.index);
+        break;
+      }
       case "task.started":
         if (row) {
           // A replayed start of a task already known to be running keeps its real start time.
@@ -188,9 +231,15 @@ export class Timeline {
       run.skipped ? h("span", {}, `${run.skipped} skipped`) : null,
       h("span", {}, `tokens ${tokens(run.input_tokens, run.output_tokens)}`),
       h("span", {}, `cost ${cost(run.cost_usd)}`),
+      run.budget && (run.budget.max_cost_usd !== undefined || run.budget.max_tokens !== undefined) ? h("span", { className: `budget${run.budget.exhausted ? " bad" : ""}` }, `budget ${budgetText(run.budget)}`) : null,
       ran || run.status !== "running" ? h("span", {}, `duration ${duration(run.status === "running" ? Date.now() - Date.parse(run.started_at) : run.duration_ms)}`) : null,
     ];
     this.summaryLine.replaceChildren(...parts.filter((p): p is HTMLElement => p !== null));
+    this.mergeList.replaceChildren(
+      ...(run.merges ?? []).map((m) =>
+        h("li", { className: `merge m-${m.status}`, dataset: { task: m.task_id } }, h("span", {}, `task ${m.index} · ${m.title}: `), badge(m.status), h("code", {}, m.branch), m.message ? h("div", { className: "muted small" }, m.message) : ""),
+      ),
+    );
     const anyRunning = rows.some((r) => r.runningSince !== undefined);
     if (anyRunning && this.timer === undefined) this.timer = window.setInterval(() => this.render(), 1000);
     if (!anyRunning && this.timer !== undefined) {
