@@ -29,6 +29,15 @@ export const emptySpent = (): Spent => ({ cost_usd: 0, tokens: 0, tasks: {} });
 
 const round6 = (n: number) => Math.round(n * 1e6) / 1e6;
 
+/** Adds one task run's spending to a run's record (the meter, and a checkpoint read back from its journal). */
+export function addSpend(spent: Spent, taskId: string, spend: { cost_usd: number; tokens: number }): void {
+  const task = (spent.tasks[taskId] ??= { cost_usd: 0, tokens: 0 });
+  task.cost_usd = round6(task.cost_usd + spend.cost_usd);
+  task.tokens += spend.tokens;
+  spent.cost_usd = round6(spent.cost_usd + spend.cost_usd);
+  spent.tokens += spend.tokens;
+}
+
 /**
  * The budget of a run: the list's limits (cost in US dollars as the CLI reports it, tokens as
  * input + output + cache reads and writes) against what its tasks spent. Costs are known when a
@@ -45,16 +54,12 @@ export class BudgetMeter {
     return this.limit;
   }
 
-  /** Adds what one run of a task (or a merge resolver working for it) spent. */
-  add(taskId: string, outcome: Pick<TaskOutcome, "cost_usd" | "input_tokens" | "output_tokens" | "cache_read_input_tokens" | "cache_creation_input_tokens">): void {
-    const cost = outcome.cost_usd ?? 0;
-    const tokens = tokensOf(outcome);
-    if (cost === 0 && tokens === 0) return;
-    const task = (this.spent.tasks[taskId] ??= { cost_usd: 0, tokens: 0 });
-    task.cost_usd = round6(task.cost_usd + cost);
-    task.tokens += tokens;
-    this.spent.cost_usd = round6(this.spent.cost_usd + cost);
-    this.spent.tokens += tokens;
+  /** Adds what one run of a task (or a merge resolver working for it) spent; returns it, or undefined when it spent nothing. */
+  add(taskId: string, outcome: Pick<TaskOutcome, "cost_usd" | "input_tokens" | "output_tokens" | "cache_read_input_tokens" | "cache_creation_input_tokens">): { cost_usd: number; tokens: number } | undefined {
+    const spend = { cost_usd: outcome.cost_usd ?? 0, tokens: tokensOf(outcome) };
+    if (spend.cost_usd === 0 && spend.tokens === 0) return undefined;
+    addSpend(this.spent, taskId, spend);
+    return spend;
   }
 
   status(): BudgetStatus {

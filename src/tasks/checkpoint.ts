@@ -4,7 +4,7 @@ import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import { statePaths } from "../paths.js";
 import { processStartTime } from "../process/index.js";
-import type { Spent } from "./budget.js";
+import { addSpend, emptySpent, type Spent } from "./budget.js";
 import type { Budget, FailurePolicy, Isolation, MergeStep, TaskList, TaskOutcome } from "./model.js";
 
 /** `budget_exhausted`: stopped because the list's budget was spent; resumable (with a larger one). */
@@ -130,14 +130,14 @@ export class CheckpointWriter {
     this.journal = openSync(this.journalPath, "a", 0o600);
   }
 
-  record(entry: TaskOutcome | RunningTask): void {
+  record(entry: JournalEntry): void {
     if (this.journal === undefined) throw new Error("the checkpoint journal is not open (the run's start could not be written)");
     const line = `${this.torn ? "\n" : ""}${JSON.stringify(entry)}\n`;
     this.torn = true;
     if (writeSync(this.journal, line) < Buffer.byteLength(line)) throw new Error(`short write to ${this.journalPath}`);
     this.torn = false;
     // A task that ran must never run again after a crash; a start that is lost only shows it pending.
-    if (entry.status !== "running") fdatasyncSync(this.journal);
+    if (!("status" in entry) || entry.status !== "running") fdatasyncSync(this.journal);
   }
 
   /** The run ended: checkpoint.json gets every entry, the journal goes. */
@@ -156,25 +156,55 @@ export class CheckpointWriter {
   }
 }
 
+/**
+ * A journal line: a task's entry (when it starts, and its outcome when it ends), an isolated
+ * task's merge step as it changes, or what one task run spent (added to the checkpoint's total).
+ */
+export type JournalEntry = TaskOutcome | RunningTask | { type: "merge"; merge: MergeStep } | { type: "spend"; task_id: string; cost_usd: number; tokens: number };
+
+function isEntry(e: unknown): e is JournalEntry {
+  if (!e || typeof e !== "object") return false;
+  const o = e as Record<string, unknown>;
+  if (o.type === "merge") return typeof (o.merge as MergeStep | undefined)?.task_id === "string";
+  if (o.type === "spend") return typeof o.task_id === "string" && typeof o.cost_usd === "number" && typeof o.tokens === "number";
+  return typeof o.id === "string" && typeof o.status === "string";
+}
+
 /** The journal's entries in order; a line that does not parse (torn by a crash) is skipped. */
-function readJournal(path: string): Array<TaskOutcome | RunningTask> {
+function readJournal(path: string): JournalEntry[] {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
   } catch {
     return [];
   }
-  const entries: Array<TaskOutcome | RunningTask> = [];
+  const entries: JournalEntry[] = [];
   for (const line of text.split("\n")) {
     if (!line) continue;
     try {
-      const entry = JSON.parse(line) as TaskOutcome | RunningTask;
-      if (entry && typeof entry.id === "string" && typeof entry.status === "string") entries.push(entry);
+      const entry = JSON.parse(line) as unknown;
+      if (isEntry(entry)) entries.push(entry);
     } catch {
       // torn by a crash in the middle of an append
     }
   }
   return entries;
+}
+
+/** Applies one journal line to the state read from checkpoint.json. */
+function applyEntry(state: RunState, entry: JournalEntry): void {
+  if ("type" in entry && entry.type === "merge") {
+    state.merges = { ...state.merges, [entry.merge.task_id]: entry.merge };
+    return;
+  }
+  if ("type" in entry && entry.type === "spend") {
+    addSpend((state.spent ??= emptySpent()), entry.task_id, entry);
+    return;
+  }
+  const task = entry as TaskOutcome | RunningTask;
+  state.tasks[task.id] = task;
+  const at = "ended_at" in task ? task.ended_at : task.started_at;
+  if (at > state.updated_at) state.updated_at = at;
 }
 
 export class RunNotFoundError extends Error {
@@ -193,11 +223,7 @@ export function loadRunState(home: string, runId: string): RunState {
     throw err;
   }
   const state = JSON.parse(text) as RunState;
-  for (const entry of readJournal(journalPath(home, runId))) {
-    state.tasks[entry.id] = entry;
-    const at = "ended_at" in entry ? entry.ended_at : entry.started_at;
-    if (at > state.updated_at) state.updated_at = at;
-  }
+  for (const entry of readJournal(journalPath(home, runId))) applyEntry(state, entry);
   return { ...state, status: effectiveStatus(state) };
 }
 

@@ -59,7 +59,7 @@ async function resolveWithClaude(ctx: RunContext, task: TaskSpec, m: MergeStep, 
     timeoutS,
     timeout: { timeout_s: timeoutS, basis: "default" },
     cwd: m.repo,
-    env: { ...ctx.options.env, CC_EXECUTOR_RUN_ID: ctx.runId, CC_EXECUTOR_TASK_ID: spec.id, CC_EXECUTOR_TASK_INDEX: String(task.index), CC_EXECUTOR_STATE_FILE: ctx.statePath },
+    env: { ...ctx.options.env, CC_EXECUTOR_RUN_ID: ctx.runId, CC_EXECUTOR_TASK_ID: spec.id, CC_EXECUTOR_TASK_INDEX: String(task.index), CC_EXECUTOR_STATE_FILE: ctx.journalPath },
     attempt: 1,
     executionId: newExecutionId(),
     ...(cap.maxCostUsd !== undefined || cap.maxTokens !== undefined ? { budget: cap } : {}),
@@ -88,7 +88,7 @@ export async function mergeGroup(ctx: RunContext, tasks: readonly TaskSpec[], on
       if (outcome && outcome.status !== "running" && settled(outcome, policy)) {
         // Failed under "continue": its partial work stays on its branch, unmerged.
         Object.assign(m, { status: "kept", message: keptMessage(m, `task ${m.index} did not complete (${outcome.status}), so its branch is not merged`, ctx.runId), ended_at: new Date().toISOString() });
-        ctx.save();
+        ctx.setMerge(m);
         ctx.emit({ type: "task.merge", run_id: ctx.runId, merge: { ...m }, stops: false });
       }
       continue; // not run, or will run again on resume: merged after it completes
@@ -107,7 +107,7 @@ export async function mergeGroup(ctx: RunContext, tasks: readonly TaskSpec[], on
       m.conflicted_files = result.files;
       let resolved: Awaited<ReturnType<typeof resolveWithClaude>> | undefined;
       if (onConflict === "claude") {
-        ctx.save();
+        ctx.setMerge(m);
         resolved = await resolveWithClaude(ctx, task, m, result.files);
         if (resolved.resolver) m.resolver = resolved.resolver;
       }
@@ -129,7 +129,7 @@ export async function mergeGroup(ctx: RunContext, tasks: readonly TaskSpec[], on
       });
       if (removed) Object.assign(m, { worktree_removed: true, branch_deleted: removed.branchDeleted });
     } else stops = policy.action !== "continue";
-    ctx.save();
+    ctx.setMerge(m);
     ctx.emit({ type: "task.merge", run_id: ctx.runId, merge: { ...m }, stops });
     if (stops) return true;
   }

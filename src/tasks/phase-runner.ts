@@ -113,14 +113,10 @@ async function placeGroup(ctx: RunContext, group: string, toRun: TaskSpec[], set
       const cwd = join(path, place.subdir);
       mkdirSync(cwd, { recursive: true });
       const before = ctx.state.merges?.[task.id];
-      ctx.state.merges = {
-        ...ctx.state.merges,
-        [task.id]: { task_id: task.id, index: task.index, title: task.title, branch, worktree: path, repo: root, base: before?.base ?? base, ...(into ? { into } : {}), status: "pending" },
-      };
+      ctx.setMerge({ task_id: task.id, index: task.index, title: task.title, branch, worktree: path, repo: root, base: before?.base ?? base, ...(into ? { into } : {}), status: "pending" });
       placements.set(task.id, { cwd, worktree: { path, branch } });
     }
   });
-  ctx.save();
   return placements;
 }
 
@@ -129,10 +125,9 @@ function failUnstarted(ctx: RunContext, tasks: TaskSpec[], message: string): Pha
   const runs = tasks.map((task) => {
     const request = { runId: ctx.runId, task, timeoutS: 0, cwd: ctx.state.cwd, env: {}, attempt: 1, executionId: newExecutionId() };
     const outcome: TaskOutcome = { ...baseOutcome(request, Date.now()), status: "failed", result: "", summary: `not run: ${message}`, error_type: "isolation_failed", message };
-    ctx.state.tasks[task.id] = outcome;
+    ctx.setTask(outcome);
     ctx.emit({ type: "task.failed", run_id: ctx.runId, outcome, will_retry: false, policy: policyOf(task, ctx.list, ctx.options) });
     return { task, run: { outcome, budgetStop: false } };
   });
-  ctx.save();
   return endOf(ctx, runs);
 }

@@ -2,10 +2,10 @@ import type { HookSet } from "../hooks/index.js";
 import type { Logger } from "../logger.js";
 import type { HistoryRecorder } from "../store/index.js";
 import type { BudgetMeter } from "./budget.js";
-import type { RunState } from "./checkpoint.js";
+import type { RunningTask, RunState } from "./checkpoint.js";
 import type { TaskListEvent, TimeoutChoice } from "./events.js";
 import type { LocalExecutorOptions, TaskExecution, TaskExecutor } from "./executor.js";
-import type { Budget, FailurePolicy, Isolation, TaskList, TaskSpec } from "./model.js";
+import type { Budget, FailurePolicy, Isolation, MergeStep, TaskList, TaskOutcome, TaskSpec } from "./model.js";
 
 export interface TaskListOptions {
   /** Working directory of every task (default: this process's). */
@@ -50,7 +50,9 @@ export interface RunContext {
   readonly runId: string;
   readonly list: TaskList;
   readonly state: RunState;
+  /** checkpoint.json, and journal.jsonl (every task's entry so far: CC_EXECUTOR_STATE_FILE). */
   readonly statePath: string;
+  readonly journalPath: string;
   readonly home: string;
   readonly options: TaskListOptions;
   readonly executor: TaskExecutor;
@@ -61,7 +63,11 @@ export interface RunContext {
   readonly running: Map<string, TaskExecution>;
   readonly canceled: boolean;
   emit(event: TaskListEvent): void;
-  /** Writes the checkpoint. */
-  save(): void;
+  /** Sets a task's entry (running, or its outcome) and writes it to the checkpoint's journal. */
+  setTask(entry: TaskOutcome | RunningTask): void;
+  /** Sets an isolated task's merge step and writes it to the journal. */
+  setMerge(step: MergeStep): void;
+  /** Adds what a task run (or a merge resolver, keyed `<task>.merge`) spent to the budget and the journal. */
+  spend(key: string, outcome: TaskOutcome): void;
   skip(task: TaskSpec, reason: string): void;
 }

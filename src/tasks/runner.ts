@@ -3,11 +3,11 @@ import { emptyHookSet, type HookSet } from "../hooks/index.js";
 import { silentLogger, type Logger } from "../logger.js";
 import { defaultHome } from "../paths.js";
 import { BudgetMeter, emptySpent } from "./budget.js";
-import { CheckpointWriter, currentRunner, loadRunState, newRunId, type RunState, type RunStatus } from "./checkpoint.js";
+import { CheckpointWriter, currentRunner, loadRunState, newRunId, type RunningTask, type RunState, type RunStatus } from "./checkpoint.js";
 import { checkReferences, DEFAULT_CONTEXT_CHARS } from "./context.js";
 import type { TaskListEvent } from "./events.js";
 import { LocalExecutor, type TaskExecution, type TaskExecutor } from "./executor.js";
-import { planPhases, type TaskList, type TaskOutcome, type TaskSpec } from "./model.js";
+import { planPhases, type MergeStep, type TaskList, type TaskOutcome, type TaskSpec } from "./model.js";
 import { resolveTaskList, type TaskListSource } from "./parse.js";
 import { runPhase } from "./phase-runner.js";
 import { writeReports } from "./reports.js";
@@ -88,7 +88,7 @@ export class TaskListRun implements RunContext {
     this.checkpoint = new CheckpointWriter(this.home, this.runId);
     this.statePath = this.checkpoint.checkpointPath;
     this.journalPath = this.checkpoint.journalPath;
-    this.save();
+    this.write(() => this.checkpoint.start(this.state));
     this.finished = this.run(Boolean(resumed));
   }
 
@@ -123,8 +123,20 @@ export class TaskListRun implements RunContext {
     }
   }
 
-  save(): void {
-    this.write(() => this.checkpoint.start(this.state));
+  setTask(entry: TaskOutcome | RunningTask): void {
+    this.state.tasks[entry.id] = entry;
+    this.write(() => this.checkpoint.record(entry));
+  }
+
+  setMerge(step: MergeStep): void {
+    const merge = { ...step };
+    this.state.merges = { ...this.state.merges, [step.task_id]: merge };
+    this.write(() => this.checkpoint.record({ type: "merge", merge }));
+  }
+
+  spend(key: string, outcome: TaskOutcome): void {
+    const added = this.budget.add(key, outcome);
+    if (added) this.write(() => this.checkpoint.record({ type: "spend", task_id: key, ...added }));
   }
 
   private write(write: () => void): void {

@@ -105,8 +105,7 @@ export async function runTask(ctx: RunContext, spec: TaskSpec, earlier: TaskOutc
     const ownSpent = ctx.budget.taskSpent(task);
     if (ownSpent) {
       outcome = { ...baseOutcome(request, Date.now()), status: "failed", result: "", summary: `not run: ${ownSpent}`, error_type: "budget_exceeded", message: ownSpent };
-      ctx.state.tasks[task.id] = outcome;
-      ctx.save();
+      ctx.setTask(outcome);
       ctx.emit({ type: "task.failed", run_id: ctx.runId, outcome, will_retry: false, policy });
       break;
     }
@@ -114,8 +113,7 @@ export async function runTask(ctx: RunContext, spec: TaskSpec, earlier: TaskOutc
     if (outcome.error_type === "budget_exceeded" && ctx.budget.exhausted()) {
       // The list's budget, not the task's own, is what ran out: the list stops and this task runs again on resume.
       outcome = { ...outcome, error_type: "budget_exhausted", message: `the list's budget is spent (${describeBudget(ctx.budget.status())})${outcome.message ? `; ${outcome.message}` : ""}` };
-      ctx.state.tasks[task.id] = outcome;
-      ctx.save();
+      ctx.setTask(outcome);
       reportEnd(ctx, outcome, { will_retry: false, policy });
       return { outcome, budgetStop: true };
     }
@@ -127,8 +125,7 @@ export async function runTask(ctx: RunContext, spec: TaskSpec, earlier: TaskOutc
     if (ownSpentNow) {
       // The policy would retry, but the task's budget is gone: it fails as it is, saying why it is not retried.
       outcome = { ...outcome, message: `${outcome.message ?? outcome.status}; not retried: ${ownSpentNow}` };
-      ctx.state.tasks[task.id] = outcome;
-      ctx.save();
+      ctx.setTask(outcome);
     }
     const willRetry = attempt < runs && !ctx.canceled && !ctx.budget.exhausted() && !ownSpentNow;
     reportEnd(ctx, outcome, { will_retry: willRetry, policy });
@@ -149,14 +146,14 @@ async function buildRequest(ctx: RunContext, task: TaskSpec, earlier: TaskOutcom
       CC_EXECUTOR_RUN_ID: ctx.runId,
       CC_EXECUTOR_TASK_ID: task.id,
       CC_EXECUTOR_TASK_INDEX: String(task.index),
-      CC_EXECUTOR_STATE_FILE: ctx.statePath,
+      CC_EXECUTOR_STATE_FILE: ctx.journalPath,
     },
     attempt,
     executionId: newExecutionId(),
     timeout,
   };
   if (task.method === "claude") {
-    request.prompt = composePrompt(task, ctx.list.tasks.length, earlier, { maxChars: ctx.state.options.context_chars, resultsPath: ctx.statePath, listName: ctx.list.name });
+    request.prompt = composePrompt(task, ctx.list.tasks.length, earlier, { maxChars: ctx.state.options.context_chars, resultsPath: ctx.journalPath, listName: ctx.list.name });
     if (placement.worktree) request.prompt += isolationNote(placement.worktree);
     const cap = ctx.budget.capFor(task);
     if (cap.maxCostUsd !== undefined || cap.maxTokens !== undefined) request.budget = cap;
@@ -182,10 +179,7 @@ export async function runAttempt(
   if (how.resume) request.resumeSession = { sessionId: how.resume.session_id, reason: how.resume.reason };
   const running: RunningTask = { id: task.id, status: "running", started_at: new Date().toISOString(), attempts: request.attempt, execution_id: executionId };
   if (placement.worktree) running.cwd = placement.cwd;
-  if (how.record) {
-    ctx.state.tasks[task.id] = running;
-    ctx.save();
-  }
+  if (how.record) ctx.setTask(running);
   ctx.emit({
     type: "task.started",
     run_id: runId,
@@ -204,7 +198,7 @@ export async function runAttempt(
     // The session id, as soon as the CLI names it: a run that dies now can still continue this session.
     if (how.record && a.type === "claude" && a.event.type === "stream" && a.event.event.kind === "init" && ctx.state.tasks[task.id] === running) {
       running.session_id = a.event.event.sessionId;
-      ctx.save();
+      ctx.setTask(running);
     }
     ctx.emit({ type: "task.activity", run_id: runId, task_id: task.id, index: task.index, execution_id: executionId, activity: a });
   };
@@ -244,9 +238,8 @@ export async function runAttempt(
     uuid_verified: outcome.uuid_verified,
     artifacts: outcome.transcript_path ? { transcript: outcome.transcript_path } : undefined,
   });
-  ctx.budget.add(how.budgetKey ?? task.id, outcome);
-  if (how.record) ctx.state.tasks[task.id] = outcome;
-  ctx.save();
+  ctx.spend(how.budgetKey ?? task.id, outcome);
+  if (how.record) ctx.setTask(outcome);
   return outcome;
 }
 
