@@ -33,6 +33,7 @@ import {
   type TaskListOptions,
   type TaskListRun,
 } from "../tasks/index.js";
+import { TokenCount, Usd } from "../protocol/index.js";
 import { VERSION } from "../version.js";
 import { FractionalSteps, ProgressReporter, type ProgressExtra } from "./progress.js";
 
@@ -76,8 +77,8 @@ Every call blocks until the work has finished; canceling the call kills the work
 
 const seconds = z.number().positive().max(7 * 24 * 3600);
 const toolList = z.union([z.array(z.string().min(1)), z.string().min(1)]);
-const usd = z.number().positive().max(1_000_000);
-const tokenCount = z.number().int().positive().max(1e12);
+const usd = Usd;
+const tokenCount = TokenCount;
 
 const CcExecuteArgs = z.strictObject({
   prompt: z.string().min(1, "must not be empty").describe("The task for Claude, as you would type it."),
