@@ -1,7 +1,7 @@
 import type { Config } from "../config.js";
 import type { HookSet } from "../hooks/index.js";
 import type { Logger } from "../logger.js";
-import type { GroupRegistry } from "../process/index.js";
+import type { GroupRegistry, ProcessSlots } from "../process/index.js";
 import type { HistoryRecorder } from "../store/index.js";
 import type { LocalExecutorOptions, TaskListOptions } from "../tasks/index.js";
 import { runFoldersFrom } from "../runs/index.js";
@@ -35,6 +35,8 @@ export function taskListServices(
     history?: HistoryRecorder;
     refuseCommand?: (command: string) => string | undefined;
     registry: GroupRegistry;
+    /** CC_EXECUTOR_MAX_PROCESSES: each running task takes one. */
+    slots?: ProcessSlots;
     logger?: Logger;
     /** More options of the local executor (e.g. flow control). */
     local?: Partial<LocalExecutorOptions>;
@@ -50,6 +52,7 @@ export function taskListServices(
       killGraceMs: config.killGraceMs,
       maxBufferBytes: config.maxBufferSize,
       registry: services.registry,
+      slots: services.slots,
       runs: runFoldersFrom(config, services.logger),
       ...logger,
       ...services.local,

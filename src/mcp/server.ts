@@ -12,7 +12,7 @@ import { claudeDefaults, openGroupRegistry, planTimeout, startGuardedCommand, st
 import { HookConfigError, loadHooks, type HookSet, type HookWarning } from "../hooks/index.js";
 import { silentLogger, type Logger } from "../logger.js";
 import { runFoldersFrom } from "../runs/index.js";
-import { SpawnError, type GroupRegistry, type ProcessResult } from "../process/index.js";
+import { ProcessSlots, SpawnError, type GroupRegistry, type ProcessResult } from "../process/index.js";
 import { compilePolicy, refusalReason } from "../doors/policy.js";
 import { HistoryRecorder, openStore, storeOptionsFrom, timeoutLimitsFrom, type Store } from "../store/index.js";
 import {
@@ -304,9 +304,11 @@ export function createMcpServer(options: McpServerOptions = {}): CcExecutorMcpSe
   const works = new Map<number, { cancel: () => void; done: Promise<unknown> }>();
   let seq = 0;
   let closing = false;
+  // CC_EXECUTOR_MAX_PROCESSES: a slot per running command or claude task, and per running task of a list.
+  const slots = new ProcessSlots(config.maxProcesses);
+  const slotsFull = () => `too many processes running (${slots.inUse}; CC_EXECUTOR_MAX_PROCESSES=${config.maxProcesses})`;
   function admit(): string | undefined {
     if (closing) return "the MCP server is shutting down";
-    if (works.size >= config.maxProcesses) return `too many tool calls running at once (${works.size}; CC_EXECUTOR_MAX_PROCESSES=${config.maxProcesses})`;
     return undefined;
   }
   function track(signal: AbortSignal, cancel: () => void, done: Promise<unknown>): void {
@@ -336,17 +338,26 @@ export function createMcpServer(options: McpServerOptions = {}): CcExecutorMcpSe
     return dir;
   }
 
+  /**
+   * Admits a tool call. `slot: "hold"`: the call runs one process and holds a slot while it runs;
+   * "tasks": its tasks take slots themselves, but it is refused when none is free.
+   */
   const guard =
-    <A>(name: string, handler: (args: A, extra: Extra) => Promise<CallToolResult>) =>
+    <A>(name: string, handler: (args: A, extra: Extra) => Promise<CallToolResult>, slot?: "hold" | "tasks") =>
     async (args: A, extra: Extra): Promise<CallToolResult> => {
       const refused = admit();
       if (refused) return errorResult(refused);
+      if (slot === "tasks" && slots.full) return errorResult(slotsFull());
+      const release = slot === "hold" ? slots.tryTake() : undefined;
+      if (slot === "hold" && !release) return errorResult(slotsFull());
       try {
         return await handler(args, extra);
       } catch (err) {
         if (err instanceof ArgumentError || err instanceof UnavailableError) return errorResult(err.message);
         logger.error({ err: (err as Error).message, tool: name }, "tool call failed");
         return errorResult(`${name} failed: ${(err as Error).message}`);
+      } finally {
+        release?.();
       }
     };
 
@@ -410,7 +421,7 @@ export function createMcpServer(options: McpServerOptions = {}): CcExecutorMcpSe
       logger.info({ executionId, success: result.success, error_type: result.error_type }, "mcp: cc_execute finished");
       const extras = { ...(timeout.estimate ? { timeout_estimate: timeout.estimate } : {}), ...(warnings.length ? { hook_warnings: warnings } : {}) };
       return jsonResult({ ...result, ...extras }, !result.success);
-    }),
+    }, "hold"),
   );
 
   server.registerTool(
@@ -509,7 +520,7 @@ export function createMcpServer(options: McpServerOptions = {}): CcExecutorMcpSe
         runId,
         cwd,
         // Hooks, history, estimates, the command policy: as the WebSocket server's run_task_list has them.
-        ...taskListServices(config, { hooks, history: await recorder(), refuseCommand, registry, logger }),
+        ...taskListServices(config, { hooks, history: await recorder(), refuseCommand, registry, slots, logger }),
         logger,
         onEvent,
       };
@@ -535,7 +546,7 @@ export function createMcpServer(options: McpServerOptions = {}): CcExecutorMcpSe
       await progress.settle();
       logger.info({ runId: run.runId, status: summary.status }, "mcp: run_task_list finished");
       return jsonResult(summary, summary.status !== "completed");
-    }),
+    }, "tasks"),
   );
 
   server.registerTool(
@@ -620,7 +631,7 @@ export function createMcpServer(options: McpServerOptions = {}): CcExecutorMcpSe
         ...(warnings.length ? { hook_warnings: warnings } : {}),
       };
       return jsonResult(value, !value.success);
-    }),
+    }, "hold"),
   );
 
   server.registerTool(
@@ -667,6 +678,7 @@ export function createMcpServer(options: McpServerOptions = {}): CcExecutorMcpSe
         if (works.size > 0) logger.info({ calls: works.size }, "mcp: canceling running tool calls");
         await cancelAll();
         await server.close().catch(() => undefined);
+        await registry.close();
         const h = opened && (await opened.catch(() => undefined));
         if (h) {
           await h.history.flush();

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync, unlinkSync } from "node:fs";
-import { mkdir, open, rename, writeFile, type FileHandle } from "node:fs/promises";
+import { mkdir, open, rename, unlink, writeFile, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { silentLogger, type Logger } from "../logger.js";
 import { processTable } from "./process-table.js";
@@ -102,6 +102,19 @@ export class GroupJournal {
   /** Resolves once everything recorded so far has been handed to the kernel (or failed to be). */
   async flushed(): Promise<void> {
     while (this.writing) await this.writing;
+  }
+
+  /**
+   * At shutdown, once the executions have ended: writes what is queued and, when nothing is live,
+   * removes the file (a later record starts a new one).
+   */
+  async close(): Promise<void> {
+    await this.flushed();
+    if (this.live.size > 0 || !this.fh) return;
+    const fh = this.fh;
+    this.fh = undefined;
+    await fh.close().catch(() => undefined);
+    await unlink(this.file).catch(() => undefined);
   }
 
   private enqueue(line: Line): void {

@@ -93,6 +93,11 @@ export class GroupRegistry {
     this.journal.remove(id);
   }
 
+  /** At shutdown, after the executions have ended: the journal is written out (and removed when nothing is live). */
+  close(): Promise<void> {
+    return this.journal.close();
+  }
+
   /** Records of this process's live executions. */
   list(): GroupRecord[] {
     return this.journal.records();

@@ -12,3 +12,4 @@ export { processStartTime, groupMembers, processTable, useProcessTable, procfsTa
 export type { ProcessTable } from "./process-table.js";
 export { applyFlow, type OutputFlow } from "./flow.js";
 export { withUtf8Data, utf8BytesOf, utf8DataLength, copyWithFields } from "./utf8-text.js";
+export { ProcessSlots } from "./slots.js";

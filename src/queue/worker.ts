@@ -355,6 +355,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
       if (!(await settledWithin(Promise.race([tidy, hurried]), goodbye))) {
         logger.warn("Redis does not answer: dropping the connections");
       }
+      await registry.close();
       void worker.close(true).catch(() => undefined);
       void queue.disconnect().catch(() => undefined);
       pub.disconnect();

@@ -4,7 +4,7 @@ import type { HookWarning } from "../hooks/index.js";
 import type { StreamEvent } from "../claude/index.js";
 import { claudeDefaults, planTimeout, startRecordedClaude } from "../doors/index.js";
 import { CcExecuteParams, ErrorCodes, Notifications, parseParams, RpcError } from "../protocol/index.js";
-import { hookWarningParams, type ServerContext } from "./context.js";
+import { hookWarningParams, takeSlot, type ServerContext } from "./context.js";
 import { monitorSink } from "./monitor.js";
 import { openChannel, runDirOf, trackResumable } from "./resumable.js";
 import type { ActiveWork, MethodHandler } from "./session.js";
@@ -71,7 +71,7 @@ export function ccExecuteMethod(ctx: ServerContext): MethodHandler {
     const { estimate } = timeout;
     const timeoutS = timeout.timeoutS ?? undefined;
     const resumable = detach || (p.resumable ?? true);
-    const release = ctx.slots.take();
+    const release = takeSlot(ctx.slots);
     let cancel = () => {};
     const channel = resumable ? openChannel(ctx, session, executionId, () => cancel(), detach ? "server" : "session") : undefined;
     const sink: NotificationSink = monitorSink(ctx, session, channel ?? session, { executionId, kind: "claude", label: p.prompt });

@@ -1,35 +1,17 @@
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
 import type { HookSet, HookWarning } from "../hooks/index.js";
-import type { GroupRegistry } from "../process/index.js";
+import type { GroupRegistry, ProcessSlots } from "../process/index.js";
 import type { HistoryRecorder } from "../store/index.js";
 import { ErrorCodes, RpcError } from "../protocol/index.js";
 import type { CommandPolicy } from "../doors/policy.js";
 import type { ActiveWork } from "./session.js";
 
-/** Counts running processes across all sessions against CC_EXECUTOR_MAX_PROCESSES. */
-export class ProcessSlots {
-  private used = 0;
-  constructor(private readonly max: number) {}
-
-  get inUse(): number {
-    return this.used;
-  }
-
-  /** Takes a slot or throws -32004; call the returned function exactly once to give it back. */
-  take(): () => void {
-    if (this.used >= this.max) {
-      throw new RpcError(ErrorCodes.processLimit, `Process limit reached: ${this.max} processes are already running (CC_EXECUTOR_MAX_PROCESSES)`);
-    }
-    this.used++;
-    let released = false;
-    return () => {
-      if (!released) {
-        released = true;
-        this.used--;
-      }
-    };
-  }
+/** A process slot for a request that must answer at once, or -32004 when all are taken. */
+export function takeSlot(slots: ProcessSlots): () => void {
+  const release = slots.tryTake();
+  if (!release) throw new RpcError(ErrorCodes.processLimit, `Process limit reached: ${slots.max} processes are already running (CC_EXECUTOR_MAX_PROCESSES)`);
+  return release;
 }
 
 /** What method handlers get besides their session: the server's shared services. */
@@ -37,6 +19,7 @@ export interface ServerContext {
   config: Config;
   logger: Logger;
   registry: GroupRegistry;
+  /** CC_EXECUTOR_MAX_PROCESSES: one per running command, claude task, and running task of a list. */
   slots: ProcessSlots;
   policy: CommandPolicy | undefined;
   /** Resumable work by execution id, attached or not (see ExecutionChannel). */

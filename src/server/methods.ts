@@ -3,7 +3,7 @@ import type { HookWarning } from "../hooks/index.js";
 import { startGuardedCommand } from "../doors/index.js";
 import { SpawnError } from "../process/index.js";
 import { AttachParams, ControlParams, ErrorCodes, ExecuteParams, Methods, Notifications, parseParams, RpcError } from "../protocol/index.js";
-import { hookWarningParams, type ServerContext } from "./context.js";
+import { hookWarningParams, takeSlot, type ServerContext } from "./context.js";
 import { refusalReason } from "../doors/policy.js";
 import { openChannel, trackResumable } from "./resumable.js";
 import { ccExecuteMethod } from "./claude-method.js";
@@ -45,7 +45,7 @@ function execute(ctx: ServerContext): MethodHandler {
           logger: session.logger,
         },
         onWarning: (w: HookWarning) => session.notify(Notifications.hookWarning, hookWarningParams(w, { execution_id: executionId })),
-        reserve: () => ctx.slots.take(),
+        reserve: () => takeSlot(ctx.slots),
       });
     } catch (err) {
       if (err instanceof SpawnError) throw new RpcError(ErrorCodes.invalidParams, `Invalid params: ${err.message}`);

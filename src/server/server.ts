@@ -13,10 +13,10 @@ import { openStoreOrFallback } from "../store/fallback.js";
 import { VERSION } from "../version.js";
 import { newNonce, removeRuntimeRecord, writeRuntimeRecord } from "../security/runtime-file.js";
 import { secureStateDir, StateDirError } from "../security/state-dir.js";
-import { processStartTime } from "../process/index.js";
+import { processStartTime, ProcessSlots } from "../process/index.js";
 import { PEER_UID_SUPPORTED } from "../security/peer-uid.js";
 import { ensureToken, isLoopbackHost } from "./auth.js";
-import { ProcessSlots, type ServerContext } from "./context.js";
+import type { ServerContext } from "./context.js";
 import { handleDashboardHttp } from "./dashboard-http.js";
 import { Housekeeping } from "./housekeeping.js";
 import { monitorFor } from "./monitor.js";
@@ -263,6 +263,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
         removeRuntimeRecord(config.home, port, nonce);
         await Promise.allSettled([...closingSessions]);
         await housekeeping.stop();
+        await registry.close();
         await history.flush();
         if (!options.store) await store.close().catch(() => undefined);
       })),

@@ -5,7 +5,7 @@ import type { OutputFlow } from "../process/index.js";
 import type { TaskList, TaskListEvent, TaskListOptions, TaskListRun } from "../tasks/index.js";
 import { taskListServices } from "../doors/index.js";
 import { claudeEventsToSink } from "./claude-method.js";
-import { hookWarningParams, type ServerContext } from "./context.js";
+import { hookWarningParams, takeSlot, type ServerContext } from "./context.js";
 import { monitorSink } from "./monitor.js";
 import { openChannel, runDirOf, trackResumable } from "./resumable.js";
 import type { ActiveWork, MethodHandler } from "./session.js";
@@ -116,7 +116,7 @@ export function runTaskListMethod(ctx: ServerContext, extraOptions: () => Partia
       report: p.report ?? undefined,
       contextChars: p.context_chars ?? undefined,
       // Hooks, history, estimates, the command policy: as the MCP tool run_task_list has them.
-      ...taskListServices(ctx.config, { hooks: ctx.hooks, history: ctx.history, refuseCommand: (command) => refusalReason(ctx.policy, command), registry: ctx.registry, local: { flow } }),
+      ...taskListServices(ctx.config, { hooks: ctx.hooks, history: ctx.history, refuseCommand: (command) => refusalReason(ctx.policy, command), registry: ctx.registry, slots: ctx.slots, local: { flow } }),
       logger: session.logger,
       onEvent: (ev) => emit(ev),
       ...extraOptions(),
@@ -135,12 +135,13 @@ export function runTaskListMethod(ctx: ServerContext, extraOptions: () => Partia
       if (err instanceof TaskListRefusedError) throw new RpcError(ErrorCodes.commandNotAllowed, `Task list not allowed: ${err.message}`);
       throw invalid(err);
     }
-    const release = ctx.slots.take();
+    // The list itself holds no slot: each of its tasks takes one while it runs (waiting for one
+    // when all are taken). A list that would only wait is refused, as a command would be.
+    if (ctx.slots.full) takeSlot(ctx.slots);
     let run: TaskListRun;
     try {
       run = p.resume_run_id ? resumeTaskList(p.resume_run_id, options) : startTaskList(list, options);
     } catch (err) {
-      release();
       throw invalid(err);
     }
     const channel = resumable ? openChannel(ctx, session, runId, () => void run.cancel(), detach ? "server" : "session") : undefined;
@@ -153,7 +154,7 @@ export function runTaskListMethod(ctx: ServerContext, extraOptions: () => Partia
       pause: () => started.pause(),
       resume: () => started.resume(),
       cancel: () => started.cancel(),
-      finished: started.finished.finally(release),
+      finished: started.finished,
       channel,
     };
     if (!detach) session.claim(work);

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { type ClaudeTaskEvent, type ClaudeTaskOptions, type ClaudeTaskResult } from "../claude/index.js";
 import { emptyHookSet } from "../hooks/index.js";
 import type { Logger } from "../logger.js";
-import { applyFlow, startProcess, type OutputFlow, type GroupRegistry, type OutputChunk, type ProcessResult, type ShellPreference, type SupervisedProcess } from "../process/index.js";
+import { applyFlow, startProcess, type OutputFlow, type GroupRegistry, type ProcessSlots, type OutputChunk, type ProcessResult, type ShellPreference, type SupervisedProcess } from "../process/index.js";
 import type { HookSet, HookWarning } from "../hooks/index.js";
 import { startGuardedClaude } from "../hooks/index.js";
 import { keepClaudeRecord, keepCommandOutput, type RunFolders } from "../runs/index.js";
@@ -67,6 +67,8 @@ export interface LocalExecutorOptions {
   killGraceMs?: number;
   maxBufferBytes?: number;
   registry?: GroupRegistry;
+  /** CC_EXECUTOR_MAX_PROCESSES: each task takes a slot while it runs, and waits for one when all are taken. */
+  slots?: ProcessSlots;
   logger?: Logger;
   /** Where each task keeps its output (output.log, execution.json); absent: nothing is kept. */
   runs?: RunFolders;
@@ -145,7 +147,8 @@ export class LocalExecutor implements TaskExecutor {
   constructor(private readonly options: LocalExecutorOptions = {}) {}
 
   start(req: TaskRequest, onActivity: (activity: TaskActivity) => void): TaskExecution {
-    return req.task.method === "claude" ? this.startClaude(req, onActivity) : this.startDirect(req, onActivity);
+    const run = () => (req.task.method === "claude" ? this.startClaude(req, onActivity) : this.startDirect(req, onActivity));
+    return this.options.slots ? withSlot(this.options.slots, req, run, this.options.logger) : run();
   }
 
   private startClaude(req: TaskRequest, onActivity: (activity: TaskActivity) => void): TaskExecution {
@@ -249,6 +252,43 @@ export class LocalExecutor implements TaskExecutor {
 /** What a task's run folder records about it besides the command or prompt. */
 function kept(req: TaskRequest) {
   return { executionId: req.executionId, cwd: req.cwd, runId: req.runId, taskId: req.task.id, taskIndex: req.task.index };
+}
+
+/**
+ * Runs a task once a process slot is free (at once when one is), gives the slot back when it has
+ * ended. Canceled while it waits, it ends canceled without having started.
+ */
+function withSlot(slots: ProcessSlots, req: TaskRequest, start: () => TaskExecution, logger?: Logger): TaskExecution {
+  const queuedAt = Date.now();
+  let execution: TaskExecution | undefined;
+  let canceled = false;
+  let abandon!: () => void;
+  const abandoned = new Promise<void>((r) => (abandon = r));
+  const outcome = (async (): Promise<TaskOutcome> => {
+    let release = slots.tryTake();
+    if (!release) {
+      logger?.info({ task: req.task.id, max: slots.max }, "all process slots are taken (CC_EXECUTOR_MAX_PROCESSES): the task waits for one");
+      release = await slots.acquire(abandoned);
+    }
+    if (!release) return { ...baseOutcome(req, queuedAt), status: "canceled", result: "", summary: "canceled", error_type: "canceled", message: "canceled while waiting for a process slot" };
+    try {
+      execution = start();
+      if (canceled) execution.cancel();
+      return await execution.outcome;
+    } finally {
+      release();
+    }
+  })();
+  return {
+    outcome,
+    cancel: () => {
+      canceled = true;
+      abandon();
+      execution?.cancel();
+    },
+    pause: () => execution?.pause() ?? false,
+    resume: () => execution?.resume() ?? false,
+  };
 }
 
 /** A task a hook or the command policy refused: failed without running anything. */

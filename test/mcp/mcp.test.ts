@@ -408,6 +408,29 @@ describe("cc-executor mcp: hooks, history and timeout estimates, as in the WebSo
   });
 });
 
+describe("cc-executor mcp: process slots", () => {
+  it("CC_EXECUTOR_MAX_PROCESSES counts each running task of a list: 2 of a 3-task parallel group run at once; a command is refused meanwhile", async () => {
+    const other = await connect({ CC_EXECUTOR_MAX_PROCESSES: "2" });
+    try {
+      const s = uniqueSleep(2);
+      let most = 0;
+      const sampler = setInterval(() => (most = Math.max(most, liveSleeps(s).length)), 10);
+      const tasks = ["a", "b", "c"].map((id) => ({ id, command: `sleep ${s}`, parallel_group: "fan" }));
+      const list = call("run_task_list", { tasks, concurrency: 3 }, undefined, undefined, other);
+      await waitUntil(() => liveSleeps(s).length === 2, 10_000, "two tasks running");
+      const refused = await call("execute_command", { command: "echo hi" }, undefined, undefined, other);
+      expect(refused.isError).toBe(true);
+      expect(text(refused)).toMatch(/too many processes running \(2; CC_EXECUTOR_MAX_PROCESSES=2\)/);
+      const summary = structured(await list);
+      clearInterval(sampler);
+      expect(summary).toMatchObject({ status: "completed", completed: 3 });
+      expect(most).toBe(2);
+    } finally {
+      await other.client.close();
+    }
+  }, 60_000);
+});
+
 describe("cc-executor mcp: cancellation and shutdown leave no process behind", () => {
   it("canceling a cc_execute call kills claude", async () => {
     const before = fc.calls().length;
