@@ -151,7 +151,7 @@ export const ENV_VARS = {
   CC_EXECUTOR_QUEUE_SECRET: "queueSecret",
 } as const satisfies Record<string, keyof Config>;
 
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const int = (min: number, max: number) => z.coerce.number({ error: `expected a whole number from ${min} to ${max}` }).int().min(min).max(max);
 /** A size in bytes: a number, or with a binary unit ("512k", "64M", "2G", "2GiB"). */
 const bytes = (min: number, max: number) =>
   z

@@ -1,11 +1,12 @@
 import { randomBytes } from "node:crypto";
-import { ExecutorClient, defaultServerUrl } from "../client/index.js";
+import { ExecutorClient } from "../client/index.js";
 import { loadConfig } from "../config.js";
 import { createLogger } from "../logger.js";
 import { startServer, type RunningServer } from "../server/index.js";
 import { readRuntimeRecord } from "../security/runtime-file.js";
 import { startDaemon } from "./daemon.js";
 import { localTarget } from "./server-locate.js";
+import { CliError, ExitCode } from "./exit-codes.js";
 import { info, style } from "./output.js";
 
 export interface ConnectionFlags {
@@ -17,6 +18,8 @@ export interface ConnectionFlags {
 
 export interface Connection {
   client: ExecutorClient;
+  /** The server's URL (the in-process one's when `local`). */
+  url: string;
   /** Set when the work runs in a server started by this command. */
   local?: RunningServer;
   close(): Promise<void>;
@@ -30,21 +33,35 @@ function isUnreachable(err: unknown): boolean {
  * Connects to the running server; when none answers and `local` is allowed, starts one inside
  * this process on a free loopback port (same code path, real WebSocket) and says so on stderr.
  */
+/** The configured server (environment and .env, as the server reads them): its URL and, with TLS, its certificate. */
+function configuredTarget(flags: ConnectionFlags): { url: string; ca?: Buffer; config: ReturnType<typeof loadConfig> } {
+  const config = loadConfig();
+  if (flags.url !== undefined) return { url: flags.url, config };
+  const target = localTarget(config, readRuntimeRecord(config.home, config.port));
+  return { url: target.ws, ca: target.ca, config };
+}
+
+/** Nothing answers where the user pointed (--url, or --no-local): exit 3 with the way forward. */
+function unreachable(err: unknown, flags: ConnectionFlags): CliError {
+  return new CliError(`${(err as Error).message}${flags.url === undefined ? " (start one with: cc-executor server start; without --no-local the work runs in-process)" : ""}`, ExitCode.unreachable);
+}
+
 export async function connectOrStartLocal(flags: ConnectionFlags, quiet = false): Promise<Connection> {
-  const url = flags.url ?? defaultServerUrl();
+  const { url, ca, config } = configuredTarget(flags);
   try {
-    // without --url the client picks the URL itself (wss:// for a TLS server of this state directory)
-    const client = await ExecutorClient.connect({ url: flags.url, token: flags.token });
-    return { client, close: () => client.close() };
+    const client = await ExecutorClient.connect({ url, ca, token: flags.token ?? config.token, home: config.home });
+    return { client, url, close: () => client.close() };
   } catch (err) {
-    if (flags.local === false || flags.url !== undefined || !isUnreachable(err)) throw err;
+    if (!isUnreachable(err)) throw err;
+    if (flags.local === false || flags.url !== undefined) throw unreachable(err, flags);
   }
   if (!quiet) info(style(`no server at ${url}; running in-process (start one with: cc-executor server start)`, "dim"));
-  const config = loadConfig({ overrides: { host: "127.0.0.1", port: 0, token: randomBytes(24).toString("base64url"), auth: true } });
-  const server = await startServer(config, { logger: createLogger({ level: config.logLevel === "info" ? "warn" : config.logLevel }) });
+  const localConfig = loadConfig({ overrides: { host: "127.0.0.1", port: 0, token: randomBytes(24).toString("base64url"), auth: true } });
+  const server = await startServer(localConfig, { logger: createLogger({ level: localConfig.logLevel === "info" ? "warn" : localConfig.logLevel }) });
   const client = await ExecutorClient.connect({ url: server.url, token: server.token });
   return {
     client,
+    url: server.url,
     local: server,
     close: async () => {
       await client.close();
@@ -71,14 +88,13 @@ export class ServerStartingError extends Error {
  * ServerStartingError when the server is not up by `deadline` (epoch ms): it goes on starting.
  */
 export async function connectOrStartDaemon(flags: Omit<ConnectionFlags, "local">, options: { quiet?: boolean; deadline?: number } = {}): Promise<ExecutorClient> {
-  const url = flags.url ?? defaultServerUrl();
+  const { url, ca, config } = configuredTarget(flags);
   try {
-    // without --url the client picks the URL itself (wss:// for a TLS server of this state directory)
-    return await ExecutorClient.connect({ url: flags.url, token: flags.token });
+    return await ExecutorClient.connect({ url, ca, token: flags.token ?? config.token, home: config.home });
   } catch (err) {
-    if (flags.url !== undefined || !isUnreachable(err)) throw err;
+    if (!isUnreachable(err)) throw err;
+    if (flags.url !== undefined) throw unreachable(err, flags);
   }
-  const config = loadConfig();
   // the state directory's server on the configured port, once it runs (wss:// and its certificate with TLS)
   const daemon = () => {
     const target = localTarget(config, readRuntimeRecord(config.home, config.port));

@@ -1,6 +1,10 @@
 import { constants } from "node:os";
 
-/** Exit codes of the CLI (docs/cli.md lists them). */
+/**
+ * Exit codes of the CLI: one table for every command (docs/cli.md "Exit codes" and the README list
+ * them; test/cli/exit-codes.test.ts checks both against this object and runs each case).
+ * `run` also passes its command's own code through (128 + N for a signal N).
+ */
 export const ExitCode = {
   ok: 0,
   failure: 1,
@@ -19,6 +23,8 @@ export const ExitCode = {
   claudeNotFound: 127,
   /** Interrupted with Ctrl-C or canceled. */
   interrupted: 130,
+  /** stdout was closed by its reader (`| head`): ended quietly, as a tool killed by SIGPIPE (128 + 13). */
+  stdoutClosed: 141,
 } as const;
 
 /** The exit code a shell would show for a process: its own code, or 128 + signal number. */

@@ -5,7 +5,9 @@ import { StartupError } from "../server/index.js";
 import { CliError, ExitCode } from "./exit-codes.js";
 import { error } from "./output.js";
 import { buildProgram } from "./program.js";
+import { guardStdio, stdoutClosed } from "./stdout-closed.js";
 
+guardStdio();
 const program = buildProgram();
 
 try {
@@ -25,3 +27,4 @@ try {
     process.exitCode = ExitCode.failure;
   }
 }
+if (stdoutClosed()) process.exitCode = ExitCode.stdoutClosed;

@@ -1,4 +1,5 @@
 import { Command } from "commander";
+import { loadConfig } from "../config.js";
 import { VERSION } from "../version.js";
 import { registerClaude } from "./commands/claude.js";
 import { registerCleanup } from "./commands/cleanup.js";
@@ -24,7 +25,10 @@ export function buildProgram(): Command {
     .showHelpAfterError("(add --help for usage)")
     .configureOutput({ outputError: (str, write) => write(str) })
     // Throw instead of exiting so that main.ts maps errors to our exit codes; inherited by subcommands.
-    .exitOverride();
+    .exitOverride()
+    // A bad setting (CC_EXECUTOR_PORT=abc, in the environment or .env) is the same clear exit-2 error
+    // for every command, before it does anything.
+    .hook("preAction", () => void loadConfig());
   registerServer(program);
   registerRun(program);
   registerClaude(program);

@@ -50,9 +50,9 @@ describe("cc-executor run (no server running: in-process)", () => {
     expect(liveSleeps(s)).toEqual([]);
   });
 
-  it("--no-local fails clearly when no server runs", async () => {
+  it("--no-local fails clearly when no server runs (exit 3: not reachable)", async () => {
     const r = await runCli(["run", "--no-local", "true"], { env });
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/cannot connect/);
   });
 

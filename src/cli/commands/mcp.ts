@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { onStdoutClosed } from "../stdout-closed.js";
 import { loadConfig } from "../../config.js";
 import { createLogger } from "../../logger.js";
 import { startMcpServer } from "../../mcp/index.js";
@@ -47,6 +48,8 @@ Tools and arguments: docs/mcp.md`,
       process.on("SIGINT", onSignal);
       process.on("SIGTERM", onSignal);
       process.on("SIGHUP", onSignal);
+      // The client went away mid-answer: shut down (killing running work) as when it closes stdin.
+      const pipe = onStdoutClosed(() => running.close());
       process.on("uncaughtException", (err) => {
         logger.fatal({ err: err.stack ?? err.message }, "mcp: uncaught exception; killing running work and exiting");
         process.exitCode = 1;
@@ -56,6 +59,7 @@ Tools and arguments: docs/mcp.md`,
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
       process.off("SIGHUP", onSignal);
+      pipe.dispose();
       // Let the last responses drain, then leave even if some handle (a paused stdin) lingers.
       await new Promise<void>((r) => process.stdout.write("", () => r()));
       setTimeout(() => process.exit(process.exitCode ?? 0), 500).unref();

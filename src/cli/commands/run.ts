@@ -4,6 +4,7 @@ import { onInterrupt } from "../interrupt.js";
 import { CliError, ExitCode, exitCodeFor } from "../exit-codes.js";
 import { formatDuration, info, printJson, style } from "../output.js";
 import { parsePositiveNumber } from "../parse-options.js";
+import { onStdoutClosed, stdoutClosed } from "../stdout-closed.js";
 
 interface RunFlags {
   timeout?: number;
@@ -45,19 +46,23 @@ Examples:
 async function runCommand(command: string, flags: RunFlags): Promise<number> {
   const conn = await connectOrStartLocal({ url: flags.url, token: flags.token, local: flags.local }, flags.json);
   const interrupt = onInterrupt("canceling the command…", () => conn.client.cancel());
+  // `run … | head -2`: once the reader is gone, the command is canceled (nothing is left running).
+  const pipe = onStdoutClosed(() => conn.client.cancel());
   try {
     const result = await conn.client.execute(command, {
       timeout: flags.timeout,
       inactivityTimeout: flags.inactivityTimeout,
       cwd: flags.cwd ?? process.cwd(),
       shell: flags.shell,
-      onOutput: flags.json ? undefined : ({ stream, data }) => (stream === "stdout" ? process.stdout : process.stderr).write(data),
+      onOutput: flags.json ? undefined : ({ stream, data }) => void (stream === "stderr" ? process.stderr.write(data) : stdoutClosed() || process.stdout.write(data)),
     });
     const code = interrupt.interrupted ? ExitCode.interrupted : exitCodeFor(result);
     if (flags.json) {
       printJson({ ...result, exit: code });
     } else if (result.status === "timeout") {
       info(style(`cc-executor: timed out after ${formatDuration(result.durationMs)}; the process group was killed`, "red"));
+    } else if (stdoutClosed()) {
+      // the reader of stdout is gone: the command was canceled on purpose, nothing to say
     } else if (result.status === "canceled") {
       info(style(`cc-executor: canceled after ${formatDuration(result.durationMs)}`, "yellow"));
     } else if (result.signal) {
@@ -68,6 +73,7 @@ async function runCommand(command: string, flags: RunFlags): Promise<number> {
     throw new CliError((err as Error).message, ExitCode.failure);
   } finally {
     interrupt.dispose();
+    pipe.dispose();
     await conn.close();
   }
 }

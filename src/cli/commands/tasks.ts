@@ -10,7 +10,7 @@ import type { NotificationSink } from "../../server/sink.js";
 import { taskListRunServices } from "../../doors/index.js";
 import { HistoryRecorder, storeOptionsFrom, timeoutLimitsFrom } from "../../store/index.js";
 import { openStoreOrFallback } from "../../store/fallback.js";
-import { checkPreTaskList, describeBudget, formatFromPath, groupSettings, listRunStates, loadRunState, loadTaskListFile, planPhases, summarize, TaskListError, TaskListRefusedError, RunNotFoundError, RunNotResumableError, type TaskList, type TaskListEvent, type TaskListSummary, type TaskOutcome } from "../../tasks/index.js";
+import { checkPreTaskList, describeBudget, formatFromPath, groupSettings, isRunId, listRunStates, loadRunState, loadTaskListFile, planPhases, summarize, TaskListError, TaskListRefusedError, RunNotFoundError, RunNotResumableError, type TaskList, type TaskListEvent, type TaskListSummary, type TaskOutcome } from "../../tasks/index.js";
 import { connectOrStartDaemon, connectOrStartLocal, ServerStartingError } from "../connect.js";
 import { detachDeadline, printDetached, printServerStarting } from "../detach.js";
 import { cancelOnceStarted, onInterrupt } from "../interrupt.js";
@@ -43,8 +43,10 @@ interface RunFlags {
 const CONNECTION_HELP = `
 Without a running server (cc-executor server start) the list runs in-process.
 Exit codes: 0 every task completed, 1 a task or merge failed (the list stopped), 2 invalid task
-list, 5 the budget is spent (resume with a larger --max-cost / --max-tokens), 130 interrupted
-(Ctrl-C, SIGTERM, SIGHUP): the running task is stopped and the run can be resumed.
+list or run id, 3 server not reachable (--no-local, --url), 5 the budget is spent (resume with a
+larger --max-cost / --max-tokens), 75 stopped by a claude usage/rate limit or overload (resume
+later), 127 claude not found, 130 interrupted (Ctrl-C, SIGTERM, SIGHUP): the running task is
+stopped and the run can be resumed.
 With --detach the run belongs to the server: the run id is printed (with --json a small object
 with the wait and logs commands) and the command exits 0 (4: a server it started was still
 starting, nothing was started: run it again); \`cc-executor wait <run-id>\` prints
@@ -114,6 +116,7 @@ Examples:
   )
     .addHelpText("after", CONNECTION_HELP)
     .action(async (runId: string, flags: RunFlags) => {
+      assertRunId(runId);
       if (flags.queue && flags.detach) throw new CliError("--detach and --queue do not go together: a queued list is run by this command", ExitCode.usage);
       process.exitCode = flags.queue ? await runListOnQueue({ resumeRunId: runId }, flags) : await runList({ resume_run_id: runId }, flags);
     });
@@ -143,6 +146,7 @@ Examples:
     .argument("<run-id>")
     .option("--json", "print the JSON summary")
     .action((runId: string, flags: { json?: boolean }) => {
+      assertRunId(runId);
       const home = loadConfig().home;
       let summary: TaskListSummary;
       try {
@@ -263,12 +267,24 @@ export function printSummary(s: TaskListSummary, stream: NodeJS.WriteStream = pr
   stream.write(`${lines.join("\n")}\n`);
 }
 
-/** The exit code of a finished run: 0 completed, 130 canceled or interrupted, 5 stopped by its budget, else 1. */
-export function summaryExitCode(summary: Pick<TaskListSummary, "status">): number {
+/**
+ * The exit code of a finished run: 0 completed, 130 canceled or interrupted, 5 stopped by its
+ * budget; a list stopped by a claude usage/rate limit or overload 75 (resume it later), by a
+ * missing claude binary 127, by any other failure 1.
+ */
+export function summaryExitCode(summary: Pick<TaskListSummary, "status" | "tasks">): number {
   if (summary.status === "completed") return ExitCode.ok;
   if (summary.status === "canceled" || summary.status === "interrupted") return ExitCode.interrupted;
   if (summary.status === "budget_exhausted") return ExitCode.budgetExhausted;
+  const errors = summary.tasks.map((t) => ("error_type" in t ? t.error_type : undefined));
+  if (errors.some((e) => e === "usage_limit" || e === "rate_limit" || e === "overloaded")) return ExitCode.tryLater;
+  if (errors.includes("binary_not_found")) return ExitCode.claudeNotFound;
   return ExitCode.failure;
+}
+
+/** A malformed run id is a usage error, said in the user's words (not a protocol field's). */
+function assertRunId(runId: string): void {
+  if (!isRunId(runId)) throw new CliError(`"${runId}" is not a task-list run id (they look like tl-20261125-163829-3f9a1c; see: cc-executor tasks list)`, ExitCode.usage);
 }
 
 function requestOptions(request: TaskListRequest, flags: RunFlags): TaskListRequestOptions {
