@@ -226,9 +226,9 @@ async function cliChecks(): Promise<AssessCheck[]> {
     await check("cli", "run --json prints one result object", async () => {
       const r = await runCli(["run", "--json", "printf json-ok"]);
       must(r.code === 0, `exit ${r.code}: ${r.stderr.trim().slice(0, 200)}`);
-      const parsed = JSON.parse(r.stdout) as { success: boolean; status: string; stdout: string; exitCode: number };
-      must(parsed.success === true && parsed.status === "completed" && parsed.stdout === "json-ok" && parsed.exitCode === 0, `unexpected result ${r.stdout.slice(0, 200)}`);
-      return "success, status, stdout and exitCode as printed";
+      const parsed = JSON.parse(r.stdout) as { success: boolean; status: string; stdout: string; exit_code: number };
+      must(parsed.success === true && parsed.status === "completed" && parsed.stdout === "json-ok" && parsed.exit_code === 0, `unexpected result ${r.stdout.slice(0, 200)}`);
+      return "success, status, stdout and exit_code as printed";
     }),
   );
   checks.push(

@@ -4,6 +4,7 @@ import { onInterrupt } from "../interrupt.js";
 import { CliError, ExitCode, exitCodeFor } from "../exit-codes.js";
 import { formatDuration, info, printJson, style } from "../output.js";
 import { parsePositiveNumber } from "../parse-options.js";
+import { runResultJson } from "../json-casing.js";
 import { onStdoutClosed, stdoutClosed } from "../stdout-closed.js";
 
 interface RunFlags {
@@ -26,7 +27,7 @@ export function registerRun(program: Command): void {
     .option("--inactivity-timeout <seconds>", "kill it after this many seconds without output (default STREAM_TIMEOUT, 600)", parsePositiveNumber)
     .option("-C, --cwd <dir>", "working directory of the command (default: this directory)")
     .option("--shell <shell>", "zsh | bash | sh | default")
-    .option("--json", "print one JSON result object instead of streaming")
+    .option("--json", "print one JSON result object instead of streaming (snake_case: exit_code, duration_ms, execution_id, ...)")
     .option("--url <url>", "server WebSocket URL (default ws://127.0.0.1:8003/ws/mcp)")
     .option("--token <token>", "auth token (default: CC_EXECUTOR_TOKEN or the state directory's token file)")
     .option("--no-local", "fail instead of running in-process when no server is running")
@@ -58,7 +59,7 @@ async function runCommand(command: string, flags: RunFlags): Promise<number> {
     });
     const code = interrupt.interrupted ? ExitCode.interrupted : exitCodeFor(result);
     if (flags.json) {
-      printJson({ ...result, exit: code });
+      printJson(runResultJson(result, code));
     } else if (result.status === "timeout") {
       info(style(`cc-executor: timed out after ${formatDuration(result.durationMs)}; the process group was killed`, "red"));
     } else if (stdoutClosed()) {

@@ -17,6 +17,7 @@ import { cancelOnceStarted, onInterrupt } from "../interrupt.js";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { formatDuration, info, printJson, style } from "../output.js";
 import { parseCostOption, parsePositiveInt, parseTokensOption } from "../parse-options.js";
+import { snakeKeys } from "../json-casing.js";
 import { progressPrinter } from "./claude.js";
 import { loadProjectHooks } from "./hooks.js";
 import { loadQueue, requireRedisUrl } from "./worker.js";
@@ -171,7 +172,7 @@ Examples:
       } catch (err) {
         throw new CliError((err as Error).message, err instanceof TaskListError ? ExitCode.usage : ExitCode.failure);
       }
-      if (flags.json) return printJson(list);
+      if (flags.json) return printJson(snakeKeys(list));
       const budget = [list.budget?.maxCostUsd !== undefined ? `$${list.budget.maxCostUsd}` : "", list.budget?.maxTokens !== undefined ? `${list.budget.maxTokens} tokens` : ""].filter(Boolean).join(", ");
       process.stdout.write(`${list.name}: ${list.tasks.length} task(s)${budget ? ` · budget ${budget}` : ""}\n`);
       for (const phase of planPhases(list)) {
