@@ -29,10 +29,6 @@ function isUnreachable(err: unknown): boolean {
   return /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ECONNRESET/.test((err as Error).message ?? "");
 }
 
-/**
- * Connects to the running server; when none answers and `local` is allowed, starts one inside
- * this process on a free loopback port (same code path, real WebSocket) and says so on stderr.
- */
 /** The configured server (environment and .env, as the server reads them): its URL and, with TLS, its certificate. */
 function configuredTarget(flags: ConnectionFlags): { url: string; ca?: Buffer; config: ReturnType<typeof loadConfig> } {
   const config = loadConfig();
@@ -46,6 +42,10 @@ function unreachable(err: unknown, flags: ConnectionFlags): CliError {
   return new CliError(`${(err as Error).message}${flags.url === undefined ? " (start one with: cc-executor server start; without --no-local the work runs in-process)" : ""}`, ExitCode.unreachable);
 }
 
+/**
+ * Connects to the running server; when none answers and `local` is allowed, starts one inside
+ * this process on a free loopback port (same code path, real WebSocket) and says so on stderr.
+ */
 export async function connectOrStartLocal(flags: ConnectionFlags, quiet = false): Promise<Connection> {
   const { url, ca, config } = configuredTarget(flags);
   try {

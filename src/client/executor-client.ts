@@ -11,6 +11,7 @@ import type {
 } from "../protocol/index.js";
 import { TextTail } from "./text-tail.js";
 import type { ClaudeTaskResult } from "../claude/index.js";
+import type { ServerSettings } from "../server/settings-method.js";
 import type { TaskListSummary } from "../tasks/index.js";
 import { RpcClientError, socketOpener, type ConnectOptions, type ReconnectOptions } from "./connection.js";
 
@@ -383,6 +384,11 @@ export class ExecutorClient extends EventEmitter<ClientEvents> {
 
   resume(): Promise<{ status: string }> {
     return this.request(Methods.control, { type: "RESUME" });
+  }
+
+  /** The server's own settings and claude binary: what a request does not carry (docs/protocol.md `settings`). */
+  settings(): Promise<ServerSettings> {
+    return this.request(Methods.settings);
   }
 
   hookStatus(): Promise<unknown> {

@@ -80,3 +80,14 @@ export function commandRefuser(config: { allowCommands: readonly string[]; denyC
   const policy = compilePolicy(config.allowCommands, config.denyCommands);
   return policy ? (command) => refusalReason(policy, command) : undefined;
 }
+
+/**
+ * A request's own CLAUDE_BIN picks the program run as claude: with a command policy configured,
+ * that program must be one the policy allows as a command. The reason it is refused, or undefined.
+ */
+export function claudeBinRefusal(policy: CommandPolicy | undefined, env: Record<string, string> | null | undefined): string | undefined {
+  const bin = env?.CLAUDE_BIN?.trim();
+  if (!policy || !bin) return undefined;
+  const reason = refusalReason(policy, [bin]);
+  return reason ? `CLAUDE_BIN=${bin}: ${reason}` : undefined;
+}

@@ -11,6 +11,7 @@ import type { ActiveWork, MethodHandler } from "./session.js";
 import type { NotificationSink } from "./sink.js";
 import { streamProcessEvents } from "./stream-process.js";
 import { runFoldersFrom } from "../runs/index.js";
+import { claudeBinRefusal } from "../doors/policy.js";
 
 /** A typed stream event without the raw JSON (which already went out as process.output). */
 function lightEvent(ev: StreamEvent): Record<string, unknown> {
@@ -62,6 +63,8 @@ export function claudeEventsToSink(sink: NotificationSink, executionId: string, 
 export function ccExecuteMethod(ctx: ServerContext): MethodHandler {
   return async (raw, session) => {
     const p = parseParams(CcExecuteParams, raw);
+    const binRefused = claudeBinRefusal(ctx.policy, p.env);
+    if (binRefused) throw new RpcError(ErrorCodes.commandNotAllowed, `Command not allowed: ${binRefused}`);
     const detach = p.detach ?? false;
     // A detached run is the server's, not this session's: the session stays free for other work.
     if (!detach) session.assertIdle();

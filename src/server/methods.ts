@@ -13,6 +13,7 @@ import { streamProcess } from "./stream-process.js";
 import { monitorSink } from "./monitor.js";
 import { monitorMethods } from "./monitor-methods.js";
 import { runFoldersFrom } from "../runs/index.js";
+import { settingsMethod } from "./settings-method.js";
 
 /** Environment variables of the server that a child must never see. */
 const SECRET_ENV = ["CC_EXECUTOR_TOKEN"];
@@ -126,6 +127,7 @@ export function buildMethods(ctx: ServerContext): Map<string, MethodHandler> {
     [Methods.attach, attach(ctx)],
     [Methods.ccExecute, ccExecuteMethod(ctx)],
     [Methods.runTaskList, runTaskListMethod(ctx)],
+    [Methods.settings, settingsMethod(ctx)],
     ...monitorMethods(ctx),
   ]);
 }

@@ -57,7 +57,7 @@ export interface StartServerOptions {
 
 export { StartupError };
 
-export const CAPABILITIES = ["execute", "control", "hook_status", "streaming", "pause_resume", "auth", "attach", "cc_execute", "run_task_list", "detach"];
+export const CAPABILITIES = ["execute", "control", "hook_status", "streaming", "pause_resume", "auth", "attach", "cc_execute", "run_task_list", "detach", "settings"];
 
 const HEARTBEAT_MS = 30_000;
 

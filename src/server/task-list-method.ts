@@ -1,6 +1,6 @@
 import { Notifications, parseParams, RpcError, ErrorCodes, RunTaskListParams } from "../protocol/index.js";
 import { checkPreTaskList, loadRunState, newRunId, resumeTaskList, startTaskList, taskListFromRequest, TaskListError, TaskListRefusedError, RunNotFoundError, RunNotResumableError } from "../tasks/index.js";
-import { refusalReason } from "../doors/policy.js";
+import { claudeBinRefusal, refusalReason } from "../doors/policy.js";
 import type { OutputFlow } from "../process/index.js";
 import type { TaskList, TaskListEvent, TaskListOptions, TaskListRun } from "../tasks/index.js";
 import { taskListServices } from "../doors/index.js";
@@ -127,6 +127,8 @@ export function runTaskListMethod(ctx: ServerContext, extraOptions: () => Partia
     if (p.resume_sessions === false) options.resumeSessions = false;
     const invalid = (err: unknown) =>
       err instanceof TaskListError || err instanceof RunNotFoundError || err instanceof RunNotResumableError ? new RpcError(ErrorCodes.invalidParams, `Invalid params: ${err.message}`) : err;
+    const binRefused = claudeBinRefusal(ctx.policy, p.env);
+    if (binRefused) throw new RpcError(ErrorCodes.commandNotAllowed, `Command not allowed: ${binRefused}`);
     let list: TaskList;
     try {
       list = p.resume_run_id ? loadRunState(ctx.config.home, p.resume_run_id).list : taskListFromRequest(p);

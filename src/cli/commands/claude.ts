@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import type { Command } from "commander";
 import { Option } from "commander";
 import type { ClaudeTaskResult } from "../../claude/index.js";
@@ -10,8 +11,9 @@ import { CliError, ExitCode } from "../exit-codes.js";
 import { formatDuration, info, printJson, style } from "../output.js";
 import { parseCostOption, parsePositiveInt, parsePositiveNumber, parseTokensOption } from "../parse-options.js";
 import { summarizeInput } from "../transcript.js";
+import { addEnvOptions, CARRIED_HELP, carriedValue, requestEnv, warnSettingDifferences, type EnvFlags } from "../caller-env.js";
 
-interface ClaudeFlags {
+interface ClaudeFlags extends EnvFlags {
   json?: boolean;
   model?: string;
   timeout?: number;
@@ -118,7 +120,7 @@ export function printClaudeResult(result: ClaudeTaskResult, flags: { json?: bool
 }
 
 export function registerClaude(program: Command): void {
-  program
+  const cmd = program
     .command("claude")
     .description("run one Claude Code task headless (a fresh `claude -p` process), verified with an execution UUID")
     .argument("<prompt...>", "the task (quote it; words are joined with spaces)")
@@ -142,8 +144,8 @@ export function registerClaude(program: Command): void {
     .option("--detach", "start it as a run of the server (one is started in the background when none runs) and return at once with its id; then: cc-executor wait <id>")
     .option("--url <url>", "server WebSocket URL (default ws://127.0.0.1:8003/ws/mcp)")
     .option("--token <token>", "auth token")
-    .option("--no-local", "fail instead of running in-process when no server is running")
-    .addHelpText(
+    .option("--no-local", "fail instead of running in-process when no server is running");
+  addEnvOptions(cmd).addHelpText(
       "after",
       `
 Exit codes: 0 verified success, 1 failure, 5 its budget (--max-cost / --max-tokens) ran out,
@@ -159,7 +161,9 @@ Examples:
   cc-executor claude "Create hello.py that prints hi"
   cc-executor claude --json --tools Read,Write,Bash "Write tests for src/parse.ts and make them pass"
   cc-executor claude --model sonnet --timeout 900 --max-turns 30 "Refactor utils.ts"
-  id=$(cc-executor claude --detach "Refactor utils.ts") && cc-executor wait "$id"`,
+  id=$(cc-executor claude --detach "Refactor utils.ts") && cc-executor wait "$id"
+
+${CARRIED_HELP}`,
     )
     .action(async (words: string[], flags: ClaudeFlags) => {
       process.exitCode = await runClaude(words.join(" "), flags);
@@ -176,11 +180,13 @@ function requestOptions(flags: ClaudeFlags): Omit<ClaudeRequestOptions, "onEvent
     disallowed_tools: list(flags.disallowedTools),
     append_system_prompt: flags.appendSystemPrompt,
     mcp_config: flags.mcpConfig,
-    permission_mode: flags.permissionMode,
-    cwd: flags.cwd ?? process.cwd(),
+    // Carried from here when set and not given as flags (docs/cli.md "What a request carries").
+    permission_mode: flags.permissionMode ?? carriedValue("CC_EXECUTOR_PERMISSION_MODE"),
+    cwd: resolve(flags.cwd ?? process.cwd()),
+    env: requestEnv(flags, { claude: true }),
     uuid: flags.uuid,
-    wait_on_limit: flags.waitOnLimit,
-    max_attempts: flags.maxAttempts,
+    wait_on_limit: flags.waitOnLimit ?? carriedValue("CC_EXECUTOR_WAIT_ON_LIMIT"),
+    max_attempts: flags.maxAttempts ?? carriedValue("CC_EXECUTOR_CLAUDE_MAX_ATTEMPTS"),
     ...(flags.maxCost !== undefined ? { max_cost: flags.maxCost } : {}),
     ...(flags.maxTokens !== undefined ? { max_tokens: flags.maxTokens } : {}),
     ...(flags.resumeSession === false ? { resume_session: false } : {}),
@@ -188,6 +194,7 @@ function requestOptions(flags: ClaudeFlags): Omit<ClaudeRequestOptions, "onEvent
 }
 
 async function runDetached(prompt: string, flags: ClaudeFlags): Promise<number> {
+  const options = requestOptions(flags); // bad --env/--pass-env: exit 2 before anything starts
   let client;
   try {
     client = await connectOrStartDaemon({ url: flags.url, token: flags.token }, { quiet: flags.quiet, deadline: detachDeadline() });
@@ -196,7 +203,8 @@ async function runDetached(prompt: string, flags: ClaudeFlags): Promise<number> 
     throw err;
   }
   try {
-    printDetached(await client.detachClaude(prompt, requestOptions(flags)), "claude", flags);
+    await warnSettingDifferences(client, "claude");
+    printDetached(await client.detachClaude(prompt, options), "claude", flags);
     return ExitCode.ok;
   } catch (err) {
     throw new CliError((err as Error).message, ExitCode.failure);
@@ -207,12 +215,14 @@ async function runDetached(prompt: string, flags: ClaudeFlags): Promise<number> 
 
 async function runClaude(prompt: string, flags: ClaudeFlags): Promise<number> {
   if (flags.detach) return runDetached(prompt, flags);
+  const options = requestOptions(flags); // bad --env/--pass-env: exit 2 before connecting
   const conn = await connectOrStartLocal({ url: flags.url, token: flags.token, local: flags.local }, flags.json || flags.quiet);
   const cancel = cancelOnceStarted(() => conn.client.cancel());
   const interrupt = onInterrupt("canceling the claude task…", cancel.request);
   const progress = flags.json || flags.quiet ? undefined : progressPrinter();
   try {
-    const result = await conn.client.claude(prompt, { ...requestOptions(flags), onEvent: (ev) => (cancel.started(), progress?.(ev)) });
+    if (!conn.local) await warnSettingDifferences(conn.client, "claude", conn.url);
+    const result = await conn.client.claude(prompt, { ...options, onEvent: (ev) => (cancel.started(), progress?.(ev)) });
     printClaudeResult(result, flags);
     if (interrupt.interrupted) info(style(`claude task ${result.execution_id} stopped by ${interrupt.signal}; run it again (with --detach it outlives its caller)`, "yellow"));
     return interrupt.interrupted ? ExitCode.interrupted : claudeExitCode(result);

@@ -18,6 +18,7 @@ import { info, printJson, style } from "../output.js";
 import { inspectStateDir } from "../../security/state-dir.js";
 import { PEER_UID_SUPPORTED } from "../../security/peer-uid.js";
 import { probeServer } from "../server-locate.js";
+import { checkServerInUse } from "../doctor-server.js";
 
 const run = promisify(execFile);
 
@@ -132,8 +133,7 @@ function checkPeerAuth(config: Config): Check {
   return { name: "peer auth", status: "ok", detail: `on: loopback clients of uid ${process.geteuid?.()} without an Origin header connect without the token; browsers and other users need it (CC_EXECUTOR_PEER_AUTH=false to refuse)` };
 }
 
-async function checkPort(config: Config): Promise<Check> {
-  const probe = await probeServer(config, 1000);
+async function checkPort(config: Config, probe: Awaited<ReturnType<typeof probeServer>>): Promise<Check> {
   if (probe.state === "running") return { name: "server", status: "ok", detail: `cc-executor ${probe.health.version} is running on port ${config.port} (pid ${probe.health.pid})` };
   if (probe.state === "foreign") return { name: "server", status: "fail", detail: `something answers on port ${config.port} that is not the server of ${config.home}: ${probe.detail}`, hint: "clients will not send it the token; find it with: ss -ltnp" };
   const free = await new Promise<boolean>((resolve) => {
@@ -215,13 +215,17 @@ async function checkStorage(config: Config): Promise<Check[]> {
 }
 
 export async function runDoctor(config: Config, env: NodeJS.ProcessEnv = process.env): Promise<Check[]> {
-  return [await checkNode(), ...(await checkClaude(env)), checkShell(config), ...checkStateDir(config), ...(await checkStorage(config)), checkPeerAuth(config), ...[checkProjectHooks(config, process.cwd())].filter((c): c is Check => c !== undefined), checkContainment(config), await checkPort(config), await checkRedis(config), await checkSqlite()];
+  const probe = await probeServer(config, 1000);
+  const port = await checkPort(config, probe);
+  // A running server is the one requests go to: check it, not only this shell's environment.
+  const server = probe.state === "running" ? await checkServerInUse(config, env) : [];
+  return [await checkNode(), ...(await checkClaude(env)), checkShell(config), ...checkStateDir(config), ...(await checkStorage(config)), checkPeerAuth(config), ...[checkProjectHooks(config, process.cwd())].filter((c): c is Check => c !== undefined), checkContainment(config), port, ...server, await checkRedis(config), await checkSqlite()];
 }
 
 export function registerDoctor(program: Command): void {
   program
     .command("doctor")
-    .description("check this machine: Node, claude (found? logged in?), shell, state dir, token file, permissions, runs folder and history use, peer auth, project hooks trusted, process containment (cgroup or process group), port, Redis, SQLite")
+    .description("check this machine and the server requests go to: Node, claude (found? logged in?), shell, state dir, token file, permissions, runs folder and history use, peer auth, project hooks trusted, process containment (cgroup or process group), server (token, its claude, its state dir, its settings), Redis, SQLite")
     .option("--json", "print the checks as JSON")
     .action(async (flags: { json?: boolean }) => {
       const config = loadConfig();
@@ -231,8 +235,8 @@ export function registerDoctor(program: Command): void {
       else {
         const mark = { ok: style("ok  ", "green"), warn: style("warn", "yellow"), fail: style("FAIL", "red") };
         for (const c of checks) {
-          info(`${mark[c.status]}  ${c.name.padEnd(12)} ${c.detail}`);
-          if (c.hint) info(`      ${"".padEnd(12)} ${style(`→ ${c.hint}`, "dim")}`);
+          info(`${mark[c.status]}  ${c.name.padEnd(15)} ${c.detail}`);
+          if (c.hint) info(`      ${"".padEnd(15)} ${style(`→ ${c.hint}`, "dim")}`);
         }
       }
       if (failed) process.exitCode = ExitCode.failure;

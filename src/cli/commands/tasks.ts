@@ -18,11 +18,12 @@ import { CliError, ExitCode } from "../exit-codes.js";
 import { formatDuration, info, printJson, style } from "../output.js";
 import { parseCostOption, parsePositiveInt, parseTokensOption } from "../parse-options.js";
 import { snakeKeys } from "../json-casing.js";
+import { addEnvOptions, CARRIED_HELP, requestEnv, warnSettingDifferences, type EnvFlags } from "../caller-env.js";
 import { progressPrinter } from "./claude.js";
 import { loadProjectHooks } from "./hooks.js";
 import { loadQueue, requireRedisUrl } from "./worker.js";
 
-interface RunFlags {
+interface RunFlags extends EnvFlags {
   json?: boolean;
   report?: string;
   concurrency?: number;
@@ -43,6 +44,7 @@ interface RunFlags {
 
 const CONNECTION_HELP = `
 Without a running server (cc-executor server start) the list runs in-process.
+${CARRIED_HELP}
 Exit codes: 0 every task completed, 1 a task or merge failed (the list stopped), 2 invalid task
 list or run id, 3 server not reachable (--no-local, --url), 5 the budget is spent (resume with a
 larger --max-cost / --max-tokens), 75 stopped by a claude usage/rate limit or overload (resume
@@ -54,7 +56,7 @@ starting, nothing was started: run it again); \`cc-executor wait <run-id>\` prin
 the summary later (the same JSON, the same exit codes).`;
 
 function addConnectionOptions(cmd: Command): Command {
-  return cmd
+  return addEnvOptions(cmd)
     .option("--json", "print the run's JSON summary on stdout (progress stays on stderr)")
     .option("--report <file>", "also write the report here (markdown; JSON when the name ends in .json)")
     .option("-c, --concurrency <n>", "most tasks of a parallel group running at once (default 4)", parsePositiveInt)
@@ -298,6 +300,8 @@ function requestOptions(request: TaskListRequest, flags: RunFlags): TaskListRequ
     ...(flags.maxCost !== undefined ? { max_cost: flags.maxCost } : {}),
     ...(flags.maxTokens !== undefined ? { max_tokens: flags.maxTokens } : {}),
     ...(flags.resumeSession === false ? { resume_sessions: false } : {}),
+    // CLAUDE_BIN and --env/--pass-env (docs/cli.md "What a request carries")
+    env: requestEnv(flags, { claude: true }),
   };
 }
 
@@ -308,6 +312,7 @@ function listError(err: unknown): CliError {
 }
 
 async function runDetached(request: TaskListRequest, flags: RunFlags): Promise<number> {
+  const options = requestOptions(request, flags); // bad --env/--pass-env: exit 2 before anything starts
   let client;
   try {
     client = await connectOrStartDaemon({ url: flags.url, token: flags.token }, { quiet: flags.quiet, deadline: detachDeadline() });
@@ -316,7 +321,8 @@ async function runDetached(request: TaskListRequest, flags: RunFlags): Promise<n
     throw err;
   }
   try {
-    printDetached(await client.detachTaskList(request, requestOptions(request, flags)), "task-list", flags);
+    await warnSettingDifferences(client, "tasks");
+    printDetached(await client.detachTaskList(request, options), "task-list", flags);
     return ExitCode.ok;
   } catch (err) {
     throw listError(err);
@@ -327,12 +333,14 @@ async function runDetached(request: TaskListRequest, flags: RunFlags): Promise<n
 
 async function runList(request: TaskListRequest, flags: RunFlags): Promise<number> {
   if (flags.detach) return runDetached(request, flags);
+  const options = requestOptions(request, flags); // bad --env/--pass-env: exit 2 before connecting
   const conn = await connectOrStartLocal({ url: flags.url, token: flags.token, local: flags.local }, flags.quiet);
   const cancel = cancelOnceStarted(() => conn.client.cancel());
   const interrupt = onInterrupt("stopping the running task…", cancel.request);
   const progress = flags.quiet ? undefined : taskProgress(Boolean(flags.verbose));
   try {
-    const summary = await conn.client.runTaskList(request, { ...requestOptions(request, flags), onEvent: (ev) => (cancel.started(), progress?.(ev)) });
+    if (!conn.local) await warnSettingDifferences(conn.client, "tasks", conn.url);
+    const summary = await conn.client.runTaskList(request, { ...options, onEvent: (ev) => (cancel.started(), progress?.(ev)) });
     const stopped = interrupt.interrupted && summary.status !== "completed";
     if (!flags.quiet) printSummary(summary, process.stderr, !stopped);
     if (flags.json) printJson(summary);
@@ -374,6 +382,8 @@ async function runListOnQueue(what: { list: TaskList } | { resumeRunId: string }
     home: config.home,
     concurrency: flags.concurrency,
     report: flags.report ? resolve(flags.report) : undefined,
+    // --env/--pass-env; not CLAUDE_BIN: a path on this machine means nothing on the workers'
+    env: requestEnv(flags, { claude: false }),
     onEvent: flags.quiet ? undefined : taskListEventPrinter(taskProgress(Boolean(flags.verbose))),
   };
   if ("list" in what) options.cwd = resolve(flags.cwd ?? process.cwd());
