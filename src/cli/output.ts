@@ -39,3 +39,11 @@ export function formatDuration(ms: number): string {
   if (m < 60) return `${m}m${Math.round(s % 60)}s`;
   return `${Math.floor(m / 60)}h${m % 60}m`;
 }
+
+/** A moment for people: local date and time, "2026-11-25 16:38:29". */
+export function formatTime(at: number | string | Date): string {
+  const d = new Date(at);
+  if (Number.isNaN(d.getTime())) return String(at);
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}

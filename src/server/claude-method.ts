@@ -128,6 +128,7 @@ export function ccExecuteMethod(ctx: ServerContext): MethodHandler {
     if (!detach) session.claim(work);
     if (channel) trackResumable(ctx, work, channel);
     session.logger.info({ executionId, detach }, "claude task started");
+    void finished.then((r) => session.logger.info({ executionId, success: r.success, errorType: r.error_type, attempts: r.attempts, durationMs: r.duration_ms }, "claude task ended"));
     const detached = detach ? { detached: true, run_dir: runDirOf(ctx, executionId) } : {};
     return { status: "started", execution_id: executionId, resumable, ...detached, ...(estimate ? { timeout_estimate: estimate } : {}) };
   };

@@ -80,6 +80,7 @@ function execute(ctx: ServerContext): MethodHandler {
     session.claim(work);
     if (channel) trackResumable(ctx, work, channel);
     session.logger.info({ executionId, pid: started.pid, command: started.command }, "process started");
+    void finished.then((done) => session.logger.info({ executionId, status: done.status, exitCode: done.exit_code, signal: done.signal, durationMs: done.duration_ms }, "process ended"));
     return new Reply({ status: "started", pid: started.pid, pgid: started.pgid, execution_id: executionId }, stream.announce);
   };
 }

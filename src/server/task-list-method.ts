@@ -162,6 +162,10 @@ export function runTaskListMethod(ctx: ServerContext, extraOptions: () => Partia
     if (!detach) session.claim(work);
     if (channel) trackResumable(ctx, work, channel);
     session.logger.info({ runId, tasks: started.list.tasks.length, resumed: Boolean(p.resume_run_id), detach }, "task list started");
+    void started.finished.then(
+      (summary) => session.logger.info({ runId, status: summary.status, completed: summary.completed, failed: summary.failed, total: summary.total, durationMs: summary.duration_ms }, "task list ended"),
+      () => undefined,
+    );
     const detached = detach ? { detached: true, run_dir: runDirOf(ctx, runId) } : {};
     return { status: "started", run_id: runId, execution_id: runId, name: started.list.name, total: started.list.tasks.length, resumable, ...detached, state_path: started.statePath };
   };

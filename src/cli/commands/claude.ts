@@ -10,7 +10,8 @@ import { cancelOnceStarted, onInterrupt } from "../interrupt.js";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { formatDuration, info, printJson, style } from "../output.js";
 import { parseCostOption, parsePositiveInt, parsePositiveNumber, parseTokensOption } from "../parse-options.js";
-import { summarizeInput } from "../transcript.js";
+import { claudeExitCode, claudeProgress, printClaudeResult } from "../claude-output.js";
+import { isLiveTerminal, LiveLine } from "../live-line.js";
 import { addEnvOptions, CARRIED_HELP, carriedValue, requestEnv, warnSettingDifferences, type EnvFlags } from "../caller-env.js";
 
 interface ClaudeFlags extends EnvFlags {
@@ -38,86 +39,6 @@ interface ClaudeFlags extends EnvFlags {
 }
 
 const list = (s?: string) => (s ? s.split(",").map((x) => x.trim()).filter(Boolean) : undefined);
-
-/** Exit code for a claude result: 0 only on verified success. */
-export function claudeExitCode(r: Pick<ClaudeTaskResult, "success" | "error_type">): number {
-  if (r.success) return ExitCode.ok;
-  switch (r.error_type) {
-    case "timeout":
-      return ExitCode.timeout;
-    case "canceled":
-      return ExitCode.interrupted;
-    case "binary_not_found":
-      return ExitCode.claudeNotFound;
-    case "budget_exceeded":
-      return ExitCode.budgetExhausted;
-    case "usage_limit":
-    case "rate_limit":
-    case "overloaded":
-    case "server_error":
-    case "connection_error":
-      return ExitCode.tryLater;
-    default:
-      return ExitCode.failure;
-  }
-}
-
-/** Live progress on stderr from the task's notifications. */
-export function progressPrinter(): (ev: ExecutorEvent) => void {
-  let countdown: NodeJS.Timeout | undefined;
-  return (ev) => {
-    const p = ev.params as Record<string, any>;
-    if (ev.method !== Notifications.claudeWaiting && countdown) {
-      clearInterval(countdown);
-      countdown = undefined;
-      if (process.stderr.isTTY) process.stderr.write("\n");
-    }
-    switch (ev.method) {
-      case Notifications.claudeEvent: {
-        const e = p.event as Record<string, any>;
-        if (e.kind === "init") info(style(`claude ${e.model} · session ${e.sessionId} · attempt ${p.attempt}`, "dim"));
-        else if (e.kind === "assistant_text" && e.text) info(style(`» ${String(e.text).trim().split("\n").slice(0, 6).join("\n  ")}`, "gray"));
-        else if (e.kind === "tool_use") info(style(`⚙ ${e.name} ${summarizeInput(e.input)}`, "cyan"));
-        else if (e.kind === "tool_result" && e.isError) info(style("  tool reported an error", "yellow"));
-        else if (e.kind === "api_retry") info(style(`  API ${e.status ?? "connection"} error; claude retries (attempt ${e.attempt})`, "yellow"));
-        else if (e.kind === "error") info(style(`✗ ${e.error_type}: ${e.message}`, "yellow"));
-        break;
-      }
-      case Notifications.rateLimitExceeded:
-      case Notifications.tokenLimitExceeded:
-        info(style(`✗ ${p.error_type}: ${p.message}`, "yellow"));
-        break;
-      case Notifications.claudeSession:
-        if (p.resumed) info(style(`↪ attempt ${p.attempt} continues session ${p.session_id} (${p.reason})`, "cyan"));
-        else info(style(`↪ session ${p.session_id} could not be continued (${p.fallback}); attempt ${p.attempt} starts afresh`, "yellow"));
-        break;
-      case Notifications.claudeRetry:
-        info(style(`↻ retrying in ${formatDuration(p.delay_ms)} (${p.reason})`, "yellow"));
-        break;
-      case Notifications.claudeWaiting: {
-        const until = Number(p.until_epoch_ms);
-        const line = () => `⏳ waiting for the usage limit to reset at ${new Date(until).toLocaleTimeString()}: ${formatDuration(Math.max(0, until - Date.now()))} left`;
-        if (process.stderr.isTTY) {
-          countdown = setInterval(() => process.stderr.write(`\r${style(line(), "yellow")}\u001b[K`), 1000);
-          countdown.unref();
-        } else info(line());
-        break;
-      }
-    }
-  };
-}
-
-/** A task's result as `claude` prints it: the JSON object, or the answer on stdout and a status line on stderr. */
-export function printClaudeResult(result: ClaudeTaskResult, flags: { json?: boolean; quiet?: boolean }): void {
-  if (flags.json) return printJson(result);
-  if (result.result) process.stdout.write(`${result.result}\n`);
-  const tokens = `${result.usage.input_tokens} in / ${result.usage.output_tokens} out tokens`;
-  if (result.success) {
-    info(style(`✓ done${result.uuid_verified ? " · UUID verified" : ""} · ${result.attempts} attempt(s) · ${result.num_turns} turns · ${tokens} · $${result.cost_usd.toFixed(4)} · ${formatDuration(result.duration_ms)}`, "green"));
-  } else info(style(`✗ ${result.error_type}: ${result.message}`, "red"));
-  for (const d of result.permission_denials) info(style(`  permission denied: ${d.tool_name} ${summarizeInput(d.tool_input)}`, "yellow"));
-  if (!flags.quiet) info(style(`transcript: ${result.transcript_path}`, "dim"));
-}
 
 export function registerClaude(program: Command): void {
   const cmd = program
@@ -219,16 +140,18 @@ async function runClaude(prompt: string, flags: ClaudeFlags): Promise<number> {
   const conn = await connectOrStartLocal({ url: flags.url, token: flags.token, local: flags.local }, flags.json || flags.quiet);
   const cancel = cancelOnceStarted(() => conn.client.cancel());
   const interrupt = onInterrupt("canceling the claude task…", cancel.request);
-  const progress = flags.json || flags.quiet ? undefined : progressPrinter();
+  const progress = flags.json || flags.quiet ? undefined : claudeProgress(prompt, isLiveTerminal(flags.json || flags.quiet) ? new LiveLine() : undefined);
   try {
     if (!conn.local) await warnSettingDifferences(conn.client, "claude", conn.url);
-    const result = await conn.client.claude(prompt, { ...options, onEvent: (ev) => (cancel.started(), progress?.(ev)) });
+    const result = await conn.client.claude(prompt, { ...options, onEvent: (ev) => (cancel.started(), progress?.onEvent(ev)) });
+    progress?.stop();
     printClaudeResult(result, flags);
     if (interrupt.interrupted) info(style(`claude task ${result.execution_id} stopped by ${interrupt.signal}; run it again (with --detach it outlives its caller)`, "yellow"));
     return interrupt.interrupted ? ExitCode.interrupted : claudeExitCode(result);
   } catch (err) {
     throw new CliError((err as Error).message, ExitCode.failure);
   } finally {
+    progress?.stop();
     interrupt.dispose();
     await conn.close();
   }

@@ -5,7 +5,7 @@ import { loadConfig, type Config } from "../../config.js";
 import { statePaths } from "../../paths.js";
 import { openStore, percentile, storeOptionsFrom, type ExecutionRecord, type Store } from "../../store/index.js";
 import { CliError, ExitCode } from "../exit-codes.js";
-import { formatDuration, info, printJson, style } from "../output.js";
+import { formatDuration, formatTime, info, printJson, style } from "../output.js";
 import { parseAgeOption, parseLimitCount, parsePositiveInt, parseSizeOption } from "../parse-options.js";
 import { limitsFrom, pruneState, type StateLimits } from "../../housekeeping/index.js";
 import { pruneReportJson, printPruneReport } from "../state-prune.js";
@@ -64,6 +64,22 @@ export function categoryStats(records: readonly ExecutionRecord[]): CategoryStat
     .sort((a, b) => b.count - a.count);
 }
 
+/** An execution for people: dates as dates, durations as durations, files one a line. */
+export function describeRecord(r: ExecutionRecord & { files: string[] }): string[] {
+  const row = (k: string, v: unknown) => `${k.padEnd(16)} ${v}`;
+  const lines: string[] = [];
+  for (const [k, v] of Object.entries(r)) {
+    if (v === undefined || k === "files" || k === "artifacts") continue;
+    if (k === "started_at" || k === "ended_at") lines.push(row(k, formatTime(v as number)));
+    else if (k === "duration_ms") lines.push(row("duration", formatDuration(v as number)));
+    else if (k === "cost_usd") lines.push(row(k, `$${(v as number).toFixed(4)}`));
+    else lines.push(row(k, typeof v === "object" ? JSON.stringify(v) : String(v)));
+  }
+  for (const f of r.files) lines.push(row("file", f));
+  lines.push(row("output", `cc-executor logs ${r.id}`));
+  return lines;
+}
+
 export function registerHistory(program: Command): void {
   const history = program.command("history").description("what ran: executions, claude tasks and task-list tasks, from the history store (SQLite, or Redis with REDIS_URL)");
 
@@ -78,8 +94,9 @@ export function registerHistory(program: Command): void {
       const records = await withStore((s) => s.listExecutions({ limit: flags.limit, status: flags.status, kind: flags.kind }));
       if (flags.json) return printJson(records);
       if (records.length === 0) return info("no executions recorded yet");
+      process.stdout.write(style(`${"id".padEnd(8)}  ${"started".padEnd(19)}  ${"status".padEnd(9)} ${"duration".padStart(8)}  ${"kind".padEnd(7)} command or prompt\n`, "dim", process.stdout));
       for (const r of records) {
-        const when = new Date(r.started_at).toISOString().replace("T", " ").slice(0, 19);
+        const when = formatTime(r.started_at);
         const took = r.duration_ms !== undefined ? formatDuration(r.duration_ms) : "";
         process.stdout.write(`${r.id.slice(0, 8)}  ${when}  ${style(r.status.padEnd(9), statusColour(r.status), process.stdout)} ${took.padStart(8)}  ${r.kind.padEnd(7)} ${r.label.split("\n")[0]!.slice(0, 80)}\n`);
       }
@@ -105,8 +122,7 @@ export function registerHistory(program: Command): void {
       });
       if (!found) throw new CliError(`no execution ${id} in the history (see: cc-executor history list)`, ExitCode.usage);
       if (flags.json) return printJson(found);
-      const lines = Object.entries(found).map(([k, v]) => `${k.padEnd(16)} ${typeof v === "object" ? JSON.stringify(v) : String(v)}`);
-      process.stdout.write(`${lines.join("\n")}\n`);
+      process.stdout.write(`${describeRecord(found).join("\n")}\n`);
     });
 
   history

@@ -10,16 +10,17 @@ import type { NotificationSink } from "../../server/sink.js";
 import { taskListRunServices } from "../../doors/index.js";
 import { HistoryRecorder, storeOptionsFrom, timeoutLimitsFrom } from "../../store/index.js";
 import { openStoreOrFallback } from "../../store/fallback.js";
-import { checkPreTaskList, describeBudget, formatFromPath, groupSettings, isRunId, listRunStates, loadRunState, loadTaskListFile, planPhases, summarize, TaskListError, TaskListRefusedError, RunNotFoundError, RunNotResumableError, type TaskList, type TaskListEvent, type TaskListSummary, type TaskOutcome } from "../../tasks/index.js";
+import { checkPreTaskList, describeBudget, formatFromPath, groupSettings, isRunId, listRunStates, loadRunState, loadTaskListFile, planPhases, summarize, TaskListError, TaskListRefusedError, RunNotFoundError, RunNotResumableError, type TaskList, type TaskListEvent, type TaskListSummary, type TaskSpec } from "../../tasks/index.js";
 import { connectOrStartDaemon, connectOrStartLocal, ServerStartingError } from "../connect.js";
 import { detachDeadline, printDetached, printServerStarting } from "../detach.js";
 import { cancelOnceStarted, onInterrupt } from "../interrupt.js";
 import { CliError, ExitCode } from "../exit-codes.js";
-import { formatDuration, info, printJson, style } from "../output.js";
+import { formatDuration, formatTime, info, printJson, style } from "../output.js";
 import { parseCostOption, parsePositiveInt, parseTokensOption } from "../parse-options.js";
 import { snakeKeys } from "../json-casing.js";
 import { addEnvOptions, CARRIED_HELP, requestEnv, warnSettingDifferences, type EnvFlags } from "../caller-env.js";
-import { progressPrinter } from "./claude.js";
+import { isLiveTerminal, LiveLine } from "../live-line.js";
+import { printSummary, summaryExitCode, taskProgress } from "../task-list-output.js";
 import { loadProjectHooks } from "./hooks.js";
 import { loadQueue, requireRedisUrl } from "./worker.js";
 
@@ -108,7 +109,7 @@ Examples:
         return;
       }
       const source = resolve(file);
-      process.exitCode = await runList({ text, format: formatFromPath(file) ?? undefined, source }, flags);
+      process.exitCode = await runList({ text, format: formatFromPath(file) ?? undefined, source }, flags, list.tasks);
     });
 
   addConnectionOptions(
@@ -137,9 +138,10 @@ Examples:
       });
       if (flags.json) return printJson(runs);
       if (runs.length === 0) return info(`no task-list runs yet in ${home} (start one with: cc-executor tasks run <file>)`);
+      process.stdout.write(style(`${"run id".padEnd(25)}  ${"started".padEnd(19)}  ${"status".padEnd(16)} ${"done".padStart(7)} ${"duration".padStart(8)}  name\n`, "dim", process.stdout));
       for (const r of runs) {
         const colour = r.status === "completed" ? "green" : r.status === "running" ? "cyan" : r.status === "failed" ? "red" : "yellow";
-        process.stdout.write(`${r.run_id}  ${style(r.status.padEnd(16), colour, process.stdout)} ${String(r.completed).padStart(3)}/${String(r.total).padEnd(3)} ${formatDuration(r.duration_ms).padStart(8)}  ${r.name}\n`);
+        process.stdout.write(`${r.run_id.padEnd(25)}  ${formatTime(r.started_at)}  ${style(r.status.padEnd(16), colour, process.stdout)} ${`${r.completed}/${r.total}`.padStart(7)} ${formatDuration(r.duration_ms).padStart(8)}  ${r.name}\n`);
       }
     });
 
@@ -159,7 +161,7 @@ Examples:
         throw new CliError((err as Error).message, err instanceof RunNotFoundError ? ExitCode.usage : ExitCode.failure);
       }
       if (flags.json) return printJson(summary);
-      printSummary(summary, process.stdout);
+      printSummary(summary, { stream: process.stdout });
     });
 
   tasks
@@ -190,99 +192,6 @@ Examples:
         }
       }
     });
-}
-
-function taskLine(o: TaskOutcome, total: number): string {
-  const parts = [formatDuration(o.duration_ms)];
-  if (o.method === "claude") {
-    parts.push(`${o.input_tokens ?? 0}/${o.output_tokens ?? 0} tokens`, `$${(o.cost_usd ?? 0).toFixed(4)}`);
-    if (o.uuid_verified) parts.push("UUID verified");
-  } else parts.push(`exit ${o.exit_code ?? "none"}`);
-  return `[${o.index}/${total}] ${o.title} · ${parts.join(" · ")}`;
-}
-
-/** Live per-task progress on stderr. */
-function taskProgress(verbose: boolean): (ev: ExecutorEvent) => void {
-  const claudeDetail = progressPrinter();
-  let total = 0;
-  return (ev) => {
-    const p = ev.params as Record<string, any>;
-    switch (ev.method) {
-      case Notifications.taskListStarted:
-        total = p.total;
-        info(style(`▶ ${p.name}: ${p.total} task(s) · run ${p.run_id}${p.resumed ? ` · resumed, ${p.already_done.length} already done` : ""}`, "bold"));
-        if (p.budget) info(style(`  budget: ${describeBudget(p.budget)}`, "dim"));
-        break;
-      case Notifications.taskStarted: {
-        const extra = [
-          `${p.method}, timeout ${p.timeout_s}s${p.timeout_basis === "given" ? "" : ` ${p.timeout_basis}`}`,
-          p.attempt > 1 ? `attempt ${p.attempt}` : "",
-          p.worktree ? `worktree, branch ${p.worktree.branch}` : "",
-          p.budget?.max_cost_usd !== undefined ? `up to $${Number(p.budget.max_cost_usd).toFixed(4)}` : "",
-          p.resume_session ? `continuing session ${p.resume_session.session_id}` : "",
-        ].filter(Boolean);
-        info(style(`▶ [${p.index}/${total}] ${p.title} (${extra.join(", ")})`, "cyan"));
-        break;
-      }
-      case Notifications.taskMerge: {
-        const m = p.merge;
-        if (m.status === "merged" || m.status === "empty") info(style(`⎇ [${m.index}/${total}] ${m.title}: ${m.status === "merged" ? `merged into ${m.into ?? "HEAD"}` : "nothing to merge"}${m.message ? ` (${m.message})` : ""}`, "green"));
-        else info(style(`${m.status === "kept" ? "⏸" : "✗"} [${m.index}/${total}] ${m.title}: merge ${m.status}: ${m.message ?? ""}`, m.status === "kept" ? "yellow" : "red"));
-        break;
-      }
-      case Notifications.taskListBudget:
-        info(style(`  budget: ${describeBudget(p.budget)}`, p.budget.exhausted ? "yellow" : "dim"));
-        break;
-      case Notifications.taskCompleted:
-        info(style(`✓ ${taskLine(p.outcome, total)}`, "green"));
-        break;
-      case Notifications.taskFailed:
-        info(style(`✗ ${taskLine(p.outcome, total)} · ${p.status}: ${p.outcome.message ?? ""}${p.will_retry ? " · retrying" : ""}`, "red"));
-        break;
-      case Notifications.taskSkipped:
-        info(style(`- [${p.index}/${total}] ${p.title}: not run (${p.reason})`, "dim"));
-        break;
-      case Notifications.processOutput:
-        if (verbose && p.task_id) process.stderr.write(style(String(p.data), "gray"));
-        break;
-      default:
-        if (verbose) claudeDetail(ev);
-        else if (ev.method === Notifications.claudeWaiting || ev.method === Notifications.claudeRetry || ev.method === Notifications.rateLimitExceeded) claudeDetail(ev);
-    }
-  };
-}
-
-export function printSummary(s: TaskListSummary, stream: NodeJS.WriteStream = process.stderr, withResumeCommand = true): void {
-  const colour = s.status === "completed" ? "green" : s.status === "canceled" || s.status === "budget_exhausted" ? "yellow" : "red";
-  const lines = [
-    "",
-    style(`${s.name}: ${s.status} · ${s.completed}/${s.total} completed${s.failed ? ` · ${s.failed} failed` : ""}${s.skipped ? ` · ${s.skipped} skipped` : ""}${s.pending ? ` · ${s.pending} not run` : ""} · ${formatDuration(s.duration_ms)}`, colour, stream),
-    `tokens ${s.input_tokens} in / ${s.output_tokens} out · $${s.cost_usd.toFixed(4)}`,
-  ];
-  if (s.budget && (s.budget.max_cost_usd !== undefined || s.budget.max_tokens !== undefined)) lines.push(style(`budget: ${describeBudget(s.budget)}${s.status === "budget_exhausted" ? " — stopped by its budget" : ""}`, s.budget.exhausted ? "yellow" : "dim", stream));
-  for (const t of s.tasks) lines.push(`  ${String(t.index).padStart(3)}. ${t.status.padEnd(9)} ${t.title}`);
-  for (const m of s.merges ?? []) {
-    if (m.status === "merged" || m.status === "empty") continue;
-    lines.push(style(`  merge of task ${m.index} (${m.title}): ${m.status}${m.message ? ` — ${m.message}` : ""}`, m.status === "pending" || m.status === "kept" ? "yellow" : "red", stream));
-  }
-  if (s.report_path) lines.push(style(`report: ${s.report_path}`, "dim", stream));
-  if (s.resume_command && withResumeCommand) lines.push(style(`resume with: ${s.resume_command}`, "yellow", stream));
-  stream.write(`${lines.join("\n")}\n`);
-}
-
-/**
- * The exit code of a finished run: 0 completed, 130 canceled or interrupted, 5 stopped by its
- * budget; a list stopped by a claude usage/rate limit or overload 75 (resume it later), by a
- * missing claude binary 127, by any other failure 1.
- */
-export function summaryExitCode(summary: Pick<TaskListSummary, "status" | "tasks">): number {
-  if (summary.status === "completed") return ExitCode.ok;
-  if (summary.status === "canceled" || summary.status === "interrupted") return ExitCode.interrupted;
-  if (summary.status === "budget_exhausted") return ExitCode.budgetExhausted;
-  const errors = summary.tasks.map((t) => ("error_type" in t ? t.error_type : undefined));
-  if (errors.some((e) => e === "usage_limit" || e === "rate_limit" || e === "overloaded")) return ExitCode.tryLater;
-  if (errors.includes("binary_not_found")) return ExitCode.claudeNotFound;
-  return ExitCode.failure;
 }
 
 /** A malformed run id is a usage error, said in the user's words (not a protocol field's). */
@@ -331,18 +240,33 @@ async function runDetached(request: TaskListRequest, flags: RunFlags): Promise<n
   }
 }
 
-async function runList(request: TaskListRequest, flags: RunFlags): Promise<number> {
+/** The tasks of a run to resume, from its checkpoint here (for ETAs; undefined when it is not here). */
+function tasksOfRun(runId: string): TaskSpec[] | undefined {
+  try {
+    return loadRunState(loadConfig().home, runId).list.tasks;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Progress for a run: a live line on a terminal, plain lines otherwise, nothing with --quiet. */
+function progressFor(flags: RunFlags, tasks: readonly TaskSpec[] | undefined) {
+  return flags.quiet ? undefined : taskProgress({ verbose: Boolean(flags.verbose), live: isLiveTerminal(flags.quiet) ? new LiveLine() : undefined, tasks });
+}
+
+async function runList(request: TaskListRequest, flags: RunFlags, tasks?: readonly TaskSpec[]): Promise<number> {
   if (flags.detach) return runDetached(request, flags);
   const options = requestOptions(request, flags); // bad --env/--pass-env: exit 2 before connecting
   const conn = await connectOrStartLocal({ url: flags.url, token: flags.token, local: flags.local }, flags.quiet);
   const cancel = cancelOnceStarted(() => conn.client.cancel());
   const interrupt = onInterrupt("stopping the running task…", cancel.request);
-  const progress = flags.quiet ? undefined : taskProgress(Boolean(flags.verbose));
+  const progress = progressFor(flags, tasks ?? ("resume_run_id" in request ? tasksOfRun(request.resume_run_id) : undefined));
   try {
     if (!conn.local) await warnSettingDifferences(conn.client, "tasks", conn.url);
-    const summary = await conn.client.runTaskList(request, { ...options, onEvent: (ev) => (cancel.started(), progress?.(ev)) });
+    const summary = await conn.client.runTaskList(request, { ...options, onEvent: (ev) => (cancel.started(), progress?.onEvent(ev)) });
+    progress?.stop();
     const stopped = interrupt.interrupted && summary.status !== "completed";
-    if (!flags.quiet) printSummary(summary, process.stderr, !stopped);
+    if (!flags.quiet) printSummary(summary, { withResumeCommand: !stopped, reportPath: options.report });
     if (flags.json) printJson(summary);
     // Always said, --quiet or not: whoever stopped it needs the way back (completed tasks are kept).
     if (stopped) info(style(`run ${summary.run_id} stopped by ${interrupt.signal}${summary.resume_command ? `; resume with: ${summary.resume_command}` : ""}`, "yellow"));
@@ -350,6 +274,7 @@ async function runList(request: TaskListRequest, flags: RunFlags): Promise<numbe
   } catch (err) {
     throw listError(err);
   } finally {
+    progress?.stop();
     interrupt.dispose();
     await conn.close();
   }
@@ -384,8 +309,9 @@ async function runListOnQueue(what: { list: TaskList } | { resumeRunId: string }
     report: flags.report ? resolve(flags.report) : undefined,
     // --env/--pass-env; not CLAUDE_BIN: a path on this machine means nothing on the workers'
     env: requestEnv(flags, { claude: false }),
-    onEvent: flags.quiet ? undefined : taskListEventPrinter(taskProgress(Boolean(flags.verbose))),
   };
+  const progress = progressFor(flags, "list" in what ? what.list.tasks : tasksOfRun(what.resumeRunId));
+  if (progress) options.onEvent = taskListEventPrinter(progress.onEvent);
   if ("list" in what) options.cwd = resolve(flags.cwd ?? process.cwd());
   if (flags.isolation) options.isolation = flags.isolation;
   if (flags.maxCost !== undefined || flags.maxTokens !== undefined) options.budget = { ...(flags.maxCost !== undefined ? { maxCostUsd: flags.maxCost } : {}), ...(flags.maxTokens !== undefined ? { maxTokens: flags.maxTokens } : {}) };
@@ -398,6 +324,7 @@ async function runListOnQueue(what: { list: TaskList } | { resumeRunId: string }
   try {
     return await submitAndFollow(what, options, flags);
   } finally {
+    progress?.stop();
     await history.flush();
     await store.close().catch(() => undefined);
   }
@@ -426,7 +353,7 @@ async function submitAndFollow(what: { list: TaskList } | { resumeRunId: string 
   try {
     const summary = await submitted.finished();
     if (summary.resume_command) summary.resume_command += " --queue";
-    if (!flags.quiet) printSummary(summary);
+    if (!flags.quiet) printSummary(summary, { reportPath: options.report });
     if (flags.json) printJson(summary);
     return interrupt.interrupted && summary.status !== "completed" ? ExitCode.interrupted : summaryExitCode(summary);
   } finally {

@@ -8,8 +8,8 @@ import { openStoreOrFallback } from "../../store/fallback.js";
 import { callerBudgetS, deadlineAfter } from "../budget.js";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { formatDuration, info, printJson, style } from "../output.js";
-import { claudeExitCode, printClaudeResult } from "./claude.js";
-import { printSummary, summaryExitCode } from "./tasks.js";
+import { claudeExitCode, printClaudeResult } from "../claude-output.js";
+import { printSummary, summaryExitCode } from "../task-list-output.js";
 
 /** Without --max-wait and without BASH_DEFAULT_TIMEOUT_MS: well under the Bash tool's 2-minute default. */
 export const DEFAULT_MAX_WAIT_S = 60;
