@@ -89,7 +89,7 @@ export function printClaudeResult(result: ClaudeTaskResult, flags: { json?: bool
   if (result.result) process.stdout.write(`${result.result}\n`);
   const tokens = `${result.usage.input_tokens} in / ${result.usage.output_tokens} out tokens`;
   if (result.success) {
-    info(style(`✓ done${result.uuid_verified ? " · UUID verified" : ""} · ${result.attempts} attempt(s) · ${result.num_turns} turns · ${tokens} · $${result.cost_usd.toFixed(4)} · ${formatDuration(result.duration_ms)}`, "green"));
+    if (!flags.quiet) info(style(`✓ done${result.uuid_verified ? " · UUID verified" : ""} · ${result.attempts} attempt(s) · ${result.num_turns} turns · ${tokens} · $${result.cost_usd.toFixed(4)} · ${formatDuration(result.duration_ms)}`, "green"));
   } else info(style(`✗ ${result.error_type}: ${result.message}`, "red"));
   for (const d of result.permission_denials) info(style(`  permission denied: ${d.tool_name} ${summarizeInput(d.tool_input)}`, "yellow"));
   if (!flags.quiet) info(style(`transcript: ${result.transcript_path}`, "dim"));

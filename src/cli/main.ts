@@ -6,12 +6,16 @@ import { CliError, ExitCode } from "./exit-codes.js";
 import { error } from "./output.js";
 import { buildProgram } from "./program.js";
 import { guardStdio, stdoutClosed } from "./stdout-closed.js";
+import { COMPLETE, writeCandidates } from "./completion.js";
 
 guardStdio();
 const program = buildProgram();
 
 try {
-  await program.parseAsync(process.argv);
+  // What the completion scripts call at each TAB (`cc-executor __complete <words...>`): not a
+  // command of the tree, so that no word typed so far (--help, --version) is acted on.
+  if (process.argv[2] === COMPLETE) writeCandidates(program, process.argv.slice(3));
+  else await program.parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CommanderError) {
     // --help and --version end here with code 0; usage mistakes get 2.

@@ -6,6 +6,7 @@ import { registerCleanup } from "./commands/cleanup.js";
 import { registerDoctor } from "./commands/doctor.js";
 import { registerTest } from "./commands/test.js";
 import { registerInit } from "./commands/init.js";
+import { registerCompletion } from "./commands/completion.js";
 import { registerLogs } from "./commands/logs.js";
 import { registerMcp } from "./commands/mcp.js";
 import { registerRun } from "./commands/run.js";
@@ -44,5 +45,6 @@ export function buildProgram(): Command {
   registerTest(program);
   registerInit(program);
   registerMcp(program);
+  registerCompletion(program);
   return program;
 }

@@ -13,6 +13,8 @@ export const Methods = {
   ccExecute: "cc_execute",
   /** Extension: run (or resume) a task list (docs/task-lists.md). */
   runTaskList: "run_task_list",
+  /** The original's heartbeat answer: accepted, never answered. */
+  pong: "pong",
   /** Extension: the server's own settings and claude binary (what a request does not carry). */
   settings: "settings",
 } as const;

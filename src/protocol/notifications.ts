@@ -8,6 +8,8 @@ export interface ConnectedParams {
 
 export interface ProcessStartedParams {
   execution_id: string;
+  /** Always "started" (the original's StatusUpdate field). */
+  status?: "started";
   pid: number;
   pgid: number;
   command: string;
@@ -53,6 +55,8 @@ export interface ProcessCompletedParams {
 
 export interface ProcessControlParams {
   execution_id: string;
+  /** "paused", "resumed" or "canceled" (the original's StatusUpdate field). */
+  status: "paused" | "resumed" | "canceled";
   pid: number;
   pgid: number;
 }

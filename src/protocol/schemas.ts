@@ -33,7 +33,8 @@ const tokens = TokenCount;
  */
 export const ExecuteParams = z.object({
   command: z.union([z.string().min(1, "must not be empty"), z.array(z.string()).min(1, "must not be empty")]),
-  timeout: seconds.nullish(),
+  // The original's clients may send "30" (its pydantic model took numeric strings).
+  timeout: z.preprocess((v) => (typeof v === "string" && /^\s*\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v), seconds.nullish()),
   /** Seconds without output before the process is killed (overrides STREAM_TIMEOUT). */
   inactivity_timeout: seconds.nullish(),
   cwd: z.string().min(1).nullish(),
@@ -126,7 +127,30 @@ export const ControlType = z
   .transform((s) => s.toUpperCase())
   .pipe(z.enum(["PAUSE", "RESUME", "CANCEL"]));
 
-export const ControlParams = z.object({ type: ControlType });
+/**
+ * `control` params: `type` (or `action`, as some of the original's clients send it), any case;
+ * INFO or STATUS (an extension) asks what the session runs. `execution_id`, when given, must name
+ * the session's running work.
+ */
+export const ControlParams = z
+  .object({
+    type: z.string().optional(),
+    action: z.string().optional(),
+    execution_id: z.string().min(1).nullish(),
+  })
+  .transform((p, ctx) => {
+    const given = p.type ?? p.action;
+    const parsed = z
+      .string()
+      .transform((s) => s.toUpperCase())
+      .pipe(z.enum(["PAUSE", "RESUME", "CANCEL", "INFO", "STATUS"]))
+      .safeParse(given);
+    if (!parsed.success) {
+      ctx.addIssue({ code: "custom", path: ["type"], message: given === undefined ? "expected PAUSE, RESUME or CANCEL (or INFO)" : `unknown control ${JSON.stringify(given)}: expected PAUSE, RESUME or CANCEL (or INFO)` });
+      return z.NEVER;
+    }
+    return { type: parsed.data === "STATUS" ? ("INFO" as const) : parsed.data, execution_id: p.execution_id ?? undefined };
+  });
 export type ControlParams = z.infer<typeof ControlParams>;
 
 /** Formats a zod error as "Invalid params: timeout: Invalid input: expected number, received string". */

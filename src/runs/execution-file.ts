@@ -70,7 +70,7 @@ export function writerAlive(w: Writer): boolean {
 
 /** Replaces the file whole (readers never see half of it). */
 export function writeExecutionFile(path: string, value: ExecutionFile): void {
-  mkdirSync(dirname(path), { recursive: true });
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const tmp = `${path}.${process.pid}.tmp`;
   writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
   renameSync(tmp, path);

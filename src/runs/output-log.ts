@@ -25,7 +25,7 @@ export class OutputLog {
     private readonly onError: (err: Error) => void = () => {},
   ) {
     try {
-      mkdirSync(dir, { recursive: true });
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
       this.fd = openSync(join(dir, RunFiles.output), "a", 0o600);
     } catch (err) {
       this.fail(err as Error);

@@ -8,7 +8,7 @@ import { refusalReason } from "../doors/policy.js";
 import { openChannel, trackResumable } from "./resumable.js";
 import { ccExecuteMethod } from "./claude-method.js";
 import { runTaskListMethod } from "./task-list-method.js";
-import { Reply, type ActiveWork, type MethodHandler, type Session } from "./session.js";
+import { NO_ANSWER, Reply, type ActiveWork, type MethodHandler, type Session } from "./session.js";
 import { streamProcess } from "./stream-process.js";
 import { monitorSink } from "./monitor.js";
 import { monitorMethods } from "./monitor-methods.js";
@@ -101,9 +101,11 @@ function attach(ctx: ServerContext): MethodHandler {
 
 function control(): MethodHandler {
   return async (raw, session: Session) => {
-    const { type } = parseParams(ControlParams, raw);
+    const { type, execution_id: wanted } = parseParams(ControlParams, raw);
     const work = session.active;
+    if (type === "INFO") return work ? { status: "running", execution_id: work.executionId, kind: work.kind } : { status: "idle" };
     if (!work) throw new RpcError(ErrorCodes.noProcess, "No process to control: nothing is running in this session");
+    if (wanted !== undefined && wanted !== work.executionId) throw new RpcError(ErrorCodes.noProcess, `No process to control: execution ${wanted} is not this session's (it runs ${work.executionId})`);
     const base = { execution_id: work.executionId };
     switch (type) {
       case "PAUSE":
@@ -124,6 +126,8 @@ export function buildMethods(ctx: ServerContext): Map<string, MethodHandler> {
   return new Map<string, MethodHandler>([
     [Methods.execute, execute(ctx)],
     [Methods.control, control()],
+    // The original's heartbeat answer (it sent JSON "ping" notifications); accepted and, as there, not answered.
+    [Methods.pong, () => NO_ANSWER],
     [Methods.hookStatus, () => ctx.hookStatus()],
     [Methods.attach, attach(ctx)],
     [Methods.ccExecute, ccExecuteMethod(ctx)],

@@ -33,6 +33,9 @@ export class Reply {
   ) {}
 }
 
+/** A handler result meaning "send no response", even to a request with an id (the original's `pong`). */
+export const NO_ANSWER = Symbol("no answer");
+
 export type MethodHandler = (params: Record<string, unknown>, session: Session) => Promise<unknown> | unknown;
 
 /** Above this many bytes queued for the socket, producers are asked to pause (backpressure). */
@@ -164,6 +167,7 @@ export class Session extends EventEmitter<SessionEvents> {
     try {
       if (!handler) throw new RpcError(ErrorCodes.methodNotFound, `Method not found: ${method}`);
       const result = await handler(params, this);
+      if (result === NO_ANSWER) return;
       if (result instanceof Reply) {
         if (id !== undefined) this.send(success(id, result.result));
         result.afterSend();

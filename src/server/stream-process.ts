@@ -8,7 +8,8 @@ export function streamProcessEvents(sink: NotificationSink, executionId: string)
   return {
     started(info: { pid: number; pgid: number; command: string; timeout: number | null; startedAt?: number; [extra: string]: unknown }): void {
       const { startedAt, ...rest } = info;
-      const params: ProcessStartedParams = { execution_id: executionId, ...rest, started_at: new Date(startedAt ?? Date.now()).toISOString() };
+      // `status` as the original's StatusUpdate had it (its clients read it).
+      const params: ProcessStartedParams = { execution_id: executionId, status: "started", ...rest, started_at: new Date(startedAt ?? Date.now()).toISOString() };
       sink.notify(Notifications.processStarted, params);
     },
     output(chunk: OutputChunk): void {
@@ -39,7 +40,7 @@ export function streamProcessEvents(sink: NotificationSink, executionId: string)
         ...extra,
       };
       if (result.timeoutReason) params.timeout_reason = result.timeoutReason;
-      if (result.status === "canceled") sink.notify(Notifications.processCanceled, { execution_id: executionId, pid: params.pid, pgid: params.pgid });
+      if (result.status === "canceled") sink.notify(Notifications.processCanceled, { execution_id: executionId, status: "canceled", pid: params.pid, pgid: params.pgid });
       sink.notify(Notifications.processCompleted, params);
       return params;
     },
@@ -70,8 +71,8 @@ export function streamProcess(
     events.output(chunk);
     if (sink.isCongested && !sink.isClosed) proc.pauseOutput();
   });
-  proc.on("paused", () => sink.notify(Notifications.processPaused, ids));
-  proc.on("resumed", () => sink.notify(Notifications.processResumed, ids));
+  proc.on("paused", () => sink.notify(Notifications.processPaused, { ...ids, status: "paused" }));
+  proc.on("resumed", () => sink.notify(Notifications.processResumed, { ...ids, status: "resumed" }));
   const completed = proc.done.then((result) => {
     sink.off("drain", onDrain);
     return events.completed({ ...result, pid: proc.pid, pgid: proc.pgid });

@@ -23,8 +23,8 @@ beforeAll(() => {
   writeFileSync(join(dir, "limit.yaml"), "name: limit\ntasks:\n  - prompt: hit the limit [fake:usage_limit]\n");
   writeFileSync(join(dir, "claude.yaml"), "name: claude\ntasks:\n  - prompt: say hi\n");
   writeFileSync(join(dir, "slow.yaml"), "name: slow\ntasks:\n  - command: sleep 30\n");
-  mkdirSync(join(dir, "badhooks", ".cc-executor"), { recursive: true });
-  writeFileSync(join(dir, "badhooks", ".cc-executor", "hooks.json"), "{not json");
+  mkdirSync(join(dir, "badhooks-home"), { recursive: true });
+  writeFileSync(join(dir, "badhooks-home", "hooks.json"), "{not json");
 });
 afterAll(() => {
   rmSync(home, { recursive: true, force: true });
@@ -93,7 +93,7 @@ describe("exit codes: one table, every command (docs/cli.md, README)", () => {
       { name: "history show unknown", args: ["history", "show", "zzzzzzzz"], code: ExitCode.usage },
       { name: "history clear bad age", args: ["history", "clear", "--before", "soon"], code: ExitCode.usage },
       { name: "logs unknown", args: ["logs", "zzzzzzzz"], code: ExitCode.usage },
-      { name: "hooks list invalid file", args: ["hooks", "list"], cwd: join(dir, "badhooks"), code: ExitCode.usage },
+      { name: "hooks list invalid file", args: ["hooks", "list"], env: { CC_EXECUTOR_HOME: join(dir, "badhooks-home") }, code: ExitCode.usage, stderr: /not valid JSON/ },
       { name: "server status, none running", args: ["server", "status"], code: ExitCode.unreachable },
       { name: "server stop, none running", args: ["server", "stop"], code: ExitCode.unreachable },
       { name: "worker without REDIS_URL", args: ["worker"], code: ExitCode.usage, stderr: /REDIS_URL/ },

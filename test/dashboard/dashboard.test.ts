@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -7,17 +7,20 @@ import { ExecutorClient } from "../../src/client/index.js";
 import { fakeClaude } from "../helpers/fake-claude.js";
 import { liveSleeps, uniqueSleep, waitUntil } from "../helpers/procs.js";
 import { RawPeer, startTestServer, type TestServer } from "../helpers/server.js";
+import { requireTool } from "../helpers/tools.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const ARTIFACTS = join(ROOT, "test-artifacts", "dashboard");
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
-describe.skipIf(!existsSync(CHROMIUM))("dashboard, end to end in headless Chromium", () => {
+// Never skipped: without Chromium the suite fails, saying what to install.
+describe("dashboard, end to end in headless Chromium", () => {
   let server: TestServer;
   let browser: Browser;
   const problems: string[] = [];
 
   beforeAll(async () => {
+    requireTool(CHROMIUM, "chromium");
     // The page is bundled from web/dashboard; build it so the test sees the current sources.
     execFileSync(process.execPath, [join(ROOT, "scripts", "build-dashboard.js")], { stdio: "pipe" });
     mkdirSync(ARTIFACTS, { recursive: true });

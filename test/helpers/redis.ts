@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { requireTool } from "./tools.js";
 
 export const REDIS_SERVER = process.env.REDIS_SERVER_BIN ?? "redis-server";
 
@@ -79,6 +80,7 @@ export async function startRedis(options: { port?: number } = {}): Promise<TestR
 
   const start = async (): Promise<void> => {
     if (child) return;
+    requireTool(REDIS_SERVER, "redis-server");
     const proc = spawn(
       REDIS_SERVER,
       ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--daemonize", "no", "--loglevel", "warning"],

@@ -5,6 +5,7 @@ import { basename, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { GroupRegistry, readJournal, startProcess, SpawnError, type OutputChunk } from "../../src/process/index.js";
 import { liveGroupMembers, liveSleeps, processTable, recordedGroups, uniqueSleep, waitUntil } from "../helpers/procs.js";
+import { requireTool } from "../helpers/tools.js";
 
 function collect(proc: { on(e: "output", f: (c: OutputChunk) => void): unknown }): OutputChunk[] {
   const chunks: OutputChunk[] = [];
@@ -67,6 +68,7 @@ describe("supervisor", () => {
   it("uses the requested shell", async () => {
     const bash = await (await startProcess({ command: "echo $BASH_VERSION", shell: "bash" })).done;
     expect(bash.stdout.trim()).not.toBe("");
+    requireTool("zsh", "zsh");
     const zsh = await (await startProcess({ command: "echo $ZSH_VERSION", shell: "zsh" })).done;
     expect(zsh.stdout.trim()).toMatch(/^\d/);
   });

@@ -2,7 +2,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import type { Command } from "commander";
 import { CliError, ExitCode } from "../exit-codes.js";
-import { info, printJson, style } from "../output.js";
+import { info, printJson, style, warn } from "../output.js";
+import { claudeMcpAddLine, mcpEntry } from "../mcp-entry.js";
 
 const TEMPLATES = new URL("../../../templates/", import.meta.url);
 
@@ -33,9 +34,6 @@ export function initProject(dir: string, force = false): InitResult {
   return result;
 }
 
-/** The MCP server entry for Claude Code: `claude mcp add` form and the .mcp.json form. */
-export const MCP_ADD_COMMAND = "claude mcp add cc-executor -- cc-executor mcp";
-export const MCP_SERVER_ENTRY = { command: "cc-executor", args: ["mcp"] };
 
 export interface McpJsonResult {
   path: string;
@@ -44,7 +42,7 @@ export interface McpJsonResult {
 }
 
 /** Adds the cc-executor entry to <dir>/.mcp.json, keeping every other server (and other keys) as they are. */
-export function writeMcpJson(dir: string, force = false): McpJsonResult {
+export function writeMcpJson(dir: string, entry: { command: string; args: string[] }, force = false): McpJsonResult {
   const path = join(dir, ".mcp.json");
   let doc: Record<string, unknown> = {};
   const exists = existsSync(path);
@@ -60,18 +58,28 @@ export function writeMcpJson(dir: string, force = false): McpJsonResult {
   const servers = doc.mcpServers ?? {};
   if (typeof servers !== "object" || servers === null || Array.isArray(servers)) throw new CliError(`${path}: "mcpServers" is not an object; nothing was written`, ExitCode.usage);
   const current = (servers as Record<string, unknown>)["cc-executor"];
-  if (current !== undefined && JSON.stringify(current) === JSON.stringify(MCP_SERVER_ENTRY)) return { path, action: "unchanged" };
+  if (current !== undefined && JSON.stringify(current) === JSON.stringify(entry)) return { path, action: "unchanged" };
   if (current !== undefined && !force) return { path, action: "kept" };
-  doc.mcpServers = { ...(servers as Record<string, unknown>), "cc-executor": MCP_SERVER_ENTRY };
+  doc.mcpServers = { ...(servers as Record<string, unknown>), "cc-executor": entry };
   writeFileSync(path, `${JSON.stringify(doc, null, 2)}\n`);
   return { path, action: exists ? "updated" : "created" };
 }
 
+const HOW = {
+  installed: "the installed cc-executor on PATH",
+  "this-cli": "this cc-executor (not on PATH): node and its script, by absolute paths",
+  npx: "npx (cc-executor is not installed here)",
+} as const;
+
 function initMcp(dir: string, flags: { force?: boolean; json?: boolean; write?: boolean }): void {
-  const mcpJson = { mcpServers: { "cc-executor": MCP_SERVER_ENTRY } };
-  const written = flags.write ? writeMcpJson(dir, flags.force) : undefined;
-  if (flags.json) return printJson({ claude_mcp_add: MCP_ADD_COMMAND, mcp_json: mcpJson, ...(written ? { written } : {}) });
-  process.stdout.write(`# Claude Code, from a shell (add --scope project or --scope user as you like):\n${MCP_ADD_COMMAND}\n\n# or in the project's .mcp.json:\n${JSON.stringify(mcpJson, null, 2)}\n`);
+  const { how, warning, ...entry } = mcpEntry();
+  const mcpJson = { mcpServers: { "cc-executor": entry } };
+  const addLine = claudeMcpAddLine(entry);
+  if (warning) warn(warning);
+  const written = flags.write ? writeMcpJson(dir, entry, flags.force) : undefined;
+  if (flags.json) return printJson({ claude_mcp_add: addLine, mcp_json: mcpJson, command_from: how, ...(warning ? { warning } : {}), ...(written ? { written } : {}) });
+  process.stdout.write(`# Claude Code, from a shell (add --scope project or --scope user as you like):\n${addLine}\n\n# or in the project's .mcp.json:\n${JSON.stringify(mcpJson, null, 2)}\n`);
+  info(style(`(the command runs ${HOW[how]})`, "dim"));
   if (!written) return info(style("\n(--write adds it to ./.mcp.json)", "dim"));
   const rel = relative(process.cwd(), written.path) || ".mcp.json";
   if (written.action === "kept") info(`${style("kept", "yellow")}    ${rel}: it has a different "cc-executor" entry (--force to replace it)`);
@@ -85,7 +93,7 @@ export function registerInit(program: Command): void {
     .option("-C, --dir <dir>", "project directory (default: this one)")
     .option("-f, --force", "overwrite files that exist")
     .option("--json", "print what was written as JSON")
-    .option("--mcp", "print the MCP server entry for Claude Code (`claude mcp add` and .mcp.json forms) instead")
+    .option("--mcp", "print the MCP server entry for Claude Code (`claude mcp add` and .mcp.json forms) instead: a command that works from here (the installed cc-executor by its absolute path, else this one, else npx -y cc-executor mcp)")
     .option("--write", "with --mcp: add the entry to ./.mcp.json (other servers are kept)")
     .action((flags: { dir?: string; force?: boolean; json?: boolean; mcp?: boolean; write?: boolean }) => {
       const dir = flags.dir ?? process.cwd();

@@ -13,6 +13,7 @@ interface LogsFlags {
   task?: string;
   raw?: boolean;
   json?: boolean;
+  quiet?: boolean;
 }
 
 export function registerLogs(program: Command): void {
@@ -24,6 +25,7 @@ export function registerLogs(program: Command): void {
     .option("--task <n|id>", "a task-list run: only this task (its number, from 1, or its id)")
     .option("--raw", "claude tasks: the stream-json transcript as claude wrote it, instead of readable text")
     .option("--json", "one JSON document: the record(s) and the output (not with --follow)")
+    .option("-q, --quiet", "no status lines on stderr, only the output")
     .addHelpText(
       "after",
       `
@@ -70,7 +72,7 @@ async function printExecution(dir: string, kind: KeptKind, flags: LogsFlags, foo
   } else {
     if (kind === "command") {
       const { data, droppedBytes } = readCommandOutput(dir);
-      if (droppedBytes > 0) info(style(`[${formatBytes(droppedBytes)} of earlier output not kept]`, "dim"));
+      if (droppedBytes > 0 && !flags.quiet) info(style(`[${formatBytes(droppedBytes)} of earlier output not kept]`, "dim"));
       write(data);
     } else write(readOrEmpty(join(dir, RunFiles.transcript)));
     const state = executionEnded(dir);
@@ -78,7 +80,7 @@ async function printExecution(dir: string, kind: KeptKind, flags: LogsFlags, foo
     writerGone = Boolean(state.writerGone);
   }
   if (readable) out(readable.end());
-  if (footer) info(style(statusLine(meta, writerGone, dir), "dim"));
+  if (footer && !flags.quiet) info(style(statusLine(meta, writerGone, dir), "dim"));
   return meta;
 }
 
@@ -150,7 +152,7 @@ async function printRun(home: string, runId: string, flags: LogsFlags): Promise<
   }
   state = loadRunState(home, runId);
   const running = state.status === "running";
-  info(style(`run ${runId}: ${state.status}${running ? ` (follow it with: cc-executor logs -f ${runId})` : ""}`, "dim"));
+  if (!flags.quiet) info(style(`run ${runId}: ${state.status}${running ? ` (follow it with: cc-executor logs -f ${runId})` : ""}`, "dim"));
 }
 
 /** An execution as JSON: its record and its output (commands) or transcript and result (claude tasks). */

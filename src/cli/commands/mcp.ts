@@ -29,10 +29,9 @@ Hooks (.cc-executor/hooks.json of the working directory, once trusted), the comm
 timeout estimates apply as in the server; with an invalid hooks file the server starts but refuses
 every call that runs work, saying why, until the file is fixed.
 
-Add it to Claude Code:
-  claude mcp add cc-executor -- cc-executor mcp
-or write the project's .mcp.json:
-  cc-executor init --mcp --write
+Add it to Claude Code: \`cc-executor init --mcp\` prints the \`claude mcp add\` line and the
+.mcp.json entry with a command that works from here (e.g. claude mcp add cc-executor --
+/usr/local/bin/cc-executor mcp); \`cc-executor init --mcp --write\` writes the project's .mcp.json.
 
 Tools and arguments: docs/mcp.md`,
     )

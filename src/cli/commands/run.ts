@@ -15,6 +15,7 @@ interface RunFlags extends EnvFlags {
   cwd?: string;
   shell?: "zsh" | "bash" | "sh" | "default";
   json?: boolean;
+  quiet?: boolean;
   url?: string;
   token?: string;
   local: boolean;
@@ -30,6 +31,7 @@ export function registerRun(program: Command): void {
     .option("-C, --cwd <dir>", "working directory of the command (default: this directory)")
     .addOption(new Option("--shell <shell>", "the shell to run it with (default CC_EXECUTOR_SHELL)").choices(["zsh", "bash", "sh", "default"]))
     .option("--json", "print one JSON result object instead of streaming (snake_case: exit_code, duration_ms, execution_id, ...)")
+    .option("-q, --quiet", "no status lines on stderr (the command's own stderr still streams)")
     .option("--url <url>", "server WebSocket URL (default ws://127.0.0.1:8003/ws/mcp)")
     .option("--token <token>", "auth token (default: CC_EXECUTOR_TOKEN or the state directory's token file)")
     .option("--no-local", "fail instead of running in-process when no server is running");
@@ -52,7 +54,7 @@ ${CARRIED_HELP}`,
 
 async function runCommand(command: string, flags: RunFlags): Promise<number> {
   const env = requestEnv(flags, { claude: false }); // bad --env/--pass-env: exit 2 before connecting
-  const conn = await connectOrStartLocal({ url: flags.url, token: flags.token, local: flags.local }, flags.json);
+  const conn = await connectOrStartLocal({ url: flags.url, token: flags.token, local: flags.local }, flags.json || flags.quiet);
   const interrupt = onInterrupt("canceling the command…", () => conn.client.cancel());
   // `run … | head -2`: once the reader is gone, the command is canceled (nothing is left running).
   const pipe = onStdoutClosed(() => conn.client.cancel());
@@ -69,6 +71,8 @@ async function runCommand(command: string, flags: RunFlags): Promise<number> {
     const code = interrupt.interrupted ? ExitCode.interrupted : exitCodeFor(result);
     if (flags.json) {
       printJson(runResultJson(result, code));
+    } else if (flags.quiet) {
+      // the exit code says it
     } else if (result.status === "timeout") {
       info(style(`cc-executor: timed out after ${formatDuration(result.durationMs)}; the process group was killed`, "red"));
     } else if (stdoutClosed()) {

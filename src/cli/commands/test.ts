@@ -1,7 +1,7 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { InvalidArgumentError, type Command } from "commander";
-import { ExecutorClient, defaultServerUrl } from "../../client/index.js";
+import { ExecutorClient } from "../../client/index.js";
 import { isLoopbackHost } from "../../server/auth.js";
 import { ASSESS_SUITES, assessMarkdown, DEFAULT_STRESS_COMMAND, DEFAULT_STRESS_PROMPT, runAssess, runStress, stressMarkdown, type AssessSuite } from "../../selftest/index.js";
 import { connectOrStartLocal } from "../connect.js";
@@ -15,6 +15,7 @@ interface ConnFlags {
   local: boolean;
   json?: boolean;
   report?: string;
+  quiet?: boolean;
 }
 
 interface StressFlags extends ConnFlags {
@@ -37,7 +38,7 @@ interface Target {
 }
 
 async function openTarget(flags: ConnFlags): Promise<Target> {
-  const conn = await connectOrStartLocal({ url: flags.url, token: flags.token, local: flags.local }, flags.json);
+  const conn = await connectOrStartLocal({ url: flags.url, token: flags.token, local: flags.local }, flags.json || flags.quiet);
   if (conn.local) {
     const { url, token } = conn.local;
     return {
@@ -48,7 +49,7 @@ async function openTarget(flags: ConnFlags): Promise<Target> {
       close: () => conn.close(),
     };
   }
-  const url = flags.url ?? defaultServerUrl();
+  const url = conn.url;
   const loopback = isLoopbackHost(new URL(url).hostname);
   let serverPid: number | undefined;
   if (loopback) {
@@ -75,6 +76,7 @@ function addConnectionOptions(cmd: Command): Command {
     .option("--token <token>", "auth token (default: CC_EXECUTOR_TOKEN or the state directory's token file)")
     .option("--no-local", "fail instead of starting an in-process server when none is running")
     .option("--json", "print the report as JSON")
+    .option("-q, --quiet", "no progress on stderr (the report is still printed)")
     .option("--report <file>", "also write the report as markdown to this file");
 }
 
@@ -119,7 +121,7 @@ Examples:
       if (flags.prompt !== undefined && !flags.claude) throw new CliError("--prompt goes with --claude", ExitCode.usage);
       const target = await openTarget(flags);
       try {
-        if (!flags.json) info(style(`stress: ${flags.tasks} ${flags.claude ? "claude task" : "command"}(s), ${flags.parallel} at a time, on ${target.description}`, "dim"));
+        if (!flags.json && !flags.quiet) info(style(`stress: ${flags.tasks} ${flags.claude ? "claude task" : "command"}(s), ${flags.parallel} at a time, on ${target.description}`, "dim"));
         const report = await runStress({
           tasks: flags.tasks,
           parallel: flags.parallel,
@@ -129,7 +131,7 @@ Examples:
           connect: target.connect,
           serverPid: target.serverPid,
           target: target.description,
-          onProgress: flags.json
+          onProgress: flags.json || flags.quiet
             ? undefined
             : (done, total, last) => {
                 if (!last.ok) info(style(`  task ${last.index} ${last.status}${last.error ? `: ${last.error}` : ""}`, "red"));
