@@ -1,7 +1,8 @@
 import { spawnSync } from "node:child_process";
 import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { mkdir, rmdir, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { join, resolve } from "node:path";
 import { groupExists, signalGroup } from "./process-group.js";
 import { processStartTime } from "./process-table.js";
 
@@ -22,10 +23,10 @@ export interface CgroupLimits {
 export type CgroupSupport =
   | {
       available: true;
-      /** Our directory for this process's executions: <own cgroup>/cc-executor/<pid>-<start time>. */
+      /** This process's executions: <scopeDir>/<pid>-<start time>. */
       ownerDir: string;
-      /** <own cgroup>/cc-executor: where every cc-executor process on this cgroup keeps its executions. */
-      base: string;
+      /** <own cgroup>/cc-executor/<scope>: the executions of every process using one state directory. */
+      scopeDir: string;
       /** Limits applied to each execution; `limitsUnavailable` says why configured ones are not. */
       limits: CgroupLimits;
       limitsUnavailable?: string;
@@ -146,22 +147,27 @@ function probeMove(ownerDir: string): string | undefined {
 
 const cache = new Map<string, CgroupSupport>();
 
+/** The cgroup scope of a state directory: executions of processes on other state directories are never touched. */
+export function cgroupScope(stateDir: string): string {
+  return createHash("sha256").update(resolve(stateDir)).digest("hex").slice(0, 12);
+}
+
 /**
- * Whether executions can have their own cgroups here, found once per process (and set of limits):
- * a cgroup v2 mount from /proc/self/mountinfo, our cgroup from /proc/self/cgroup, cgroup.kill
- * (Linux >= 5.14), and a real move of a probe process into a cgroup we create.
+ * Whether executions can have their own cgroups here, found once per process, scope and set of
+ * limits: a cgroup v2 mount from /proc/self/mountinfo, our cgroup from /proc/self/cgroup,
+ * cgroup.kill (Linux >= 5.14), and a real move of a probe process into a cgroup we create.
  */
-export function cgroupSupport(limits: CgroupLimits = {}): CgroupSupport {
-  const key = JSON.stringify(limits);
+export function cgroupSupport(limits: CgroupLimits = {}, scope = "default"): CgroupSupport {
+  const key = JSON.stringify([limits, scope]);
   let support = cache.get(key);
   if (!support) {
-    support = detect(limits);
+    support = detect(limits, scope);
     cache.set(key, support);
   }
   return support;
 }
 
-function detect(limits: CgroupLimits): CgroupSupport {
+function detect(limits: CgroupLimits, scope: string): CgroupSupport {
   const own = ownCgroupDir();
   if ("reason" in own) return { available: false, reason: own.reason };
   try {
@@ -170,7 +176,8 @@ function detect(limits: CgroupLimits): CgroupSupport {
     return { available: false, reason: `our cgroup ${own.dir} is not writable (not root and not a delegated subtree)` };
   }
   const base = join(own.dir, "cc-executor");
-  const ownerDir = join(base, ownerDirName(process.pid, processStartTime(process.pid)));
+  const scopeDir = join(base, scope);
+  const ownerDir = join(scopeDir, ownerDirName(process.pid, processStartTime(process.pid)));
   try {
     mkdirSync(ownerDir, { recursive: true });
   } catch (err) {
@@ -186,10 +193,11 @@ function detect(limits: CgroupLimits): CgroupSupport {
     removeCgroupDirSync(ownerDir);
     return { available: false, reason: probeFailure };
   }
-  process.once("exit", () => removeCgroupDirSync(ownerDir)); // empty by then unless something is left running
+  // Empty by then unless something is left running; the scope goes when no other process uses it.
+  process.once("exit", () => removeCgroupDirSync(ownerDir) && removeCgroupDirSync(scopeDir));
   const wanted = [...(limits.pidsMax !== undefined ? ["pids"] : []), ...(limits.memoryMax !== undefined ? ["memory"] : [])];
-  const limitsUnavailable = wanted.length ? enableControllers([own.dir, base, ownerDir], wanted) : undefined;
-  return { available: true, ownerDir, base, limits: limitsUnavailable ? {} : limits, ...(limitsUnavailable ? { limitsUnavailable } : {}) };
+  const limitsUnavailable = wanted.length ? enableControllers([own.dir, base, scopeDir, ownerDir], wanted) : undefined;
+  return { available: true, ownerDir, scopeDir, limits: limitsUnavailable ? {} : limits, ...(limitsUnavailable ? { limitsUnavailable } : {}) };
 }
 
 function readEvents(dir: string): Record<string, string> | undefined {

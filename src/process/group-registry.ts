@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, statSync, unlinkSync } from "node:fs";
 import { uptime } from "node:os";
 import { join } from "node:path";
 import { silentLogger, type Logger } from "../logger.js";
-import { cgroupSupport, ExecutionCgroup, findCgroup2Mount, leftoverOwnerDirs, removeCgroupDir, type CgroupLimits, type CgroupSupport } from "./cgroup.js";
+import { cgroupScope, cgroupSupport, ExecutionCgroup, findCgroup2Mount, leftoverOwnerDirs, removeCgroupDir, type CgroupLimits, type CgroupSupport } from "./cgroup.js";
 import { GroupJournal, JOURNAL_SUFFIX, readJournal, type GroupRecord, type JournalOwner } from "./group-journal.js";
 import { terminateGroup } from "./process-group.js";
 import { processTable } from "./process-table.js";
@@ -63,7 +63,7 @@ export class GroupRegistry {
   /** cgroup support for this registry's executions (found once, on first use); undefined when process groups are used. */
   cgroups(): Extract<CgroupSupport, { available: true }> | undefined {
     if (this.options.containment === "process-group") return undefined;
-    this.support ??= cgroupSupport(this.options.limits ?? {});
+    this.support ??= cgroupSupport(this.options.limits ?? {}, cgroupScope(this.dir));
     if (this.support.available && this.support.limitsUnavailable && !this.limitsWarned) {
       this.limitsWarned = true;
       this.logger.warn({ reason: this.support.limitsUnavailable }, "per-execution cgroup limits are configured but cannot be applied");
@@ -75,7 +75,7 @@ export class GroupRegistry {
   /** What contains executions here (cgroup or process group) and why. */
   containment(): ContainmentInfo {
     const cg = this.cgroups();
-    if (cg) return { kind: "cgroup", dir: cg.base, limits: cg.limits, ...(cg.limitsUnavailable ? { limits_unavailable: cg.limitsUnavailable } : {}) };
+    if (cg) return { kind: "cgroup", dir: cg.scopeDir, limits: cg.limits, ...(cg.limitsUnavailable ? { limits_unavailable: cg.limitsUnavailable } : {}) };
     const reason = this.options.containment === "process-group" ? "process groups chosen by configuration (CC_EXECUTOR_CONTAINMENT=process-group)" : (this.support as { reason: string }).reason;
     return { kind: "process-group", reason };
   }
@@ -114,7 +114,7 @@ export class GroupRegistry {
     const dryRun = options.dryRun ?? false;
     const report: ReapReport = { reaped: [], cgroups: [], skipped: [], stale: [], refused: [] };
     const cg = this.cgroups();
-    if (cg) await this.reapCgroups(cg.base, graceMs, report, dryRun);
+    if (cg) await this.reapCgroups(cg.scopeDir, graceMs, report, dryRun);
     for (const { file, owner, records } of this.journals()) {
       const self = owner.pid === process.pid && owner.startTime === this.journal.owner.startTime;
       if (self || ownerAlive(owner)) {
@@ -155,11 +155,14 @@ export class GroupRegistry {
     } else report.stale.push(rec.pgid);
   }
 
-  /** Kills and removes executions' cgroups whose owner process is gone (recorded or not: the kernel is the record). */
-  private async reapCgroups(base: string, graceMs: number, report: ReapReport, dryRun: boolean): Promise<void> {
+  /**
+   * Kills and removes executions' cgroups whose owner process (on this state directory: one cgroup
+   * scope per state directory) is gone, recorded or not: the kernel is the record.
+   */
+  private async reapCgroups(scopeDir: string, graceMs: number, report: ReapReport, dryRun: boolean): Promise<void> {
     const table = processTable();
     const alive = (pid: number, start: string) => (start === "unknown" ? table.startTime(pid) !== undefined : String(table.startTime(pid)) === start);
-    for (const { ownerDir, cgroups } of leftoverOwnerDirs(base, alive)) {
+    for (const { ownerDir, cgroups } of leftoverOwnerDirs(scopeDir, alive)) {
       for (const dir of cgroups) {
         const leftover = ExecutionCgroup.at(dir);
         if (dryRun) {

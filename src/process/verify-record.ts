@@ -47,11 +47,18 @@ export function verifyRecord(record: GroupRecord, owner: JournalOwner, table: Pr
 }
 
 /**
- * Whether a cgroup path from a record is one of ours: a directory `<...>/cc-executor/<pid>-<start>/<name>`
- * on the cgroup v2 mount. A record naming anything else is never acted on.
+ * Whether a cgroup path from a record is one of ours: a directory
+ * `<...>/cc-executor/<scope>/<pid>-<start>/<name>` on the cgroup v2 mount. A record naming
+ * anything else is never acted on.
  */
 export function isOurCgroupPath(path: string, mountPoint: string): boolean {
   if (!path.startsWith(mountPoint + sep) || path.split(sep).includes("..")) return false;
   const parts = path.split(sep);
-  return parts.length >= 3 && parts.at(-3) === "cc-executor" && /^\d+-(\d+|unknown)$/.test(parts.at(-2)!) && /^[\w.-]+$/.test(parts.at(-1)!);
+  return (
+    parts.length >= 4 &&
+    parts.at(-4) === "cc-executor" &&
+    /^[\w-]+$/.test(parts.at(-3)!) &&
+    /^\d+-(\d+|unknown)$/.test(parts.at(-2)!) &&
+    /^[\w.-]+$/.test(parts.at(-1)!)
+  );
 }

@@ -116,6 +116,10 @@ describe.skipIf(!support.available)(`cgroup v2 containment${why}`, () => {
     expect(owner.containment).toBe("cgroup");
     await waitUntil(() => liveSleeps(s1).length === 1 && liveSleeps(s2).length === 1, 5000, "both running");
     await crash(owner);
+    // A process on another state directory leaves them alone: they are not its leftovers.
+    const elsewhere = await new GroupRegistry(mkdtempSync(join(tmpdir(), "cce-cg-other-"))).reapLeftovers(500);
+    expect(elsewhere.cgroups).toEqual([]);
+    expect(liveSleeps(s1).length + liveSleeps(s2).length).toBe(2);
     const report = await new GroupRegistry(groups).reapLeftovers(500);
     expect(report.cgroups).toContain(owner.cgroup);
     await waitUntil(() => liveSleeps(s1).length === 0 && liveSleeps(s2).length === 0, 5000, "both reaped");
@@ -141,7 +145,7 @@ describe.skipIf(!support.available)(`cgroup v2 containment${why}`, () => {
     const s = uniqueSleep();
     sweep(s);
     // A live process in a cgroup of someone else's (made here, outside any cc-executor directory).
-    const foreign = join(support.available ? support.base : "", "..", `not-ours-${process.pid}`);
+    const foreign = join(support.available ? support.scopeDir : "", "..", "..", `not-ours-${process.pid}`);
     const proc = await startProcess({ command: `sleep ${s}` });
     mkdirSync(foreign);
     cleanups.push(() => {
