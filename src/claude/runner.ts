@@ -11,7 +11,7 @@ import { concisenessInstruction, extractJsonResult, jsonModeInstruction, JSON_AN
 import { decideRetry, DEFAULT_RETRY, type RetryConfig } from "./retry-policy.js";
 import type { ClaudeTaskEvent, ClaudeTaskOptions, ClaudeTaskResult, TokenUsage } from "./types.js";
 import { newExecutionUuid, uuidInstruction, verifyUuid } from "./uuid.js";
-import { continuePrompt, continuesSession, resumeRefusal, type SessionResumeRecord, type SessionToResume } from "./session.js";
+import { continuePrompt, continuesSession, resumeRefusal, SESSION_ID, type SessionResumeRecord, type SessionToResume } from "./session.js";
 import { addUsage, noUsage, resultUsage, tokensOf } from "./usage.js";
 
 export type { ClaudeTaskEvent, ClaudeTaskOptions, ClaudeTaskResult, TokenUsage } from "./types.js";
@@ -87,8 +87,10 @@ export class ClaudeTask {
     const totals: TokenUsage = noUsage();
     let cost = 0;
     // The session the next attempt continues (a retry after real work, or one given by the caller), and what came of each.
-    let resume: SessionToResume | undefined = o.resumeSession;
+    // A session to continue must look like one: it goes into argv after --resume.
+    let resume: SessionToResume | undefined = o.resumeSession && SESSION_ID.test(o.resumeSession.sessionId) ? o.resumeSession : undefined;
     const resumes: SessionResumeRecord[] = [];
+    if (o.resumeSession && !resume) resumes.push({ attempt: 1, session_id: o.resumeSession.sessionId, reason: o.resumeSession.reason, resumed: false, fallback: "not a Claude session id" });
     let refusedResumes = 0;
     let attempt = 0;
     let conciseSteps = 0;

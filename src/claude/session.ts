@@ -49,6 +49,9 @@ export function continuesSession(errorType: string | undefined): boolean {
   return errorType !== undefined && CONTINUABLE.has(errorType);
 }
 
+/** Session ids as the CLI names them (UUIDs): a value that starts with "-" would be read as another flag after --resume. */
+export const SESSION_ID = /^[0-9A-Za-z][\w-]{0,127}$/;
+
 /** The prompt of an attempt that continues a session (the execution UUID and JSON instructions are added after it, as for any attempt). */
 export function continuePrompt(reason: string): string {
   return (

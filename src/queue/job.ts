@@ -1,6 +1,6 @@
 import { Job, Queue, Worker } from "bullmq";
 import { z } from "zod";
-import { EnvVars, RunId, Seconds } from "../protocol/index.js";
+import { EnvVars, RunId, Seconds, TokenCount, Usd } from "../protocol/index.js";
 import type { TaskRequest } from "../tasks/index.js";
 import { JobSignature, signatureProblem } from "./signing.js";
 
@@ -13,6 +13,9 @@ const FailurePolicy = z.union([
   z.object({ action: z.literal("continue") }),
   z.object({ action: z.literal("retry"), times: z.number().int().min(1).max(20) }),
 ]);
+
+/** A Claude session id as the CLI names them (a UUID): never anything an option parser could take for a flag. */
+const SessionId = z.string().regex(/^[0-9A-Za-z][\w-]{0,127}$/, "must be a Claude session id");
 
 const TaskSpecSchema = z.object({
   id: z.string().min(1).max(200),
@@ -27,6 +30,9 @@ const TaskSpecSchema = z.object({
   parallelGroup: z.string().optional(),
   onFailure: FailurePolicy.optional(),
   json: z.boolean().optional(),
+  maxCostUsd: Usd.optional(),
+  maxTokens: TokenCount.optional(),
+  resumeSession: z.boolean().optional(),
 });
 
 const TaskRequestSchema = z
@@ -40,6 +46,11 @@ const TaskRequestSchema = z
     env: EnvVars,
     attempt: z.number().int().min(1).max(1000),
     executionId: z.string().min(1).max(200),
+    /** What is left of the task's and the list's budgets for this run. */
+    budget: z.object({ maxCostUsd: z.number().min(0).max(1_000_000).optional(), maxTokens: z.number().int().min(0).max(1e12).optional() }).optional(),
+    /** The Claude session this run continues (a retry or resume after real work). */
+    resumeSession: z.object({ sessionId: SessionId, reason: z.string().max(20_000) }).optional(),
+    continueSessions: z.literal(false).optional(),
   })
   .refine((r) => (r.task.method === "direct" ? typeof r.command === "string" && r.command.length > 0 : typeof r.prompt === "string"), {
     message: "a direct task needs a command, a claude task a prompt",

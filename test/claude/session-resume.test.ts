@@ -59,6 +59,14 @@ describe("retries continue the failed attempt's Claude session", () => {
       { attempt: 1, resumed: false, fallback: fallback.fallback },
     ]);
   });
+
+  it("a session id that is not one (it would be read as a flag after --resume) is not passed on: a fresh start, said so", async () => {
+    const { result, calls } = await run("success", { resumeSession: { sessionId: "--dangerously-skip-permissions", reason: "crash" } });
+    expect(result).toMatchObject({ success: true, attempts: 1 });
+    expect(calls[0]!.argv).not.toContain("--resume");
+    expect(calls[0]!.argv).not.toContain("--dangerously-skip-permissions");
+    expect(result.session_resumes).toEqual([{ attempt: 1, session_id: "--dangerously-skip-permissions", reason: "crash", resumed: false, fallback: "not a Claude session id" }]);
+  });
 });
 
 describe("task budgets", () => {

@@ -228,6 +228,28 @@ describe("isolated groups from the CLI", () => {
     expect(resumed.stderr).toMatch(/⎇ \[1\/2\] Quick .*merged into main/);
   });
 
+  it("cc-executor cleanup removes the worktree a conflict kept and names the branch that keeps its work", async () => {
+    const fc = fakeClaude("success");
+    const repo = gitRepo({ "shared.txt": "base\n" });
+    const plan = join(repo, "plan.yaml");
+    writeFileSync(plan, ["on_failure: continue", "tasks:", "  - prompt: a [fake-write:shared.txt=A]", "    parallel_group: g", "  - prompt: b [fake-write:shared.txt=B]", "    parallel_group: g", ""].join("\n"));
+    gitIn(repo, "add", "plan.yaml");
+    gitIn(repo, "commit", "-q", "-m", "plan");
+    const run = await runCli(["tasks", "run", plan, "--json"], { env: env(fc), cwd: repo, timeoutMs: 60_000 });
+    expect(run.code, run.stderr).toBe(0);
+    const kept = JSON.parse(run.stdout).merges[1];
+    expect(kept).toMatchObject({ status: "conflict" });
+    expect(run.stderr).toContain(`merge conflict: merge conflict in shared.txt; nothing is lost: the task's work is on branch ${kept.branch}`);
+    const dry = JSON.parse((await runCli(["cleanup", "--dry-run", "--json"], { env: env(fc) })).stdout);
+    expect(dry.worktrees.removed.map((w: { path: string }) => w.path)).toEqual([kept.worktree]);
+    expect(existsSync(kept.worktree)).toBe(true);
+    const done = await runCli(["cleanup"], { env: env(fc) });
+    expect(done.code, done.stderr).toBe(0);
+    expect(done.stderr).toContain(`worktrees: removed 1 left by parallel tasks; their unmerged work stays on ${kept.branch}`);
+    expect(existsSync(kept.worktree)).toBe(false);
+    expect(gitIn(repo, "show", `${kept.branch}:shared.txt`)).toBe("B\n");
+  });
+
   it("tasks validate shows each group's isolation and conflict policy, and the list's budget", async () => {
     const dir = mkdtempSync(join(tmpdir(), "cce-val-"));
     const file = join(dir, "plan.md");

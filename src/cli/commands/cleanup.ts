@@ -3,6 +3,7 @@ import { loadConfig } from "../../config.js";
 import { openGroupRegistry } from "../../doors/index.js";
 import { findLeftoverFiles, pruneState, removeFiles, trimLog } from "../../housekeeping/index.js";
 import { statePaths } from "../../paths.js";
+import { cleanupWorktrees } from "../../tasks/index.js";
 import { openStore, storeOptionsFrom } from "../../store/index.js";
 import { formatBytes } from "../../units.js";
 import { ExitCode } from "../exit-codes.js";
@@ -20,7 +21,7 @@ import { pruneLimits } from "./history.js";
 export function registerCleanup(program: Command): void {
   program
     .command("cleanup")
-    .description("free the state directory: old run folders (outputs, transcripts, replay files) and history rows, an oversized server.log, files left by crashed processes, stale process-group records (and what a crashed server left running, verified as its own); never anything in use")
+    .description("free the state directory: old run folders (outputs, transcripts, replay files) and history rows, an oversized server.log, files left by crashed processes, stale process-group records (and what a crashed server left running, verified as its own), worktrees left by parallel tasks (unmerged work stays on its branch); never anything in use")
     .option("--older-than <age>", 'run folders last written and history rows started longer ago than this (e.g. 7d, 12h, 0s) [default: CC_EXECUTOR_RUNS_MAX_AGE and CC_EXECUTOR_HISTORY_MAX_AGE]', parseAgeOption)
     .option("--dry-run", "say what would be removed, remove nothing")
     .option("--json", "print JSON")
@@ -45,6 +46,8 @@ export function registerCleanup(program: Command): void {
       const groups = await openGroupRegistry(config).reapLeftovers(config.killGraceMs, { dryRun });
       const leftovers = findLeftoverFiles(config.home);
       const leftoverFailures = dryRun ? [] : removeFiles(leftovers);
+      // Worktrees of isolated parallel tasks that their runs left (unmerged work stays on its branch).
+      const worktrees = await cleanupWorktrees(config.home, { dryRun });
 
       const json = {
         ...pruned,
@@ -57,6 +60,7 @@ export function registerCleanup(program: Command): void {
           of_live_processes: groups.skipped,
         },
         leftover_files: { files: leftovers.map((f) => ({ path: f.path, bytes: f.bytes, pid: f.pid })), failed: leftoverFailures },
+        worktrees,
       };
       if (flags.json) printJson(json);
       else {
@@ -74,7 +78,14 @@ export function registerCleanup(program: Command): void {
         for (const r of g.refused) info(`         left pgid ${r.pgid} alone: ${r.why}`);
         info(`files:   ${dryRun ? "would remove" : "removed"} ${leftovers.length} file(s) left by crashed processes${leftovers.length ? `: ${leftovers.map((f) => f.path).join(", ")}` : ""}`);
         for (const f of leftoverFailures) info(`         could not remove ${f.path}: ${f.error}`);
+        const kept = worktrees.removed.filter((w) => w.branch_kept);
+        info(
+          `worktrees: ${dryRun ? "would remove" : "removed"} ${worktrees.removed.length} left by parallel tasks` +
+            (kept.length ? `; their unmerged work stays on ${kept.map((w) => w.branch).join(", ")}` : "") +
+            (worktrees.kept.length ? `; ${worktrees.kept.length} of running runs left alone` : ""),
+        );
+        for (const e of worktrees.errors) info(`         could not remove ${e.path}: ${e.message}`);
       }
-      if (pruned.runs.failed.length > 0 || leftoverFailures.length > 0) process.exitCode = ExitCode.failure;
+      if (pruned.runs.failed.length > 0 || leftoverFailures.length > 0 || worktrees.errors.length > 0) process.exitCode = ExitCode.failure;
     });
 }
