@@ -209,6 +209,26 @@ touch never.txt
     expect(progress.at(-1)!.progress).toBe(3);
   });
 
+  it("budgets: run_task_list stops as budget_exhausted and resume_run_id with a larger max_cost continues; cc_execute passes max_cost to claude", async () => {
+    // fake-claude: $0.0123 a run
+    const progress: Progress[] = [];
+    const stopped = await call("run_task_list", { tasks: ["one", "two", "three"], max_cost: 0.02 }, (p) => progress.push(p));
+    expect(stopped.isError).toBe(true);
+    const first = structured(stopped);
+    expect(first).toMatchObject({ status: "budget_exhausted", completed: 2, pending: 1, budget: { max_cost_usd: 0.02, spent_cost_usd: 0.0246, remaining_cost_usd: 0, exhausted: true } });
+    expect(progress.some((p) => p.message === "budget: $0.0123 of $0.0200 spent, $0.0077 left · 4088 tokens")).toBe(true);
+    const refused = await call("run_task_list", { resume_run_id: first.run_id });
+    expect(refused.isError).toBe(true);
+    expect(text(refused)).toMatch(/^Cannot resume: run tl-[\w-]+ has spent its budget \(\$0\.0246 of \$0\.02\)/);
+    const resumed = structured(await call("run_task_list", { resume_run_id: first.run_id, max_cost: 0.05 }));
+    expect(resumed).toMatchObject({ run_id: first.run_id, status: "completed", completed: 3, budget: { max_cost_usd: 0.05, spent_cost_usd: 0.0369 } });
+
+    const one = structured(await call("cc_execute", { prompt: "[fake:over_budget] spend", max_cost: 0.01 }));
+    expect(one).toMatchObject({ success: false, error_type: "budget_exceeded" });
+    const argv = fc.calls().at(-1)!.argv;
+    expect(argv[argv.indexOf("--max-budget-usd") + 1]).toBe("0.01");
+  });
+
   it("run_task_list: an invalid list is an error result that says where", async () => {
     const r = await call("run_task_list", { tasks: [{ prompt: "fine" }, { prompt: "x", timeout: "soonish" }] });
     expect(r.isError).toBe(true);

@@ -99,4 +99,16 @@ describe("task-list budgets", () => {
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(JSON.parse(resumed.stdout)).toMatchObject({ status: "completed", budget: { max_cost_usd: 0.05, spent_cost_usd: 0.0369 } });
   });
+
+  it("cc-executor claude --max-cost: passed on as --max-budget-usd; the CLI stopping there is exit 5 and error_type budget_exceeded", async () => {
+    const fc = fakeClaude("over_budget");
+    const env = { ...fc.env, CC_EXECUTOR_HOME: fc.home, CC_EXECUTOR_PORT: String(20000 + Math.floor(Math.random() * 30000)) };
+    const r = await runCli(["claude", "--json", "--max-cost", "$0.01", "Spend a lot"], { env, timeoutMs: 60_000 });
+    expect(r.code, r.stderr).toBe(5);
+    expect(JSON.parse(r.stdout)).toMatchObject({ success: false, error_type: "budget_exceeded", cost_usd: 0.0123 });
+    expect(argOf(fc.calls()[0]!.argv, "--max-budget-usd")).toBe("0.01");
+    const bad = await runCli(["claude", "--max-cost", "lots", "x"], { env });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('expected a positive amount of US dollars (e.g. 2.50), got "lots"');
+  });
 });
