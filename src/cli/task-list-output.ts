@@ -161,12 +161,13 @@ export function taskProgress(options: { verbose: boolean; live?: LiveLine; tasks
         }
         case Notifications.taskMerge: {
           const m = p.merge;
-          if (m.status === "merged" || m.status === "empty") out(style(`⎇ [${m.index}/${total}] ${m.title}: ${m.status === "merged" ? `merged into ${m.into ?? "HEAD"}` : "nothing to merge"}${m.message ? ` (${m.message})` : ""}`, "green"));
+          if (m.status === "merged" || m.status === "empty") out(style(`⎇ [${m.index}/${total}] ${m.title}: ${m.status === "merged" ? `merged into ${m.into ?? "HEAD"}${m.message ? ` (${m.message})` : ""}` : (m.message ?? "nothing to merge")}`, "green"));
           else out(style(`${m.status === "kept" ? "⏸" : "✗"} [${m.index}/${total}] ${m.title}: merge ${m.status}: ${m.message ?? ""}`, m.status === "kept" ? "yellow" : "red"));
           break;
         }
         case Notifications.taskListBudget:
-          out(style(`  budget: ${describeBudget(p.budget)}`, p.budget.exhausted ? "yellow" : "dim"));
+          // With a limit: what is spent and left, after every task that spent something (each task's line has its own cost).
+          if (p.budget.max_cost_usd !== undefined || p.budget.max_tokens !== undefined) out(style(`  budget: ${describeBudget(p.budget)}`, p.budget.exhausted ? "yellow" : "dim"));
           break;
         case Notifications.taskCompleted:
           running.delete(p.task_id);

@@ -4,7 +4,7 @@ import { newExecutionId, type TaskRequest } from "./executor.js";
 import { mergeDone, type ConflictPolicy, type MergeStep, type TaskOutcome, type TaskSpec } from "./model.js";
 import type { RunContext } from "./run-context.js";
 import { DEFAULT_TIMEOUTS, policyOf, reportEnd, runAttempt, settled, withDefaults } from "./task-runner.js";
-import { abortMerge, commitAll, concludeMerge, mergeBranch, removeWorktree, repoBusy } from "./worktree.js";
+import { abortMerge, branchTip, commitAll, concludeMerge, mergeBranch, removeWorktree, repoBusy } from "./worktree.js";
 
 /** Tools the conflict resolver may use on top of the task's own: reading and editing files, and the git commands of a merge. */
 const RESOLVER_TOOLS = ["Read", "Edit", "Write", "Grep", "Glob", "Bash(git status:*)", "Bash(git diff:*)", "Bash(git add:*)", "Bash(git commit:*)", "Bash(git log:*)", "Bash(git show:*)"];
@@ -119,7 +119,9 @@ export async function mergeGroup(ctx: RunContext, tasks: readonly TaskSpec[], on
     } else if (result.status === "failed") {
       Object.assign(m, { status: "failed", message: keptMessage(m, `the merge failed: ${result.message}`, ctx.runId) });
     } else {
-      Object.assign(m, { status: result.status, message: result.status === "empty" ? "nothing to merge: the task changed no file" : undefined, ...(result.status === "merged" ? { commit: result.commit } : {}) });
+      const unchanged = result.status === "empty" && (await branchTip(m.repo, m.branch)) === m.base;
+      const empty = unchanged ? "nothing to merge: the task changed no file" : "already merged (the branch is part of the main tree)";
+      Object.assign(m, { status: result.status, message: result.status === "empty" ? empty : undefined, ...(result.status === "merged" ? { commit: result.commit } : {}) });
     }
     m.ended_at = new Date().toISOString();
     if (mergeDone(m)) {

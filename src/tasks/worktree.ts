@@ -116,6 +116,12 @@ async function mergeInProgress(root: string): Promise<boolean> {
   return (await git(root, ["rev-parse", "-q", "--verify", "MERGE_HEAD"], { allowFail: true })).code === 0;
 }
 
+/** The commit a branch points at, or undefined when there is no such branch. */
+export async function branchTip(root: string, branch: string): Promise<string | undefined> {
+  const r = await git(root, ["rev-parse", "--verify", "-q", `refs/heads/${branch}`], { allowFail: true });
+  return r.code === 0 ? r.stdout.trim() : undefined;
+}
+
 /** Whether every commit of `branch` is already in HEAD. */
 export async function isMerged(root: string, branch: string): Promise<boolean> {
   return (await git(root, ["merge-base", "--is-ancestor", `refs/heads/${branch}`, "HEAD"], { allowFail: true })).code === 0;

@@ -88,7 +88,10 @@ describe("parallel groups isolated in git worktrees", () => {
     const resumed = await resumeTaskList(summary.run_id, { ...options, onEvent: (e) => events.push(e) }).finished;
     expect(resumed.status).toBe("completed");
     expect(events.filter((e) => e.type === "task.started").map((e) => (e as { task_id: string }).task_id)).toEqual(["task-3"]);
-    expect(resumed.merges!.map((m) => m.status)).toEqual(["merged", "empty"]);
+    expect(resumed.merges!.map((m) => [m.status, m.message])).toEqual([
+      ["merged", undefined],
+      ["empty", "already merged (the branch is part of the main tree)"],
+    ]);
     expect(resumed.tasks[2]).toMatchObject({ status: "completed", result: "version A\nversion B\n" });
     expect(branches(repo)).toEqual(["main"]);
   });
