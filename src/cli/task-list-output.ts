@@ -63,7 +63,7 @@ export function printSummary(s: TaskListSummary, options: SummaryOptions = {}): 
     const o = isOutcome(t) ? t : undefined;
     const tokens = o?.method === "claude" ? `${o.input_tokens ?? 0}/${o.output_tokens ?? 0}` : "-";
     const cost = o?.method === "claude" ? `$${(o.cost_usd ?? 0).toFixed(4)}` : "-";
-    lines.push(`  ${String(t.index).padStart(3)}. ${t.status.padEnd(9)} ${(o ? formatDuration(o.duration_ms) : "-").padStart(8)}  ${tokens.padEnd(15)} ${cost.padStart(8)}  ${t.title}`);
+    lines.push(`  ${String(t.index).padStart(3)}. ${t.status.padEnd(9)} ${(o ? formatDuration(o.duration_ms) : "-").padStart(8)}  ${tokens.padEnd(15)} ${cost.padStart(8)}  ${t.title}${o?.error_type === "budget_exhausted" ? " (stopped by the budget: runs again on resume, continuing its session)" : ""}`);
     if (o && o.status !== "completed" && (o.error_type || o.message)) lines.push(style(`        ✗ ${[o.error_type, o.message].filter(Boolean).join(": ")}`, "red", stream));
   }
   for (const m of s.merges ?? []) {
