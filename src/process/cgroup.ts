@@ -52,23 +52,39 @@ export function findCgroup2Mount(mountinfo: string): { mountPoint: string; root:
 
 /** This process's cgroup v2 directory, or why there is none. */
 export function ownCgroupDir(): { dir: string } | { reason: string } {
+  return cgroupDirOf("self");
+}
+
+/** The cgroup v2 directory of a process ("self" or a pid), or why there is none. */
+export function cgroupDirOf(pid: number | "self"): { dir: string } | { reason: string } {
   if (process.platform !== "linux") return { reason: `cgroups are Linux-only (this is ${process.platform})` };
   let mount;
-  let self: string | undefined;
+  let path: string | undefined;
   try {
     mount = findCgroup2Mount(readFileSync("/proc/self/mountinfo", "utf8"));
-    self = /^0::(.*)$/m.exec(readFileSync("/proc/self/cgroup", "utf8"))?.[1];
+    path = /^0::(.*)$/m.exec(readFileSync(`/proc/${pid}/cgroup`, "utf8"))?.[1];
   } catch (err) {
     return { reason: `cannot read /proc: ${(err as Error).message}` };
   }
   if (!mount) return { reason: "no cgroup v2 hierarchy is mounted" };
   if (mount.readOnly) return { reason: `the cgroup v2 hierarchy at ${mount.mountPoint} is mounted read-only` };
-  if (self === undefined) return { reason: "this process is in no cgroup v2 (no 0:: line in /proc/self/cgroup)" };
+  if (path === undefined) return { reason: `process ${pid} is in no cgroup v2 (no 0:: line in /proc/${pid}/cgroup)` };
   // Without a cgroup namespace the mount's root may be a subtree of the path we are in.
-  const rel = mount.root !== "/" && self.startsWith(mount.root) ? self.slice(mount.root.length) : self;
+  const rel = mount.root !== "/" && path.startsWith(mount.root) ? path.slice(mount.root.length) : path;
   const dir = join(mount.mountPoint, rel);
-  if (!existsSync(dir)) return { reason: `our cgroup ${self} is not visible under ${mount.mountPoint}` };
+  if (!existsSync(dir)) return { reason: `cgroup ${path} is not visible under ${mount.mountPoint}` };
   return { dir };
+}
+
+/** Whether a process sits in a frozen cgroup (cgroup.freeze took effect: "frozen 1" in cgroup.events). */
+export function inFrozenCgroup(pid: number): boolean {
+  const where = cgroupDirOf(pid);
+  if (!("dir" in where)) return false;
+  try {
+    return /^frozen 1$/m.test(readFileSync(join(where.dir, "cgroup.events"), "utf8"));
+  } catch {
+    return false;
+  }
 }
 
 function errText(err: unknown): string {

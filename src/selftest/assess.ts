@@ -9,6 +9,7 @@ import { ExecutorClient, RpcClientError } from "../client/index.js";
 import { loadConfig } from "../config.js";
 import { startServer } from "../server/index.js";
 import { haveProc, liveGroupMembers, liveWithCmdline, uniqueSleep, waitFor } from "./procs.js";
+import { inFrozenCgroup } from "../process/cgroup.js";
 
 /**
  * `cc-executor test assess`: behavioural self-checks of this install, each one a real action whose
@@ -133,7 +134,9 @@ async function coreChecks(target: CoreTarget): Promise<AssessCheck[]> {
           if (!paused) {
             paused = true;
             await client.pause();
-            must(await waitFor(() => liveGroupMembers(pgid).length > 0 && liveGroupMembers(pgid).every((p) => p.state === "T"), 5000), "the group is not stopped (state T) after PAUSE");
+            // SIGSTOP shows as state T; a frozen cgroup (cgroup containment) stops them without a signal.
+            const stopped = (p: { pid: number; state: string }) => p.state === "T" || inFrozenCgroup(p.pid);
+            must(await waitFor(() => liveGroupMembers(pgid).length > 0 && liveGroupMembers(pgid).every(stopped), 5000), "the group is not stopped (state T, or a frozen cgroup) after PAUSE");
             const before = lines.length;
             await new Promise((r) => setTimeout(r, 300));
             must(lines.length === before, "output kept coming while paused");
@@ -144,7 +147,7 @@ async function coreChecks(target: CoreTarget): Promise<AssessCheck[]> {
       }
       must(status === "completed", `after resume it ended ${status}`);
       must(lines === Array.from({ length: 30 }, (_, i) => `${i + 1}\n`).join(""), "output lost or reordered across pause/resume");
-      return "every process of the group in state T while paused, no output, then all 30 lines";
+      return "every process of the group stopped (state T or frozen cgroup) while paused, no output, then all 30 lines";
     }),
   );
   checks.push(

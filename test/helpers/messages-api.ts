@@ -72,6 +72,8 @@ export interface ApiRequest {
   messages: ApiMessage[];
   /** Text of the first user message without the CLI's <system-reminder> blocks: the prompt. */
   prompt: string;
+  /** Text of the newest user message that has text: the prompt of this run when it continues an earlier session (--resume). */
+  latestPrompt: string;
   /** Assistant messages already in the conversation (0 on the first call of a run). */
   turn: number;
   /** Names of the tools offered (built-ins, mcp__<server>__<tool>, StructuredOutput). */
@@ -225,6 +227,7 @@ function describeRequest(seq: number, method: string, url: string, headers: Inco
     model: body?.model,
     messages,
     prompt: userText(messages.find((m) => m.role === "user")),
+    latestPrompt: [...messages].reverse().filter((m) => m.role === "user").map(userText).find((t) => t.trim() !== "") ?? "",
     turn: messages.filter((m) => m.role === "assistant").length,
     toolNames: Array.isArray(body?.tools) ? body.tools.map((t: { name?: string }) => t.name ?? "") : [],
     toolResults: blocksOf(lastUser)

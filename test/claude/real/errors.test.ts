@@ -71,14 +71,18 @@ describe("real claude CLI: failures, classification and retries", () => {
     expect(result.message).toMatch(/Credit balance is too low/);
   });
 
-  it("stop_reason max_tokens: output_token_limit, then a retry asking for a concise answer succeeds", async () => {
-    api.setHandler((req) => (/concise/i.test(req.prompt) ? obedientAnswer(req) : reply.maxTokens()));
+  it("stop_reason max_tokens: output_token_limit, then a retry that continues the session asking for a concise answer succeeds", async () => {
+    api.setHandler((req) => (/concise/i.test(req.latestPrompt) ? obedientAnswer(req) : reply.maxTokens()));
     const { result, events } = await runRealTask(api, "task H: write a lot");
     expect(result).toMatchObject({ success: true, attempts: 2 });
     expect(events.find((e) => e.type === "error")).toMatchObject({ failure: { error_type: "output_token_limit" } });
-    const sessions = [...new Set(callsWith("task H").map((r) => r.sessionId))];
-    expect(sessions).toHaveLength(2);
-    expect(callsWith("task H").filter((r) => /concise/i.test(r.prompt)).every((r) => r.sessionId === sessions[1])).toBe(true);
+    const calls = callsWith("task H");
+    const concise = calls.filter((r) => /concise/i.test(r.latestPrompt));
+    expect(concise.length).toBeGreaterThan(0);
+    // The second attempt continues the first one's session (--resume keeps its id) and carries its turns.
+    expect(new Set(calls.map((r) => r.sessionId)).size).toBe(1);
+    expect(concise.every((r) => r.turn >= 1 && r.prompt === calls[0]!.prompt)).toBe(true);
+    expect(result.session_resumes).toMatchObject([{ attempt: 2, resumed: true }]);
   });
 
   it("usage limit (subscription auth): rate_limit_event read, fails fast with the reset time", async () => {
