@@ -135,7 +135,11 @@ describe("real claude CLI: running a task", () => {
   });
 
   it("JSON mode: a model that answers in text instead of calling StructuredOutput is stopped (the CLI would insist forever) and its text is used", async () => {
-    api.setHandler((req) => reply.text(JSON.stringify({ result: "plain", summary: "s", files_created: [], files_modified: [], execution_uuid: uuidIn(req.prompt) })));
+    api.setHandler((req) => {
+      const text = reply.text(JSON.stringify({ result: "plain", summary: "s", files_created: [], files_modified: [], execution_uuid: uuidIn(req.prompt) }));
+      // From the second demand on, answer slowly: the stop (at the second demand) must land before a fourth request, even on a busy machine.
+      return req.turn >= 2 ? reply.delayed(5000, text) : text;
+    });
     const { result } = await runRealTask(api, "Answer in JSON", { json: true });
     expect(result).toMatchObject({ success: true, uuid_verified: true, attempts: 1, result: "plain" });
     expect(callsOf(result.session_id).length).toBeLessThanOrEqual(3);
