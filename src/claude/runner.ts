@@ -131,7 +131,7 @@ export class ClaudeTask {
       };
       if (!result.success && result.error_type === "invalid_json") result.result = last.text;
       try {
-        mkdirSync(runDir, { recursive: true });
+        mkdirSync(runDir, { recursive: true, mode: 0o700 });
         writeFileSync(resultPath, `${JSON.stringify(result, null, 2)}\n`);
       } catch (err) {
         (o.logger ?? silentLogger).warn({ err: (err as Error).message }, "cannot save the result file");
@@ -149,7 +149,7 @@ export class ClaudeTask {
     }
     let transcript: WriteStream | undefined;
     try {
-      mkdirSync(runDir, { recursive: true });
+      mkdirSync(runDir, { recursive: true, mode: 0o700 });
       transcript = createWriteStream(transcriptPath, { flags: "a" });
       transcript.on("error", () => (transcript = undefined));
     } catch {

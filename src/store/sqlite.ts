@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import type Database from "better-sqlite3";
 import { lazyRequire } from "../lazy-require.js";
@@ -42,7 +42,11 @@ export class SqliteStore implements Store {
   constructor(options: SqliteStoreOptions = {}) {
     this.file = options.file ?? statePaths(defaultHome()).sqliteFile;
     // The state directory holds prompts and tokens: private to the user when we create it.
-    if (this.file !== ":memory:") mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
+    if (this.file !== ":memory:") {
+      mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
+      // Created 0600 before SQLite opens it (SQLite would use the umask's 0644); its -wal and -shm files take the database file's mode.
+      closeSync(openSync(this.file, "a", 0o600));
+    }
     const SQLite = lazyRequire("better-sqlite3") as typeof Database;
     this.db = new SQLite(this.file);
     try {

@@ -124,7 +124,7 @@ export class CheckpointWriter {
   /** The run starts (or resumes, with the entries of its earlier sessions in state.tasks). */
   start(state: RunState): void {
     this.close();
-    mkdirSync(dirname(this.checkpointPath), { recursive: true });
+    mkdirSync(dirname(this.checkpointPath), { recursive: true, mode: 0o700 });
     writeAtomic(this.checkpointPath, `${JSON.stringify(state, null, 2)}\n`);
     writeAtomic(this.journalPath, Object.values(state.tasks).map((e) => `${JSON.stringify(e)}\n`).join(""));
     this.journal = openSync(this.journalPath, "a", 0o600);
@@ -143,7 +143,7 @@ export class CheckpointWriter {
   /** The run ended: checkpoint.json gets every entry, the journal goes. */
   finish(state: RunState): void {
     this.close();
-    mkdirSync(dirname(this.checkpointPath), { recursive: true });
+    mkdirSync(dirname(this.checkpointPath), { recursive: true, mode: 0o700 });
     writeAtomic(this.checkpointPath, `${JSON.stringify(state, null, 2)}\n`);
     rmSync(this.journalPath, { force: true });
   }

@@ -1,5 +1,5 @@
-import { existsSync, readFileSync, rmSync } from "node:fs";
-import { join, relative, resolve } from "node:path";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
 import { statePaths } from "../paths.js";
 import { git, GitError, identityArgs } from "./git.js";
 
@@ -93,6 +93,8 @@ export async function openWorktree(root: string, spec: { branch: string; path: s
   if ((await listWorktrees(root)).includes(path) && existsSync(join(path, ".git"))) return "reused";
   if (existsSync(path)) rmSync(path, { recursive: true, force: true }); // a leftover git no longer knows
   await git(root, ["worktree", "prune"]);
+  // The state directory's folders are private to the user (git would make them with the umask's 755).
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   if (await branchExists(root, spec.branch)) {
     await git(root, ["worktree", "add", path, spec.branch]);
     return "restored";

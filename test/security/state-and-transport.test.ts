@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ExecutorClient } from "../../src/client/index.js";
 import { CLI, runCli } from "../helpers/cli.js";
+import { FAKE_CLAUDE } from "../helpers/fake-claude.js";
 import { startTestServer } from "../helpers/server.js";
 import { randomPort, spawnServerIn } from "./helpers.js";
 
@@ -34,6 +35,26 @@ describe("the state directory: 0700, entries private, tightened at every start, 
     } finally {
       await server.close();
     }
+  });
+
+  it("what a run creates in a fresh state directory is private from the start (database, runs, worktrees): the next start has nothing to tighten", async () => {
+    const home = mkdtempSync(join(tmpdir(), "cce-fresh-"));
+    const repo = mkdtempSync(join(tmpdir(), "cce-repo-"));
+    const git = (...args: string[]) => execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@t", ...args], { cwd: repo });
+    git("init", "-q");
+    writeFileSync(join(repo, "plan.md"), "### Task 1: one\nSay one.\n\n## Phase Pair: parallel\n\n### Task 2: two\nSay two. [fake-write:two.txt=2]\n\n### Task 3: three\nSay three. [fake-write:three.txt=3]\n");
+    git("add", ".");
+    git("commit", "-qm", "plan");
+    const env = { CC_EXECUTOR_HOME: home, CC_EXECUTOR_PORT: String(randomPort()), CLAUDE_BIN: FAKE_CLAUDE };
+    const first = await runCli(["tasks", "run", "plan.md"], { env, cwd: repo, timeoutMs: 60_000 });
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).toMatch(/worktree, branch/); // the parallel tasks ran in worktrees under the state directory
+    // The state directory and its entries (what a start tightens; what is below them is behind these 0700 folders).
+    const loose = execFileSync("find", [home, "-maxdepth", "1", "-perm", "/077", "-not", "-type", "l"], { encoding: "utf8" });
+    expect(loose).toBe("");
+    const second = await runCli(["tasks", "run", "plan.md"], { env, cwd: repo, timeoutMs: 60_000 });
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).not.toMatch(/tightened/);
   });
 
   it.skipIf(process.geteuid?.() !== 0)("a state directory owned by another user is refused at start (its owner could read the token or plant hooks)", async () => {
