@@ -26,8 +26,9 @@ const NPX_CACHE = /[\\/]_npx[\\/]/;
 
 export function mcpEntry(env: NodeJS.ProcessEnv = process.env): McpEntry {
   const installed = findExecutable("cc-executor", env.PATH ?? "");
-  // The bin link itself, not its target: a global install's link survives upgrades.
-  if (installed) return { command: installed, args: ["mcp"], how: "installed" };
+  // The bin link itself, not its target: a global install's link survives upgrades. Under
+  // `npx cc-executor`, PATH starts with npx's cache, which is no install: it may be cleaned away.
+  if (installed && !NPX_CACHE.test(installed)) return { command: installed, args: ["mcp"], how: "installed" };
   const script = thisCli();
   if (!NPX_CACHE.test(script)) return { command: process.execPath, args: [script, "mcp"], how: "this-cli" };
   const npx = findExecutable("npx", env.PATH ?? "");

@@ -76,6 +76,16 @@ describe("cc-executor init --mcp: a command that works where it is run", () => {
     await startsAnMcpServer(out.mcp_json.mcpServers["cc-executor"], path);
   }, 60_000);
 
+  it("`npx cc-executor` in a clone: npx's cache on PATH is no install; the clone's own script is used", async () => {
+    // npx links the clone into its cache (…/_npx/<hash>/node_modules/.bin/cc-executor) and puts that first on PATH.
+    const cacheBin = join(dir, "_npx", "feedbeef", "node_modules", ".bin");
+    mkdirSync(cacheBin, { recursive: true });
+    if (!existsSync(join(cacheBin, "cc-executor"))) symlinkSync(CLI, join(cacheBin, "cc-executor"));
+    const out = await initMcp(CLI, `${cacheBin}:${basePath}`);
+    expect(out.command_from).toBe("this-cli");
+    expect(out.mcp_json.mcpServers["cc-executor"]).toEqual({ command: process.execPath, args: [realpathSync(CLI), "mcp"] });
+  }, 60_000);
+
   it("run from npx's throw-away cache: npx -y cc-executor mcp, with a warning when npx is not on PATH either", async () => {
     // A copy of the package where npx keeps it (…/_npx/<hash>/node_modules/cc-executor).
     const pkg = join(dir, "_npx", "0123abcd", "node_modules", "cc-executor");
