@@ -1,5 +1,13 @@
 import { accessSync, constants, statSync } from "node:fs";
+import { delimiter, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { findExecutable } from "../process/index.js";
+
+/**
+ * This package's own node_modules/.bin: it holds the claude CLI the tests pin (a devDependency),
+ * and `npx cc-executor` in a clone puts it first on PATH. The user's own claude comes first.
+ */
+const OWN_BIN = resolve(fileURLToPath(new URL("../../node_modules/.bin", import.meta.url)));
 
 export type PermissionMode = "default" | "acceptEdits" | "bypassPermissions" | "plan" | "dontAsk" | "auto";
 export const PERMISSION_MODES: readonly PermissionMode[] = ["default", "acceptEdits", "bypassPermissions", "plan", "dontAsk", "auto"];
@@ -75,7 +83,9 @@ export function resolveClaudeBinary(env: NodeJS.ProcessEnv = process.env): strin
       throw new ClaudeBinaryNotFoundError(`CLAUDE_BIN=${configured} is not an executable file (PATH was not searched because CLAUDE_BIN is set)`);
     }
   }
-  const found = findExecutable("claude", env.PATH ?? "");
+  const path = env.PATH ?? "";
+  const elsewhere = path.split(delimiter).filter((dir) => dir && resolve(dir) !== OWN_BIN).join(delimiter);
+  const found = findExecutable("claude", elsewhere) ?? findExecutable("claude", path);
   if (!found) throw new ClaudeBinaryNotFoundError("CLAUDE_BIN is not set and no `claude` on PATH");
   return found;
 }

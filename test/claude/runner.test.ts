@@ -2,7 +2,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { buildClaudeArgv, ccExecute, decideRetry, DEFAULT_RETRY, extractJsonResult, startClaudeTask, type ClaudeTaskEvent, type ClaudeTaskOptions } from "../../src/claude/index.js";
+import { buildClaudeArgv, ccExecute, decideRetry, DEFAULT_RETRY, extractJsonResult, resolveClaudeBinary, startClaudeTask, type ClaudeTaskEvent, type ClaudeTaskOptions } from "../../src/claude/index.js";
 import { liveSleeps, waitUntil } from "../helpers/procs.js";
 import { FAKE_CLAUDE, fakeClaude } from "../helpers/fake-claude.js";
 
@@ -129,6 +129,15 @@ describe("ccExecute against fake-claude", () => {
     expect(missing.message).toMatch(/CLAUDE_BIN=\/nonexistent\/claude/);
     const onPath = await ccExecute("x", { home: fc.home, env: { CLAUDE_BIN: "", PATH: "/nonexistent" } });
     expect(onPath.message).toMatch(/CLAUDE_BIN is not set and no `claude` on PATH/);
+  });
+
+  it("claude on PATH: the user's own comes before the one this package pins for its tests (npx puts node_modules/.bin first)", () => {
+    const ownBin = join(import.meta.dirname, "..", "..", "node_modules", ".bin");
+    expect(existsSync(join(ownBin, "claude"))).toBe(true);
+    const userBin = mkdtempSync(join(tmpdir(), "cce-userbin-"));
+    writeFileSync(join(userBin, "claude"), "#!/bin/sh\n", { mode: 0o755 });
+    expect(resolveClaudeBinary({ PATH: `${ownBin}:${userBin}` })).toBe(join(userBin, "claude"));
+    expect(resolveClaudeBinary({ PATH: `${ownBin}:/nonexistent` })).toBe(join(ownBin, "claude")); // the only one: used
   });
 
   it("ANTHROPIC_API_KEY is passed on or stripped as configured", async () => {
