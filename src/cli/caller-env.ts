@@ -4,6 +4,7 @@ import { ENV_VARS, loadConfig, type Config } from "../config.js";
 import type { ExecutorClient } from "../client/index.js";
 import { CliError, ExitCode } from "./exit-codes.js";
 import { warn } from "./output.js";
+import { redactUrl } from "../redact-url.js";
 
 /**
  * What a request carries from the caller, and what stays the server's (docs/cli.md "What a
@@ -93,22 +94,13 @@ export async function settingDifferences(client: ExecutorClient, command: Caller
   for (const name of settingsSetHere(config)) {
     if (carried.has(name)) continue;
     const value = config[ENV_VARS[name as keyof typeof ENV_VARS]];
-    const here = name === "REDIS_URL" && typeof value === "string" ? redactPassword(value) : value;
+    const here = name === "REDIS_URL" && typeof value === "string" ? redactUrl(value) : value;
     const there = server.settings[name];
     if (JSON.stringify(here ?? null) !== JSON.stringify(there ?? null)) out.push({ name, here: here ?? null, server: there ?? null });
   }
   return out;
 }
 
-function redactPassword(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = "***";
-    return u.toString();
-  } catch {
-    return "***";
-  }
-}
 
 /** Says on stderr which settings set here the running server does not use (never silently dropped). */
 export async function warnSettingDifferences(client: ExecutorClient, command: CallerCommand, url?: string): Promise<void> {

@@ -12,9 +12,9 @@ import type { TaskSpec } from "../tasks/index.js";
 const STORE_BUDGET_MS = 1500;
 
 /** Runs `use` with the configured store, giving up (undefined) after `budgetMs`. */
-export async function withStoreBudget<T>(use: (store: Store) => Promise<T>, budgetMs = STORE_BUDGET_MS): Promise<T | undefined> {
+export async function withStoreBudget<T>(use: (store: Store) => Promise<T>, budgetMs = STORE_BUDGET_MS, config: ReturnType<typeof loadConfig> = loadConfig()): Promise<T | undefined> {
   const work = (async () => {
-    const store = await openStoreOrFallback(storeOptionsFrom(loadConfig()));
+    const store = await openStoreOrFallback(storeOptionsFrom(config));
     try {
       return await use(store);
     } finally {

@@ -7,7 +7,8 @@ export type { StartWorkerOptions, RunningWorker, WorkerRecord } from "./worker.j
 export type { OnLimit } from "./limit-pause.js";
 export { queueStatus, checkRedis, RedisUnreachableError } from "./status.js";
 export type { QueueStatus, JobRow } from "./status.js";
-export { DEFAULT_QUEUE_NAME, DEFAULT_PREFIX, queueJobId, queueKeys, redactUrl } from "./keys.js";
+export { DEFAULT_QUEUE_NAME, DEFAULT_PREFIX, queueJobId, queueKeys } from "./keys.js";
+export { redactUrl } from "../redact-url.js";
 export type { QueueConnectionOptions } from "./keys.js";
 export type { QueueJobData } from "./job.js";
 export { signJob, MAX_JOB_AGE_MS } from "./signing.js";

@@ -1,4 +1,5 @@
 import type { TaskRequest } from "../tasks/index.js";
+import { redactUrl } from "../redact-url.js";
 
 /** The queue name used when CC_EXECUTOR_QUEUE is not set. */
 export const DEFAULT_QUEUE_NAME = "cc-executor";
@@ -36,16 +37,6 @@ export function bullConnection(q: ResolvedQueue): { url: string; maxRetriesPerRe
   return { url: q.redisUrl, maxRetriesPerRequest: null };
 }
 
-/** The URL without its password, for logs and messages. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = "***";
-    return u.toString();
-  } catch {
-    return url.replace(/\/\/[^@/]*@/, "//***@");
-  }
-}
 
 /** Our own keys and channels, next to BullMQ's under the queue's prefix. */
 export function queueKeys(q: ResolvedQueue) {

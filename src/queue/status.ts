@@ -1,7 +1,8 @@
 import { Redis } from "ioredis";
 import { z } from "zod";
 import { JobQueue, UNREADABLE } from "./job.js";
-import { bullConnection, queueKeys, redactUrl, resolveQueue, type QueueConnectionOptions } from "./keys.js";
+import { bullConnection, queueKeys, resolveQueue, type QueueConnectionOptions } from "./keys.js";
+import { redactUrl } from "../redact-url.js";
 import type { WorkerRecord } from "./worker.js";
 
 export interface QueueStatus {

@@ -3,6 +3,7 @@ import { ENV_VARS, type Config } from "../config.js";
 import { VERSION } from "../version.js";
 import type { ServerContext } from "./context.js";
 import type { MethodHandler } from "./session.js";
+import { redactUrl } from "../redact-url.js";
 
 /** Where the server finds claude for a request that carries no CLAUDE_BIN. */
 export type ClaudeBinaryReport = { path: string; source: "CLAUDE_BIN" | "PATH" } | { error: string };
@@ -17,16 +18,6 @@ export interface ServerSettings {
   claude: ClaudeBinaryReport;
 }
 
-/** A URL with its password hidden. */
-function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = "***";
-    return u.toString();
-  } catch {
-    return "***";
-  }
-}
 
 export function settingsByName(config: Config): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -34,7 +25,7 @@ export function settingsByName(config: Config): Record<string, unknown> {
     if (name === "CC_EXECUTOR_TOKEN") continue;
     const value = config[key];
     if (value === undefined) continue;
-    out[name] = name === "REDIS_URL" ? redact(String(value)) : value;
+    out[name] = name === "REDIS_URL" ? redactUrl(String(value)) : value;
   }
   return out;
 }

@@ -4,6 +4,7 @@ import { silentLogger, type Logger } from "../logger.js";
 import { applyEnd, clampLimit, DEFAULT_RUN_LIST_LIMIT, matchesQuery, startRecord, toMs, validateRun } from "./record.js";
 import type { ExecutionEnd, ExecutionQuery, ExecutionRecord, ExecutionStart, HistoryPruneOptions, HistoryPruneResult, HistoryUsage, Store, StoreHealth, TaskListRun } from "./types.js";
 import { WriteBuffer, type BufferedWrite } from "./write-buffer.js";
+import { redactUrl } from "../redact-url.js";
 
 export interface RedisStoreOptions {
   url: string;
@@ -486,12 +487,3 @@ function parse<T>(value: string | null): T | undefined {
   }
 }
 
-function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = "***";
-    return u.toString();
-  } catch {
-    return "redis";
-  }
-}

@@ -11,7 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ccExecute, type ClaudeTaskEvent, type ClaudeTaskOptions, type ClaudeTaskResult, type StreamEvent } from "../../src/claude/index.js";
-import type { MessagesApi } from "./messages-api.js";
+import { afterAll, beforeAll, beforeEach } from "vitest";
+import { markerHandler, startMessagesApi, type MessagesApi } from "./messages-api.js";
 
 const PINNED_CLI = fileURLToPath(new URL("../../node_modules/@anthropic-ai/claude-code/cli.js", import.meta.url));
 
@@ -175,4 +176,28 @@ export function processGone(pid: number): boolean {
   } catch {
     return true;
   }
+}
+
+/**
+ * The Messages API double for a test file: started before its tests (the caller's own claude
+ * settings set aside), the marker handler restored before each test, closed after them. The
+ * returned object stands for the double started in beforeAll (it exists only from then on).
+ */
+export function useMessagesApi(): MessagesApi {
+  let current: MessagesApi | undefined;
+  beforeAll(async () => {
+    isolateFromCallerClaudeEnv();
+    current = await startMessagesApi();
+  });
+  beforeEach(() => current!.setHandler(markerHandler));
+  afterAll(async () => {
+    await current?.close();
+  });
+  return new Proxy({} as MessagesApi, {
+    get(_target, prop) {
+      if (!current) throw new Error("the Messages API double starts in beforeAll: use it inside tests and hooks");
+      const value = Reflect.get(current, prop, current);
+      return typeof value === "function" ? value.bind(current) : value;
+    },
+  });
 }

@@ -19,6 +19,7 @@ import { inspectStateDir } from "../../security/state-dir.js";
 import { PEER_UID_SUPPORTED } from "../../security/peer-uid.js";
 import { probeServer } from "../server-locate.js";
 import { checkServerInUse } from "../doctor-server.js";
+import { redactUrl } from "../../redact-url.js";
 
 const run = promisify(execFile);
 
@@ -163,9 +164,6 @@ async function checkRedis(config: Config): Promise<Check> {
   }
 }
 
-function redactUrl(url: string): string {
-  return url.replace(/\/\/([^@/]*)@/, "//***@");
-}
 
 function checkSqlite(): Promise<Check> {
   return import("better-sqlite3")

@@ -3,9 +3,8 @@ import { InvalidArgumentError } from "commander";
 import { loadConfig } from "../../config.js";
 import { runTiming, type RunTiming } from "../../runs/remaining.js";
 import { resolveRun, UnknownRunError, waitForRun, type RunningRun, type RunReport } from "../../runs/run-status.js";
-import { storeOptionsFrom } from "../../store/index.js";
-import { openStoreOrFallback } from "../../store/fallback.js";
 import { callerBudgetS, deadlineAfter } from "../budget.js";
+import { withStoreBudget } from "../eta.js";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { formatDuration, info, printJson, style } from "../output.js";
 import { claudeExitCode, printClaudeResult } from "../claude-output.js";
@@ -103,7 +102,7 @@ async function waitCommand(id: string, flags: WaitFlags): Promise<number> {
 async function stillRunning(config: ReturnType<typeof loadConfig>, run: RunningRun): Promise<StillRunning> {
   const now = Date.now();
   // History gives the start, timeout and typical durations; a store that is slow to answer must not hold the answer up.
-  const timing = await withStore(config, (store) => runTiming(store, config.home, run, now));
+  const timing = await withStoreBudget((store) => runTiming(store, config.home, run, now), STORE_BUDGET_MS, config);
   const progress = run.progress ? { ...run.progress, task_elapsed_ms: Math.max(0, now - Date.parse(run.progress.task_started_at)) } : undefined;
   return {
     id: run.id,
@@ -120,26 +119,8 @@ async function stillRunning(config: ReturnType<typeof loadConfig>, run: RunningR
   };
 }
 
+/** How long `wait` gives history for an estimate before answering without one. */
 const STORE_BUDGET_MS = 1000;
-
-async function withStore<T>(config: ReturnType<typeof loadConfig>, use: (store: Awaited<ReturnType<typeof openStoreOrFallback>>) => Promise<T>): Promise<T | undefined> {
-  const work = (async () => {
-    const store = await openStoreOrFallback(storeOptionsFrom(config));
-    try {
-      return await use(store);
-    } finally {
-      await store.close().catch(() => undefined);
-    }
-  })();
-  work.catch(() => undefined);
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), STORE_BUDGET_MS)));
-  try {
-    return await Promise.race([work.catch(() => undefined), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 function describe(r: StillRunning): string {
   const parts: string[] = [];

@@ -5,24 +5,14 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../helpers/cli.js";
-import { markerHandler, obedientAnswer, reply, startMessagesApi, type ApiRequest, type MessagesApi } from "../../helpers/messages-api.js";
-import { isolateFromCallerClaudeEnv, realClaudeEnv } from "../../helpers/real-claude.js";
+import { obedientAnswer, reply, type ApiRequest } from "../../helpers/messages-api.js";
+import { useMessagesApi, realClaudeEnv } from "../../helpers/real-claude.js";
 import { RawPeer, startTestServer, type TestServer } from "../../helpers/server.js";
 
 describe("real claude CLI through the doors", () => {
-  let api: MessagesApi;
-  beforeAll(async () => {
-    isolateFromCallerClaudeEnv();
-    api = await startMessagesApi();
-  });
-  beforeEach(() => {
-    api.setHandler(markerHandler);
-  });
-  afterAll(async () => {
-    await api.close();
-  });
+  const api = useMessagesApi();
   const callsWith = (marker: string) => api.messageRequests().filter((r) => r.prompt.includes(marker));
   /** Environment for the built CLI: the real claude against the double, its own state dir, no server to find. */
   const cliEnv = (extra: Record<string, string> = {}, oauth = false) => ({

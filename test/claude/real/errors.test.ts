@@ -2,22 +2,12 @@
  * Each failure as the real claude CLI reports it (the double sends it as the API does), how we
  * classify it, and what we retry.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { markerHandler, obedientAnswer, reply, startMessagesApi, uuidIn, type MessagesApi } from "../../helpers/messages-api.js";
-import { isolateFromCallerClaudeEnv, processGone, runRealTask, streamEvents } from "../../helpers/real-claude.js";
+import { describe, expect, it } from "vitest";
+import { obedientAnswer, reply, uuidIn } from "../../helpers/messages-api.js";
+import { useMessagesApi, processGone, runRealTask, streamEvents } from "../../helpers/real-claude.js";
 
 describe("real claude CLI: failures, classification and retries", () => {
-  let api: MessagesApi;
-  beforeAll(async () => {
-    isolateFromCallerClaudeEnv();
-    api = await startMessagesApi();
-  });
-  beforeEach(() => {
-    api.setHandler(markerHandler);
-  });
-  afterAll(async () => {
-    await api.close();
-  });
+  const api = useMessagesApi();
   const callsWith = (marker: string) => api.messageRequests().filter((r) => r.prompt.includes(marker));
 
   it("401: auth, not retried by us; the CLI retried exactly as often as we told it (CLAUDE_CODE_MAX_RETRIES)", async () => {

@@ -6,24 +6,14 @@
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { MAX_PROMPT_ARG_BYTES } from "../../../src/claude/index.js";
 import { CLI } from "../../helpers/cli.js";
-import { markerHandler, obedientAnswer, reply, startMessagesApi, uuidIn, type MessagesApi } from "../../helpers/messages-api.js";
-import { isolateFromCallerClaudeEnv, runRealTask, streamEvents } from "../../helpers/real-claude.js";
+import { obedientAnswer, reply, uuidIn } from "../../helpers/messages-api.js";
+import { useMessagesApi, runRealTask, streamEvents } from "../../helpers/real-claude.js";
 
 describe("real claude CLI: running a task", () => {
-  let api: MessagesApi;
-  beforeAll(async () => {
-    isolateFromCallerClaudeEnv();
-    api = await startMessagesApi();
-  });
-  beforeEach(() => {
-    api.setHandler(markerHandler);
-  });
-  afterAll(async () => {
-    await api.close();
-  });
+  const api = useMessagesApi();
   const callsOf = (sessionId: string | null) => api.messageRequests().filter((r) => r.sessionId === sessionId);
 
   it("a plain task: the prompt with its UUID reaches the API; answer, usage, cost, model and session come back", async () => {
