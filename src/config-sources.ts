@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { parse as parseDotenv } from "dotenv";
 
 /**
@@ -93,13 +93,22 @@ export function mergeSettings(layers: { env: Record<string, string>; project: Se
   for (const file of layers.project) {
     for (const [name, value] of Object.entries(file.values)) {
       if (!USER_ONLY_VARS.has(name)) set(name, value, file.path);
-      else if (layers.env[name] === undefined) {
+      else if (layers.env[name] === undefined && !isTheAppsOwn(name, file.path)) {
         warn(`${file.path}: ${name} ignored: a project file may not set it (security settings come only from the environment, flags or ${HOME_CONFIG_FILE} in CC_EXECUTOR_HOME)`);
       }
     }
   }
   for (const [name, value] of Object.entries(layers.env)) set(name, value, `environment (${name})`);
   return { values, sources };
+}
+
+/**
+ * A project's generic `.env` usually belongs to the application in it: its REDIS_URL is the app's,
+ * not meant for us. It is ignored like any user-only value, but without a warning on every command.
+ * Our own names (CC_EXECUTOR_*) and our own file (.cc-executor/config.env) still warn.
+ */
+function isTheAppsOwn(name: string, path: string): boolean {
+  return !name.startsWith("CC_EXECUTOR_") && basename(path) === ".env";
 }
 
 const printed = new Set<string>();

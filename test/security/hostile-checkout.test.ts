@@ -131,10 +131,17 @@ describe("a hostile checkout's settings files", () => {
     expect([c.token, c.redisUrl, c.permissionMode, c.tlsCert, c.pidsMax]).toEqual([undefined, undefined, undefined, undefined, undefined]);
     expect(c.containment).toBe("auto");
     expect(c.queueSecret).toBeUndefined();
-    for (const key of ["CC_EXECUTOR_TOKEN", "CC_EXECUTOR_AUTH", "CC_EXECUTOR_HOST", "CC_EXECUTOR_ALLOWED_ORIGINS", "CC_EXECUTOR_ALLOW", "REDIS_URL", "CC_EXECUTOR_PERMISSION_MODE", "CC_EXECUTOR_CLAUDE_API_KEY", "CC_EXECUTOR_PEER_AUTH", "CC_EXECUTOR_TLS_CERT", "CC_EXECUTOR_ALLOW_PLAINTEXT", "CC_EXECUTOR_CONTAINMENT", "CC_EXECUTOR_PIDS_MAX", "CC_EXECUTOR_QUEUE_SECRET"]) {
+    // A generic .env's REDIS_URL is usually the app's own: ignored (above) without a warning on every command.
+    expect(warnings.some((w) => w.includes("REDIS_URL"))).toBe(false);
+    for (const key of ["CC_EXECUTOR_TOKEN", "CC_EXECUTOR_AUTH", "CC_EXECUTOR_HOST", "CC_EXECUTOR_ALLOWED_ORIGINS", "CC_EXECUTOR_ALLOW", "CC_EXECUTOR_PERMISSION_MODE", "CC_EXECUTOR_CLAUDE_API_KEY", "CC_EXECUTOR_PEER_AUTH", "CC_EXECUTOR_TLS_CERT", "CC_EXECUTOR_ALLOW_PLAINTEXT", "CC_EXECUTOR_CONTAINMENT", "CC_EXECUTOR_PIDS_MAX", "CC_EXECUTOR_QUEUE_SECRET"]) {
       expect(warnings.some((w) => w.startsWith(`${join(dir, ".env")}: ${key} ignored`)), key).toBe(true);
     }
     expect(c.sources.token).toBeUndefined();
+    // In cc-executor's own project file it is meant for us: ignored, and said so.
+    const ours = checkout({ ".cc-executor/config.env": "REDIS_URL=redis://evil.example:6379\n" });
+    const oursWarnings: string[] = [];
+    expect(loadConfig({ env: { CC_EXECUTOR_HOME: ours.home }, cwd: ours.dir, warn: (m) => oursWarnings.push(m) }).redisUrl).toBeUndefined();
+    expect(oursWarnings.some((w) => w.startsWith(`${join(ours.dir, ".cc-executor", "config.env")}: REDIS_URL ignored`))).toBe(true);
     expect(c.sources.denyCommands).toBe(join(home, "config.env"));
     expect(c.sources.port).toBe(join(dir, ".env"));
     // the environment and flags are the user's own
