@@ -7,6 +7,11 @@
  * API does (status, JSON error body, retry-after and unified rate-limit headers). Every request
  * is logged (headers and parsed body) so a test can assert what the CLI sent.
  *
+ * The CLI 2.1.333 puts notes of its own into `messages` as `system`-role messages (the
+ * environment, which 2.1.112 sends in the system prompt; the budget left, which 2.1.112 sends as a
+ * <system-reminder> block in the user's message). `turns` is the conversation without them, and
+ * `userText` leaves out <system-reminder> blocks, so tests read the same turns from every build.
+ *
  * What to answer is decided per request by a handler that sees the whole conversation: a test
  * scripts a worker ("write this file, then answer with the UUID") or an orchestrating model
  * ("run this Bash command; read its tool_result in the next request; decide the next call").
@@ -40,7 +45,8 @@ export interface ContentBlock {
 }
 
 export interface ApiMessage {
-  role: "user" | "assistant";
+  /** "system": a note the CLI inserts between the turns (2.1.333), not a turn of the conversation. */
+  role: "user" | "assistant" | "system";
   content: string | ContentBlock[];
 }
 
@@ -69,7 +75,10 @@ export interface ApiRequest {
   /** 0-based order of this session's first request among all sessions the double has seen. */
   sessionIndex: number;
   model: string | undefined;
+  /** The messages as sent, the CLI's system-role notes included. */
   messages: ApiMessage[];
+  /** The conversation: user and assistant messages, without the CLI's system-role notes. */
+  turns: ApiMessage[];
   /** Text of the first user message without the CLI's <system-reminder> blocks: the prompt. */
   prompt: string;
   /** Text of the newest user message that has text: the prompt of this run when it continues an earlier session (--resume). */
@@ -82,6 +91,12 @@ export interface ApiRequest {
   toolResults: ToolResult[];
   /** The system prompt's text blocks joined. */
   system: string;
+  /**
+   * The CLI's "Primary working directory", the newest one given: in the system prompt (2.1.112) or
+   * in a system-role note (2.1.333, which adds an "Environment update" note when a continued
+   * session runs in another directory).
+   */
+  workingDirectory: string | undefined;
 }
 
 // --- what the double answers --------------------------------------------------------------------
@@ -191,6 +206,13 @@ export function userText(message: ApiMessage | undefined): string {
     .join("\n");
 }
 
+/** Where the CLI says it works, from the system prompt and its system-role notes (the newest wins). */
+function workingDirectoryOf(system: string, messages: ApiMessage[]): string | undefined {
+  const texts = [system, ...messages.filter((m) => m.role === "system").map((m) => textOf(m.content))];
+  const said = texts.flatMap((t) => [...t.matchAll(/Primary working directory: (.+?)(?: \(was .*\))?$/gm)].map((m) => m[1]!.trim()));
+  return said.at(-1);
+}
+
 /** The execution UUID cc-executor put in a prompt (the first UUID4 in it). */
 export function uuidIn(text: string): string | undefined {
   return UUID_RE.exec(text)?.[0];
@@ -210,7 +232,8 @@ function describeRequest(seq: number, method: string, url: string, headers: Inco
     body = undefined;
   }
   const messages: ApiMessage[] = Array.isArray(body?.messages) ? body.messages : [];
-  const lastUser = [...messages].reverse().find((m) => m.role === "user");
+  const turns = messages.filter((m) => m.role !== "system");
+  const lastUser = [...turns].reverse().find((m) => m.role === "user");
   const sessionId = typeof headers["x-claude-code-session-id"] === "string" ? headers["x-claude-code-session-id"] : undefined;
   const system = Array.isArray(body?.system) ? body.system.map((b: ContentBlock) => b.text ?? "").join("\n") : typeof body?.system === "string" ? body.system : "";
   return {
@@ -226,14 +249,16 @@ function describeRequest(seq: number, method: string, url: string, headers: Inco
     sessionIndex: sessionIndex(sessionId),
     model: body?.model,
     messages,
-    prompt: userText(messages.find((m) => m.role === "user")),
-    latestPrompt: [...messages].reverse().filter((m) => m.role === "user").map(userText).find((t) => t.trim() !== "") ?? "",
-    turn: messages.filter((m) => m.role === "assistant").length,
+    turns,
+    prompt: userText(turns.find((m) => m.role === "user")),
+    latestPrompt: [...turns].reverse().filter((m) => m.role === "user").map(userText).find((t) => t.trim() !== "") ?? "",
+    turn: turns.filter((m) => m.role === "assistant").length,
     toolNames: Array.isArray(body?.tools) ? body.tools.map((t: { name?: string }) => t.name ?? "") : [],
     toolResults: blocksOf(lastUser)
       .filter((b) => b.type === "tool_result")
       .map((b) => ({ toolUseId: b.tool_use_id ?? "", text: textOf(b.content), isError: b.is_error === true })),
     system,
+    workingDirectory: workingDirectoryOf(system, messages),
   };
 }
 

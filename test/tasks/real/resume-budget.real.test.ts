@@ -48,7 +48,7 @@ describe("real claude CLI: task lists continue sessions and keep budgets", () =>
     const resumed = requests[2]!;
     expect(resumed.prompt).toContain("Build the thing in two steps");
     expect(replayedTools(resumed)).toEqual(["tool_use", "tool_result"]);
-    expect(userText(resumed.messages.at(-1))).toMatch(/^Your previous run of this task stopped before it was finished \(timeout: /);
+    expect(userText(resumed.turns.at(-1))).toMatch(/^Your previous run of this task stopped before it was finished \(timeout: /);
     expect(task.session_resumes).toEqual([{ attempt: 1, session_id: task.session_id, reason: expect.stringMatching(/^timeout: /), resumed: true }]);
     expect(events.find((e) => e.type === "task.started" && e.attempt === 2)).toMatchObject({ resume_session: { session_id: task.session_id } });
   });
@@ -68,7 +68,7 @@ describe("real claude CLI: task lists continue sessions and keep budgets", () =>
     expect(resumed.tasks[0]).toMatchObject({ status: "completed", session_id: stopped.session_id, uuid_verified: true });
     const continued = requestsOf(stopped.session_id).at(-1)!;
     expect(replayedTools(continued).length).toBeGreaterThanOrEqual(4); // the steps done before the budget stop
-    expect(userText(continued.messages.at(-1))).toMatch(/^Your previous run of this task stopped before it was finished \(budget_exhausted: the list's budget is spent/);
+    expect(userText(continued.turns.at(-1))).toMatch(/^Your previous run of this task stopped before it was finished \(budget_exhausted: the list's budget is spent/);
     expect(resumed.budget.max_cost_usd).toBe(1);
     expect(resumed.budget.spent_cost_usd).toBeGreaterThan(summary.budget.spent_cost_usd);
   });

@@ -43,7 +43,7 @@ describe("real claude CLI: parallel groups in git worktrees", () => {
       options: { home: ccHome, cwd: repo, env, local: { claude: { claudeBin: bin, home: ccHome, retry: { maxAttempts: 1 } } }, onEvent: (e: TaskListEvent) => events.push(e) },
     };
   }
-  const cwdOf = (sessionId: string | undefined) => api.messageRequests().find((r) => r.sessionId === sessionId)!.system.match(/Primary working directory: (.+)/)?.[1]?.trim();
+  const cwdOf = (sessionId: string | undefined) => api.messageRequests().find((r) => r.sessionId === sessionId)!.workingDirectory;
 
   it("two tasks changing different files: each claude works in its own worktree; both branches are merged", { timeout: 180_000 }, async () => {
     const { repo, options } = setup({ "README.md": "# x\n" });
