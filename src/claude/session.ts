@@ -61,7 +61,7 @@ export function continuePrompt(reason: string): string {
   );
 }
 
-/** The CLI refused to continue the session (it does not know it: not saved, deleted, another directory): why, or undefined. */
+/** The CLI refused to continue the session (it does not know it: not saved, deleted; 2.1.112 also: saved in another directory): why, or undefined. */
 export function resumeRefusal(run: RunObservation): string | undefined {
   const said = /No conversation found with session ID: \S+/.exec(run.stderrTail)?.[0];
   if (said) return said;
