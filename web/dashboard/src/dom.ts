@@ -23,45 +23,9 @@ export function $(selector: string, root: ParentNode = document): HTMLElement {
   return el;
 }
 
-export function duration(ms: number | undefined | null): string {
-  if (ms === undefined || ms === null || !Number.isFinite(ms)) return "";
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  const s = ms / 1000;
-  if (s < 60) return `${s.toFixed(1)} s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m} min ${Math.round(s % 60)} s`;
-  return `${Math.floor(m / 60)} h ${m % 60} min`;
-}
-
-export function time(iso: string | number | undefined | null): string {
-  if (iso === undefined || iso === null) return "";
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return "";
-  const today = new Date().toDateString() === d.toDateString();
-  return today ? d.toLocaleTimeString() : d.toLocaleString();
-}
-
-export function ago(iso: string | number): string {
-  const ms = Date.now() - new Date(iso).getTime();
-  if (ms < 60_000) return "just now";
-  if (ms < 3_600_000) return `${Math.floor(ms / 60_000)} min ago`;
-  if (ms < 86_400_000) return `${Math.floor(ms / 3_600_000)} h ago`;
-  return new Date(iso).toLocaleDateString();
-}
-
 export function badge(status: string, paused = false): HTMLElement {
   const s = paused && status === "running" ? "paused" : status;
   return h("span", { className: `badge s-${s.replace(/[^a-z]/g, "")}` }, s);
-}
-
-export function tokens(input?: number, output?: number): string {
-  if (input === undefined && output === undefined) return "";
-  const f = (n: number | undefined) => (n ?? 0).toLocaleString();
-  return `${f(input)} / ${f(output)}`;
-}
-
-export function cost(usd?: number): string {
-  return usd === undefined || usd === null ? "" : `$${usd.toFixed(4)}`;
 }
 
 /** A button that asks once more before doing something destructive (no modal dialogs). */

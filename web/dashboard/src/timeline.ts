@@ -1,4 +1,5 @@
-import { badge, cost, duration, h, time, tokens } from "./dom.js";
+import { badge, h } from "./dom.js";
+import { cost, duration, time, tokens } from "./format.js";
 
 /** The task rows of a run as the server's summarize() gives them (outcome fields when the task ran). */
 export interface TaskRow {
