@@ -33,8 +33,8 @@ describe("dashboard, end to end in headless Chromium", () => {
     await server?.cleanup();
   });
 
-  async function openPage(token: string | undefined = server.token, colorScheme: "light" | "dark" = "light"): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width: 1360, height: 840 }, colorScheme });
+  async function openPage(token: string | undefined = server.token, colorScheme: "light" | "dark" = "light", viewport = { width: 1360, height: 840 }): Promise<Page> {
+    const context = await browser.newContext({ viewport, colorScheme });
     const page = await context.newPage();
     page.setDefaultTimeout(20_000);
     page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
@@ -46,7 +46,11 @@ describe("dashboard, end to end in headless Chromium", () => {
     return page;
   }
 
-  const shot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+  const shot = async (page: Page, name: string, fullPage = false) => {
+    const path = join(ARTIFACTS, `${name}.png`);
+    await page.screenshot({ path, fullPage });
+    console.log(`screenshot: ${path}`);
+  };
 
   it("serves the page without a token under a strict CSP; data paths need the token", async () => {
     const index = await fetch(`${server.httpUrl}/`);
@@ -294,6 +298,88 @@ describe("dashboard, end to end in headless Chromium", () => {
     await shot(page, "server");
     await page.context().close();
   });
+
+  // Layout facts measured in the page at a laptop's and a desktop's width (screenshots to look at in test-artifacts/dashboard/).
+  for (const viewport of [
+    { width: 1280, height: 800 },
+    { width: 1920, height: 1080 },
+  ]) {
+    it(`History and Server at ${viewport.width} px: dates, the whole Run column, each card once, no raw JSON`, async () => {
+      const client = await ExecutorClient.connect({ url: server.url, token: server.token });
+      // A long command line: the table has to fit it beside a task-list run id.
+      const run = await client.runTaskList({ tasks: [{ command: `echo layout-${viewport.width} ${"with-a-long-argument ".repeat(12).trim()}` }] }, { cwd: server.home });
+      expect(run.status).toBe("completed");
+      await client.close();
+      const page = await openPage(server.token, "light", viewport);
+      await page.locator("#conn[data-state=connected]").waitFor();
+
+      await page.locator('.tab[data-view="history"]').click();
+      await page.locator("#history-body tr").filter({ hasText: `layout-${viewport.width}` }).waitFor();
+      await shot(page, `history-${viewport.width}`);
+      // (measured in the page: the elements' types are the browser's)
+      const history = await page.locator("#view-history").evaluate((view) => {
+        const wrap = view.querySelector(".table-wrap");
+        const edge = wrap.getBoundingClientRect().right;
+        const rows = [...view.querySelectorAll("#history-body tr")];
+        const runCells = rows.map((r) => r.cells[8]).filter((c) => c.textContent);
+        return {
+          dates: rows.map((r) => String(r.cells[0].textContent)),
+          wrapScrolls: wrap.scrollWidth > wrap.clientWidth,
+          // a Run cell is whole when its text fits it and the cell lies inside the visible table
+          clippedRuns: runCells.filter((c) => c.scrollWidth > c.clientWidth || c.getBoundingClientRect().right > edge + 0.5).map((c) => String(c.textContent)),
+          runCells: runCells.length,
+          commandWidth: Number(rows[0].cells[2].getBoundingClientRect().width),
+          // the width of 40 characters in the command column's font
+          fortyChars: (() => {
+            const probe = rows[0].cells[2].cloneNode();
+            probe.textContent = "0".repeat(40);
+            probe.style.cssText = "position: absolute; max-width: none; width: auto";
+            rows[0].append(probe);
+            const width = Number(probe.getBoundingClientRect().width);
+            probe.remove();
+            return width;
+          })(),
+          raw: rows.flatMap((r) => [...r.cells].map((c) => String(c.textContent).trim())).filter((t) => t.startsWith("{") || t.startsWith("[")),
+        };
+      });
+      expect.soft(history.dates.length).toBeGreaterThan(0);
+      expect.soft(history.dates.filter((d) => !/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(d))).toEqual([]); // local date and time
+      expect.soft(history.runCells).toBeGreaterThan(0);
+      expect.soft(history.clippedRuns).toEqual([]);
+      expect.soft(history.wrapScrolls).toBe(false);
+      expect.soft(history.commandWidth).toBeGreaterThanOrEqual(history.fortyChars); // the command stays readable
+      expect.soft(history.raw).toEqual([]);
+
+      await page.locator('.tab[data-view="server"]').click();
+      await page.locator("#health-cards .stat").filter({ hasText: "sessions" }).waitFor();
+      await page.locator('.tab[data-view="server"]').click(); // shown again: replaced, not added to
+      await shot(page, `server-${viewport.width}`, true);
+      const health = await page.locator("#view-server").evaluate((view) => {
+        const text = (el: { textContent: string | null }) => String(el.textContent).trim();
+        const titles: string[] = [...view.querySelectorAll(".stat-label")].map(text);
+        const labels: string[] = [...view.querySelectorAll(".stat-label, dt")].map((el) => text(el).toLowerCase());
+        const store = [...view.querySelectorAll('[data-group="store"] .field')].map((f) => [text(f.querySelector("dt")), text(f.querySelector("dd"))]);
+        const edge = view.getBoundingClientRect().right;
+        return {
+          titles,
+          counts: titles.map((t) => labels.filter((l) => l === t.toLowerCase()).length),
+          rawKeys: labels.filter((l) => ["active_sessions", "max_sessions", "active_processes", "max_processes", "uptime_seconds"].includes(l)),
+          raw: [...view.querySelectorAll("dd, .stat-value")].map(text).filter((t) => t.startsWith("{") || t.startsWith("[")),
+          store: Object.fromEntries(store) as Record<string, string>,
+          clipped: [...view.querySelectorAll("dd, .stat-value, dt, .stat-label")].filter((el) => el.scrollWidth > el.clientWidth || el.getBoundingClientRect().right > edge + 0.5).map(text),
+          viewScrolls: view.scrollWidth > view.clientWidth,
+        };
+      });
+      expect.soft(health.titles).toEqual(["status", "version", "uptime", "sessions", "processes", "store"]);
+      expect.soft(health.counts).toEqual(health.titles.map(() => 1));
+      expect.soft(health.rawKeys).toEqual([]);
+      expect.soft(health.raw).toEqual([]);
+      expect.soft(health.store).toMatchObject({ backend: "sqlite", detail: expect.stringContaining(server.home) });
+      expect.soft(health.clipped).toEqual([]);
+      expect.soft(health.viewScrolls).toBe(false);
+      await page.context().close();
+    });
+  }
 
   it("had no script errors and no CSP violations", () => {
     expect(problems).toEqual([]);

@@ -1,6 +1,6 @@
 import { call, type Params } from "./connection.js";
 import { $, badge, h } from "./dom.js";
-import { cost, duration, time, tokens } from "./format.js";
+import { cost, dateTime, duration, tokens } from "./format.js";
 import { toast } from "./notices.js";
 import { registerView } from "./views.js";
 
@@ -30,7 +30,7 @@ function row(r: HistoryRecord): HTMLTableRowElement {
   return h(
     "tr",
     { className: `s-${r.status}` },
-    h("td", { className: "nowrap" }, time(r.started_at)),
+    h("td", { className: "nowrap" }, dateTime(r.started_at)),
     h("td", {}, r.kind),
     h("td", { className: "label-cell", title: r.label }, r.label),
     h("td", {}, badge(r.status)),
