@@ -37,3 +37,13 @@ export function formatAge(seconds: number): string {
   for (const [unit, size] of Object.entries(AGE_UNITS)) if (seconds >= size && seconds % size === 0) return `${seconds / size}${unit}`;
   return `${seconds}s`;
 }
+
+/** A duration for people: "850ms", "12.3s", "4m5s", "2h10m". */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(1)}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${Math.round(s % 60)}s`;
+  return `${Math.floor(m / 60)}h${m % 60}m`;
+}

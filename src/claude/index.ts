@@ -8,6 +8,7 @@ export type { ClaudeErrorType, ClaudeFailure, RunObservation, ApiRetry } from ".
 export { isUsageLimitText, resetFromLimitText } from "./limit-text.js";
 export { StreamJsonParser, parseLine } from "./stream-parser.js";
 export type { StreamEvent } from "./stream-parser.js";
+export { summarizeInput } from "./tool-input.js";
 export { extractJsonResult, JsonAnswer } from "./json-result.js";
 export { decideRetry, DEFAULT_RETRY } from "./retry-policy.js";
 export type { RetryConfig, RetryDecision } from "./retry-policy.js";

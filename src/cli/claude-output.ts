@@ -1,9 +1,9 @@
 import type { ClaudeTaskResult } from "../claude/index.js";
+import { summarizeInput } from "../claude/tool-input.js";
 import type { ExecutorEvent } from "../client/index.js";
 import { Notifications } from "../protocol/index.js";
 import { ExitCode } from "./exit-codes.js";
 import { formatDuration, info, printJson, style } from "./output.js";
-import { summarizeInput } from "./transcript.js";
 import { expectedClaudeDuration } from "./eta.js";
 import type { LiveLine } from "./live-line.js";
 

@@ -31,14 +31,7 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  const s = ms / 1000;
-  if (s < 60) return `${s.toFixed(1)}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m${Math.round(s % 60)}s`;
-  return `${Math.floor(m / 60)}h${m % 60}m`;
-}
+export { formatDuration } from "../units.js";
 
 /** A moment for people: local date and time, "2026-11-25 16:38:29". */
 export function formatTime(at: number | string | Date): string {

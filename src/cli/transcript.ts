@@ -1,13 +1,5 @@
-import { StreamJsonParser, type StreamEvent } from "../claude/index.js";
+import { StreamJsonParser, summarizeInput, type StreamEvent } from "../claude/index.js";
 import { formatDuration } from "./output.js";
-
-/** The most telling argument of a tool call (command, path, pattern...), on one line. */
-export function summarizeInput(input: unknown): string {
-  if (!input || typeof input !== "object") return "";
-  const o = input as Record<string, unknown>;
-  const v = o.command ?? o.file_path ?? o.path ?? o.pattern ?? o.url ?? o.description;
-  return typeof v === "string" ? v.split("\n")[0]!.slice(0, 100) : "";
-}
 
 function firstLine(content: unknown): string {
   const text = typeof content === "string" ? content : Array.isArray(content) ? content.map((c) => (c && typeof c === "object" && typeof (c as { text?: unknown }).text === "string" ? (c as { text: string }).text : "")).join(" ") : "";

@@ -1,8 +1,14 @@
+import { clip } from "./progress-messages.js";
+
 /**
  * MCP progress notifications for one tool call. Sent only when the client asked for them (a
  * progressToken in the request's _meta). The spec requires `progress` to increase with every
  * notification: a value that would not is dropped here, so callers need not care.
  */
+
+/** A progress notification at least this often while a tool call runs (when the client asked for progress). */
+export const HEARTBEAT_MS = 15_000;
+
 export interface ProgressExtra {
   _meta?: { progressToken?: string | number; [k: string]: unknown };
   sendNotification: (notification: { method: "notifications/progress"; params: { progressToken: string | number; progress: number; total?: number; message?: string } }) => Promise<void>;
@@ -33,7 +39,7 @@ export class ProgressReporter {
     this.last = progress;
     const params: { progressToken: string | number; progress: number; total?: number; message?: string } = { progressToken: this.token, progress };
     if (total !== undefined) params.total = total;
-    if (message !== undefined) params.message = message.length > 300 ? `${message.slice(0, 297)}...` : message;
+    if (message !== undefined) params.message = clip(message, 300);
     this.lastSentAt = Date.now();
     const sent = this.extra.sendNotification({ method: "notifications/progress", params }).catch(() => undefined);
     this.inFlight.add(sent);

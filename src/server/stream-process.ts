@@ -1,5 +1,5 @@
 import { utf8BytesOf, withUtf8Data, type OutputChunk, type ProcessResult, type SupervisedProcess } from "../process/index.js";
-import { Notifications } from "../protocol/index.js";
+import { Notifications, processCompletedParams } from "../protocol/index.js";
 import type { ProcessCompletedParams, ProcessOutputParams, ProcessStartedParams } from "../protocol/index.js";
 import type { NotificationSink } from "./sink.js";
 
@@ -25,21 +25,7 @@ export function streamProcessEvents(sink: NotificationSink, executionId: string)
       sink.notify(Notifications.processOutput, params);
     },
     completed(result: ProcessResult & { pid?: number; pgid?: number }, extra: Record<string, unknown> = {}): ProcessCompletedParams {
-      const params: ProcessCompletedParams = {
-        execution_id: executionId,
-        status: result.status,
-        exit_code: result.exitCode,
-        signal: result.signal,
-        execution_time: result.durationMs / 1000,
-        duration_ms: result.durationMs,
-        pid: result.pid ?? 0,
-        pgid: result.pgid ?? 0,
-        stdout_bytes: result.stdoutBytes,
-        stderr_bytes: result.stderrBytes,
-        truncated: result.truncated,
-        ...extra,
-      };
-      if (result.timeoutReason) params.timeout_reason = result.timeoutReason;
+      const params = processCompletedParams(executionId, result, extra);
       if (result.status === "canceled") sink.notify(Notifications.processCanceled, { execution_id: executionId, status: "canceled", pid: params.pid, pgid: params.pgid });
       sink.notify(Notifications.processCompleted, params);
       return params;

@@ -1,5 +1,5 @@
 import { Notifications, parseParams, RpcError, ErrorCodes, RunTaskListParams } from "../protocol/index.js";
-import { checkPreTaskList, loadRunState, newRunId, resumeTaskList, startTaskList, taskListFromRequest, TaskListError, TaskListRefusedError, RunNotFoundError, RunNotResumableError } from "../tasks/index.js";
+import { budgetFromLimits, checkPreTaskList, loadRunState, newRunId, resumeTaskList, startTaskList, taskListFromRequest, TaskListError, TaskListRefusedError, RunNotFoundError, RunNotResumableError } from "../tasks/index.js";
 import { claudeBinRefusal, refusalReason } from "../doors/policy.js";
 import type { OutputFlow } from "../process/index.js";
 import type { TaskList, TaskListEvent, TaskListOptions, TaskListRun } from "../tasks/index.js";
@@ -123,7 +123,8 @@ export function runTaskListMethod(ctx: ServerContext, extraOptions: () => Partia
     };
     if (p.concurrency != null) options.concurrency = p.concurrency;
     if (p.isolation != null) options.isolation = p.isolation;
-    if (p.max_cost != null || p.max_tokens != null) options.budget = { ...(p.max_cost != null ? { maxCostUsd: p.max_cost } : {}), ...(p.max_tokens != null ? { maxTokens: p.max_tokens } : {}) };
+    const budget = budgetFromLimits(p.max_cost, p.max_tokens);
+    if (budget) options.budget = budget;
     if (p.resume_sessions === false) options.resumeSessions = false;
     const invalid = (err: unknown) =>
       err instanceof TaskListError || err instanceof RunNotFoundError || err instanceof RunNotResumableError ? new RpcError(ErrorCodes.invalidParams, `Invalid params: ${err.message}`) : err;

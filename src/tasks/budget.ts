@@ -27,6 +27,12 @@ export interface TaskCap {
 
 export const emptySpent = (): Spent => ({ cost_usd: 0, tokens: 0, tasks: {} });
 
+/** The budget a request gives with max_cost (US dollars) and max_tokens; undefined when it gives neither. */
+export function budgetFromLimits(maxCostUsd: number | null | undefined, maxTokens: number | null | undefined): Budget | undefined {
+  if (maxCostUsd == null && maxTokens == null) return undefined;
+  return { ...(maxCostUsd != null ? { maxCostUsd } : {}), ...(maxTokens != null ? { maxTokens } : {}) };
+}
+
 const round6 = (n: number) => Math.round(n * 1e6) / 1e6;
 
 /** Adds one task run's spending to a run's record (the meter, and a checkpoint read back from its journal). */

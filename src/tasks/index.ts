@@ -1,13 +1,13 @@
 export { startTaskList, runTaskList, resumeTaskList, TaskListRun, RunNotResumableError, TaskListRefusedError, checkPreTaskList, DEFAULT_TIMEOUTS } from "./runner.js";
 export type { TaskListOptions } from "./runner.js";
 export type { TaskListEvent, TimeoutChoice, SessionResume } from "./events.js";
-export { BudgetMeter, describeBudget } from "./budget.js";
+export { BudgetMeter, budgetFromLimits, describeBudget } from "./budget.js";
 export type { BudgetStatus, Spent } from "./budget.js";
 export { cleanupWorktrees } from "./worktree-cleanup.js";
 export type { WorktreeCleanup } from "./worktree-cleanup.js";
 export { LocalExecutor, baseOutcome, outcomeFromClaude, outcomeFromProcess, refusedOutcome } from "./executor.js";
 export type { TaskExecutor, TaskExecution, TaskRequest, TaskActivity, LocalExecutorOptions } from "./executor.js";
-export { TaskListError, planPhases, parseFailurePolicy, parseDuration, parseCost, parseTokenCount, parseIsolation, groupSettings, tokensOf } from "./model.js";
+export { TaskListError, planPhases, parseFailurePolicy, parseToolList, parseDuration, parseCost, parseTokenCount, parseIsolation, groupSettings, tokensOf } from "./model.js";
 export type { TaskList, TaskSpec, TaskOutcome, TaskStatus, TaskMethod, FailurePolicy, Phase, Isolation, ConflictPolicy, Budget, MergeStep, MergeStatus } from "./model.js";
 export { parseTaskListText, loadTaskListFile, resolveTaskList, formatFromPath, taskListFromRequest } from "./parse.js";
 export type { TaskListFormat, TaskListSource, TaskListRequestFields } from "./parse.js";

@@ -10,7 +10,7 @@ import type { NotificationSink } from "../../server/sink.js";
 import { taskListRunServices } from "../../doors/index.js";
 import { HistoryRecorder, storeOptionsFrom, timeoutLimitsFrom } from "../../store/index.js";
 import { openStoreOrFallback } from "../../store/fallback.js";
-import { checkPreTaskList, describeBudget, formatFromPath, groupSettings, isRunId, listRunStates, loadRunState, loadTaskListFile, planPhases, summarize, TaskListError, TaskListRefusedError, RunNotFoundError, RunNotResumableError, type TaskList, type TaskListEvent, type TaskListSummary, type TaskSpec } from "../../tasks/index.js";
+import { budgetFromLimits, checkPreTaskList, describeBudget, formatFromPath, groupSettings, isRunId, listRunStates, loadRunState, loadTaskListFile, planPhases, summarize, TaskListError, TaskListRefusedError, RunNotFoundError, RunNotResumableError, type TaskList, type TaskListEvent, type TaskListSummary, type TaskSpec } from "../../tasks/index.js";
 import { connectOrStartDaemon, connectOrStartLocal, ServerStartingError } from "../connect.js";
 import { detachDeadline, printDetached, printServerStarting } from "../detach.js";
 import { cancelOnceStarted, onInterrupt } from "../interrupt.js";
@@ -314,7 +314,8 @@ async function runListOnQueue(what: { list: TaskList } | { resumeRunId: string }
   if (progress) options.onEvent = taskListEventPrinter(progress.onEvent);
   if ("list" in what) options.cwd = resolve(flags.cwd ?? process.cwd());
   if (flags.isolation) options.isolation = flags.isolation;
-  if (flags.maxCost !== undefined || flags.maxTokens !== undefined) options.budget = { ...(flags.maxCost !== undefined ? { maxCostUsd: flags.maxCost } : {}), ...(flags.maxTokens !== undefined ? { maxTokens: flags.maxTokens } : {}) };
+  const budget = budgetFromLimits(flags.maxCost, flags.maxTokens);
+  if (budget) options.budget = budget;
   if (flags.resumeSession === false) options.resumeSessions = false;
   // As in local mode: the project's task hooks here (workers run the execute/claude hooks), history and estimates.
   const hooks = loadProjectHooks(config, options.cwd);
