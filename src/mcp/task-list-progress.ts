@@ -26,7 +26,9 @@ export class TaskListProgress {
   readonly onEvent = (ev: TaskListEvent): void => {
     switch (ev.type) {
       case "tasklist.started":
-        this.send(this.steps.step(0), `${this.total} task(s): ${this.list.name}`);
+        // A resumed run: what its earlier run finished counts, so that progress still ends at total.
+        this.finished = ev.already_done.length;
+        this.send(this.steps.step(this.finished), `${this.total} task(s): ${this.list.name}${ev.resumed ? ` (resumed, ${this.finished} already done)` : ""}`);
         break;
       case "task.started":
         this.running.set(ev.task_id, this.label(ev.index, ev.title));

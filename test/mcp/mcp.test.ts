@@ -220,8 +220,12 @@ touch never.txt
     const refused = await call("run_task_list", { resume_run_id: first.run_id });
     expect(refused.isError).toBe(true);
     expect(text(refused)).toMatch(/^Cannot resume: run tl-[\w-]+ has spent its budget \(\$0\.0246 of \$0\.02\)/);
-    const resumed = structured(await call("run_task_list", { resume_run_id: first.run_id, max_cost: 0.05 }));
+    const resumedProgress: Progress[] = [];
+    const resumed = structured(await call("run_task_list", { resume_run_id: first.run_id, max_cost: 0.05 }, (p) => resumedProgress.push(p)));
     expect(resumed).toMatchObject({ run_id: first.run_id, status: "completed", completed: 3, budget: { max_cost_usd: 0.05, spent_cost_usd: 0.0369 } });
+    // A resumed run counts the tasks its earlier run finished: from 2 of 3 to 3 of 3.
+    expect(resumedProgress.map((p) => p.progress).filter(Number.isInteger)).toEqual([2, 3]);
+    expect(resumedProgress.every((p) => p.total === 3)).toBe(true);
 
     const one = structured(await call("cc_execute", { prompt: "[fake:over_budget] spend", max_cost: 0.01 }));
     expect(one).toMatchObject({ success: false, error_type: "budget_exceeded" });
