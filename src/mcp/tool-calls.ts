@@ -9,7 +9,7 @@ export type RequestExtra = ProgressExtra & { signal: AbortSignal };
 
 /** One admitted tool call, as its tool sees it. */
 export interface ToolCall {
-  /** Progress notifications of this call (sent only when the client asked for them). */
+  /** Progress notifications of this call (sent only when the client asked for them); every answer waits until they are out. */
   readonly progress: ProgressReporter;
   /** Tracks the work the call started until `done`: `cancel` runs when the client cancels the call or the server shuts down. */
   track(cancel: () => void, done: Promise<unknown>): void;
@@ -55,6 +55,8 @@ export class ToolCalls {
         this.logger.error({ err: (err as Error).message, tool: name }, "tool call failed");
         return errorResult(`${name} failed: ${(err as Error).message}`);
       } finally {
+        // Whatever the answer, it goes out after the call's progress notifications (see settle()).
+        await call.progress.settle();
         release?.();
       }
     };

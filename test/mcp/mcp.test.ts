@@ -432,6 +432,31 @@ describe("cc-executor mcp: hooks, history and timeout estimates, as in the WebSo
   });
 });
 
+describe("cc-executor mcp: an answer never overtakes its progress notifications", () => {
+  it("a pre-claude refusal after a failing hook: the warning's notification arrives before the error result", async () => {
+    const h = join(root, "refusing-home");
+    const dir = join(root, "refusing-project");
+    mkdirSync(h, { recursive: true });
+    mkdirSync(dir, { recursive: true });
+    // The user's own hooks file: the first hook fails (a warning, sent as progress), the second refuses.
+    writeFileSync(join(h, "hooks.json"), JSON.stringify({ hooks: { "pre-claude": [{ command: "echo broken >&2; exit 1" }, { command: `echo '{"proceed": false, "message": "not today"}'` }] } }));
+    const other = await connect({ CC_EXECUTOR_HOME: h }, dir);
+    try {
+      // An SDK client handles a notification a microtask after a response read with it: a
+      // notification left behind its answer finds its token gone ("unknown token").
+      for (let i = 0; i < 5; i++) {
+        const progress: Progress[] = [];
+        const r = await call("cc_execute", { prompt: `hi ${i}` }, (p) => progress.push(p), undefined, other);
+        expect(text(r)).toBe("Task not allowed: not today");
+        expect(progress.map((p) => p.message)).toEqual([expect.stringMatching(/^⚠ pre-claude hook .*broken/)]);
+      }
+      expect(other.errors).toEqual([]);
+    } finally {
+      await other.client.close();
+    }
+  });
+});
+
 describe("cc-executor mcp: process slots", () => {
   it("CC_EXECUTOR_MAX_PROCESSES counts each running task of a list: 2 of a 3-task parallel group run at once; a command is refused meanwhile", async () => {
     const other = await connect({ CC_EXECUTOR_MAX_PROCESSES: "2" });

@@ -71,7 +71,6 @@ export function registerCcExecute(server: McpServer, ctx: ToolContext, calls: To
         progress.heartbeat(HEARTBEAT_MS, () => progress.send(++ticks, undefined, `working for ${formatDuration(Date.now() - startedAt)}`));
         logger.info({ executionId, cwd }, "mcp: cc_execute started");
         const result = await task.result.finally(() => progress.stop());
-        await progress.settle();
         logger.info({ executionId, success: result.success, error_type: result.error_type }, "mcp: cc_execute finished");
         const extras = { ...(timeout.estimate ? { timeout_estimate: timeout.estimate } : {}), ...(warnings.length ? { hook_warnings: warnings } : {}) };
         return jsonResult({ ...result, ...extras }, !result.success);

@@ -74,7 +74,6 @@ export function registerExecuteCommand(server: McpServer, ctx: ToolContext, call
         progress.heartbeat(HEARTBEAT_MS, () => progress.send((Date.now() - proc.startedAt) / 1000, undefined, `running for ${formatDuration(Date.now() - proc.startedAt)}`));
         logger.info({ executionId, pid: proc.pid, command: proc.command, cwd }, "mcp: execute_command started");
         const { r, post } = await finished.finally(() => progress.stop());
-        await progress.settle();
         logger.info({ executionId, pid: proc.pid, status: r.status, exitCode: r.exitCode }, "mcp: execute_command finished");
         const after = await post;
         after.warningDetails.forEach(warn);

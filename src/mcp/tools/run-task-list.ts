@@ -101,7 +101,6 @@ export function registerRunTaskList(server: McpServer, ctx: ToolContext, calls: 
         listProgress.heartbeat(HEARTBEAT_MS);
         logger.info({ runId: run.runId, tasks: list.tasks.length, cwd }, "mcp: run_task_list started");
         const summary = await run.finished.finally(() => progress.stop());
-        await progress.settle();
         logger.info({ runId: run.runId, status: summary.status }, "mcp: run_task_list finished");
         return jsonResult(summary, summary.status !== "completed");
       },
