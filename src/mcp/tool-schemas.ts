@@ -47,7 +47,7 @@ export const RunTaskListArgs = z
     text: z.string().min(1).optional().describe("A whole task list as text (markdown, YAML or JSON)."),
     format: z.enum(["markdown", "yaml", "json"]).optional().describe("Format of `text` or `file` (default: from the file name, else guessed)."),
     name: z.string().min(1).optional().describe("Name of an inline `tasks` list."),
-    cwd: z.string().min(1).optional().describe("Working directory of every task (default: the MCP server's)."),
+    cwd: z.string().min(1).optional().describe("Working directory of every task (default: the MCP server's; a resumed run keeps its own)."),
     resume_run_id: RunId.optional().describe(
       "Continue a stopped run (failed, canceled, interrupted, or stopped by its budget: give a larger max_cost / max_tokens) instead of starting a list.",
     ),
@@ -65,6 +65,10 @@ export const RunTaskListArgs = z
     if (given.length !== 1) {
       ctx.addIssue({ code: "custom", message: `give exactly one of file, tasks, text or resume_run_id${given.length ? ` (got ${given.join(", ")})` : ""}`, path: [given[1] ?? "tasks"] });
     }
+    // Arguments that would be ignored are refused: the caller believes they apply.
+    if (a.resume_run_id !== undefined && a.cwd !== undefined) ctx.addIssue({ code: "custom", message: "a resumed run works in the directory it started in; leave cwd out", path: ["cwd"] });
+    if (a.name !== undefined && a.tasks === undefined) ctx.addIssue({ code: "custom", message: "names an inline `tasks` list (a file or text list names itself)", path: ["name"] });
+    if (a.format !== undefined && a.text === undefined && a.file === undefined) ctx.addIssue({ code: "custom", message: "goes with `text` or `file`", path: ["format"] });
   });
 export type RunTaskListArgs = z.infer<typeof RunTaskListArgs>;
 
