@@ -29,9 +29,9 @@ export interface CcExecutorMcpServer {
   readonly server: McpServer;
   /** Tool calls running now. */
   readonly active: number;
-  /** Cancels every running tool call (their process groups are killed) and waits for them to end. */
+  /** Cancels every running tool call (their process groups are killed) and waits until they have answered. */
   cancelAll(): Promise<void>;
-  /** cancelAll(), then closes the MCP connection and the store. */
+  /** Refuses new calls, cancelAll() (calls still starting included), then closes the MCP connection, the registry and the store. */
   close(): Promise<void>;
 }
 
@@ -69,6 +69,9 @@ export function createMcpServer(options: McpServerOptions = {}): CcExecutorMcpSe
         calls.shutDown();
         if (calls.active > 0) logger.info({ calls: calls.active }, "mcp: canceling running tool calls");
         await cancelAll();
+        // The calls have returned their answers; the SDK sends each a few microtasks later. One
+        // turn of the event loop lets it, so that a canceled call is answered before the connection closes.
+        await new Promise((r) => setImmediate(r));
         await server.close().catch(() => undefined);
         await registry.close();
         await ctx.history.close();

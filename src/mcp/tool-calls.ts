@@ -11,8 +11,11 @@ export type RequestExtra = ProgressExtra & { signal: AbortSignal };
 export interface ToolCall {
   /** Progress notifications of this call (sent only when the client asked for them); every answer waits until they are out. */
   readonly progress: ProgressReporter;
-  /** Tracks the work the call started until `done`: `cancel` runs when the client cancels the call or the server shuts down. */
-  track(cancel: () => void, done: Promise<unknown>): void;
+  /**
+   * Hands over the work the call started: `cancel` runs when the client cancels the call or the
+   * server shuts down, at once when that happened while the work was still being started.
+   */
+  onCancel(cancel: () => void): void;
 }
 
 /**
@@ -21,12 +24,20 @@ export interface ToolCall {
  */
 export type SlotUse = "hold" | "tasks" | "none";
 
+interface Admitted {
+  stop(why: string): void;
+  answered: Promise<void>;
+}
+
 /**
- * The tool calls of one server: refused during shutdown and when no process slot is free, their
- * work canceled with their request or all at once, answered with an error result when they throw.
+ * The tool calls of one server, from admission to answer: refused during shutdown and when no
+ * process slot is free, canceled with their request or all at once, answered with an error result
+ * when they throw. A call counts from its admission, not from the start of its process: a
+ * shutdown that begins while a call still runs its pre hooks (or estimates its timeout) waits for
+ * it, and the work it then starts is canceled at once, before the registry and the store close.
  */
 export class ToolCalls {
-  private readonly works = new Map<number, { cancel: () => void; done: Promise<unknown> }>();
+  private readonly admitted = new Map<number, Admitted>();
   private seq = 0;
   private closing = false;
 
@@ -35,19 +46,19 @@ export class ToolCalls {
     private readonly logger: Logger,
   ) {}
 
-  /** Tool calls whose work runs now. */
+  /** Calls admitted and not yet answered. */
   get active(): number {
-    return this.works.size;
+    return this.admitted.size;
   }
 
-  /** Wraps a tool's handler: admission, process slots, error results. */
+  /** Wraps a tool's handler: admission, process slots, cancellation, progress settling, error results. */
   handler<A>(name: string, run: (args: A, call: ToolCall) => Promise<CallToolResult>, slotUse: SlotUse = "none"): (args: A, extra: RequestExtra) => Promise<CallToolResult> {
     return async (args, extra) => {
       if (this.closing) return errorResult("the MCP server is shutting down");
       if (slotUse === "tasks" && this.slots.full) return errorResult(this.slotsFull());
       const release = slotUse === "hold" ? this.slots.tryTake() : undefined;
       if (slotUse === "hold" && !release) return errorResult(this.slotsFull());
-      const call: ToolCall = { progress: new ProgressReporter(extra), track: (cancel, done) => this.track(extra.signal, cancel, done) };
+      const { call, answered } = this.admit(extra);
       try {
         return await run(args, call);
       } catch (err) {
@@ -58,36 +69,52 @@ export class ToolCalls {
         // Whatever the answer, it goes out after the call's progress notifications (see settle()).
         await call.progress.settle();
         release?.();
+        answered();
       }
     };
   }
 
-  /** From now on calls are refused, and work that starts is canceled at once. */
+  /** From now on calls are refused (those admitted go on until cancelAll stops them). */
   shutDown(): void {
     this.closing = true;
   }
 
-  /** Cancels the work of every running call and waits until it has ended, at most `boundMs`. */
+  /** Cancels every admitted call and waits until they have answered, at most `boundMs`. */
   async cancelAll(boundMs: number): Promise<void> {
-    const pending = [...this.works.values()];
-    for (const w of pending) w.cancel();
+    const calls = [...this.admitted.values()];
+    for (const c of calls) c.stop(this.closing ? "canceled: the server shuts down" : "canceled with every running call");
     const bound = new Promise<void>((r) => setTimeout(r, boundMs).unref());
-    await Promise.race([Promise.allSettled(pending.map((w) => w.done)), bound]);
+    await Promise.race([Promise.all(calls.map((c) => c.answered)), bound]);
   }
 
-  private track(signal: AbortSignal, cancel: () => void, done: Promise<unknown>): void {
+  private admit(extra: RequestExtra): { call: ToolCall; answered: () => void } {
     const id = ++this.seq;
-    const onAbort = () => {
-      this.logger.info({ call: id }, "tool call canceled by the client; stopping its work");
-      cancel();
+    let stopped = false;
+    let cancelWork: (() => void) | undefined;
+    const stop = (why: string) => {
+      if (stopped) return;
+      stopped = true;
+      this.logger.info({ call: id }, `tool call ${why}; stopping its work`);
+      cancelWork?.();
     };
-    this.works.set(id, { cancel, done });
-    if (signal.aborted || this.closing) onAbort(); // closing: it started while the server shut down
-    else signal.addEventListener("abort", onAbort, { once: true });
-    void done.finally(() => {
-      signal.removeEventListener("abort", onAbort);
-      this.works.delete(id);
-    });
+    const onAbort = () => stop("canceled by the client");
+    let resolveAnswered!: () => void;
+    this.admitted.set(id, { stop, answered: new Promise<void>((r) => (resolveAnswered = r)) });
+    if (extra.signal.aborted) onAbort();
+    else extra.signal.addEventListener("abort", onAbort, { once: true });
+    const call: ToolCall = {
+      progress: new ProgressReporter(extra),
+      onCancel(cancel) {
+        cancelWork = cancel;
+        if (stopped) cancel();
+      },
+    };
+    const answered = () => {
+      extra.signal.removeEventListener("abort", onAbort);
+      this.admitted.delete(id);
+      resolveAnswered();
+    };
+    return { call, answered };
   }
 
   private slotsFull(): string {

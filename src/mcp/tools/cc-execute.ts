@@ -28,7 +28,7 @@ export function registerCcExecute(server: McpServer, ctx: ToolContext, calls: To
     },
     calls.handler<CcExecuteArgs>(
       "cc_execute",
-      async (a, { progress, track }) => {
+      async (a, { progress, onCancel }) => {
         const cwd = ctx.directory(a.cwd);
         const door = await ctx.doorServices();
         const defaults = { ...claudeDefaults(config), registry: ctx.registry, logger };
@@ -67,7 +67,7 @@ export function registerCcExecute(server: McpServer, ctx: ToolContext, calls: To
         );
         if ("refused" in guarded) return errorResult(`Task not allowed: ${guarded.refused.message ?? "refused by a pre-claude hook"}`);
         const task = guarded.task;
-        track(() => task.cancel(), task.result);
+        onCancel(() => task.cancel());
         progress.heartbeat(HEARTBEAT_MS, () => progress.send(++ticks, undefined, `working for ${formatDuration(Date.now() - startedAt)}`));
         logger.info({ executionId, cwd }, "mcp: cc_execute started");
         const result = await task.result.finally(() => progress.stop());

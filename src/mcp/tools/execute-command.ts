@@ -31,7 +31,7 @@ export function registerExecuteCommand(server: McpServer, ctx: ToolContext, call
     },
     calls.handler<ExecuteCommandArgs>(
       "execute_command",
-      async (a, { progress, track }) => {
+      async (a, { progress, onCancel }) => {
         const cwd = ctx.directory(a.cwd);
         const door = await ctx.doorServices();
         const executionId = randomUUID();
@@ -68,7 +68,7 @@ export function registerExecuteCommand(server: McpServer, ctx: ToolContext, call
         const proc = cmd.proc;
         // The end is recorded as soon as the process is done (before shutdown closes the store); post-execute hooks follow.
         const finished = proc.done.then((r) => ({ r, post: cmd.finish(processCompletedParams(executionId, { ...r, pid: proc.pid, pgid: proc.pgid })) }));
-        track(() => void proc.cancel(), finished);
+        onCancel(() => void proc.cancel());
         progress.send(0, undefined, `started (pid ${proc.pid})`);
         // No total: progress is the seconds the command has run.
         progress.heartbeat(HEARTBEAT_MS, () => progress.send((Date.now() - proc.startedAt) / 1000, undefined, `running for ${formatDuration(Date.now() - proc.startedAt)}`));

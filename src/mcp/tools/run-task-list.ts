@@ -45,7 +45,7 @@ export function registerRunTaskList(server: McpServer, ctx: ToolContext, calls: 
     },
     calls.handler<RunTaskListArgs>(
       "run_task_list",
-      async (a, { progress, track }) => {
+      async (a, { progress, onCancel }) => {
         const hooks = ctx.hooks.current();
         let list: TaskList;
         let resumed: RunState | undefined;
@@ -97,7 +97,7 @@ export function registerRunTaskList(server: McpServer, ctx: ToolContext, calls: 
           if (err instanceof RunNotResumableError) return errorResult(`Cannot resume: ${err.message}`);
           throw err;
         }
-        track(() => void run.cancel(), run.finished);
+        onCancel(() => void run.cancel());
         listProgress.heartbeat(HEARTBEAT_MS);
         logger.info({ runId: run.runId, tasks: list.tasks.length, cwd }, "mcp: run_task_list started");
         const summary = await run.finished.finally(() => progress.stop());
