@@ -7,10 +7,10 @@ import type { Store } from "../store/index.js";
 import { VERSION } from "../version.js";
 import { ToolCalls } from "./tool-calls.js";
 import { createToolContext } from "./tool-context.js";
-import { registerCcExecute } from "./tools/cc-execute.js";
-import { registerExecuteCommand } from "./tools/execute-command.js";
-import { registerHistory } from "./tools/history.js";
-import { registerRunTaskList } from "./tools/run-task-list.js";
+import { ccExecuteTool } from "./tools/cc-execute.js";
+import { executeCommandTool } from "./tools/execute-command.js";
+import { historyTool } from "./tools/history.js";
+import { runTaskListTool } from "./tools/run-task-list.js";
 
 export const TOOL_NAMES = ["cc_execute", "run_task_list", "execute_command", "history"] as const;
 
@@ -50,10 +50,10 @@ export function createMcpServer(options: McpServerOptions = {}): CcExecutorMcpSe
   const ctx = createToolContext({ config, logger, registry, baseDir: options.cwd ?? process.cwd(), store: options.store });
   const calls = new ToolCalls(ctx.slots, logger);
   const server = new McpServer({ name: "cc-executor", version: VERSION }, { instructions: INSTRUCTIONS });
-  registerCcExecute(server, ctx, calls);
-  registerRunTaskList(server, ctx, calls);
-  registerExecuteCommand(server, ctx, calls);
-  registerHistory(server, ctx, calls);
+  calls.register(server, ccExecuteTool(ctx));
+  calls.register(server, runTaskListTool(ctx));
+  calls.register(server, executeCommandTool(ctx));
+  calls.register(server, historyTool(ctx));
 
   // Each cancel ends within the kill grace (SIGTERM, grace, SIGKILL); the bound keeps shutdown finite.
   const cancelAll = () => calls.cancelAll(config.killGraceMs + 10_000);

@@ -1,4 +1,6 @@
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { McpServer, ToolCallback } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { CallToolResult, ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
+import type { z } from "zod";
 import type { Logger } from "../logger.js";
 import type { ProcessSlots } from "../process/index.js";
 import { ProgressReporter, type ProgressExtra } from "./progress.js";
@@ -23,6 +25,19 @@ export interface ToolCall {
  * its tasks take slots themselves, but it is refused when none is free; "none": it runs nothing.
  */
 export type SlotUse = "hold" | "tasks" | "none";
+
+/** A tool: what clients are shown of it, and what runs a call. */
+export interface ToolDefinition<S extends z.ZodType> {
+  name: string;
+  title: string;
+  /** What the model reads to decide when and how to call it. */
+  description: string;
+  /** Strict: a misspelt argument is an error naming it. */
+  inputSchema: S;
+  annotations: ToolAnnotations;
+  slots: SlotUse;
+  run(args: z.output<S>, call: ToolCall): Promise<CallToolResult>;
+}
 
 interface Admitted {
   stop(why: string): void;
@@ -51,8 +66,15 @@ export class ToolCalls {
     return this.admitted.size;
   }
 
+  /** Registers a tool whose calls go through here. */
+  register<S extends z.ZodType>(server: McpServer, tool: ToolDefinition<S>): void {
+    const { name, slots, run, ...shown } = tool;
+    // The SDK types the callback by a conditional on the schema, which a generic schema cannot satisfy.
+    server.registerTool(name, shown, this.handler(name, run, slots) as unknown as ToolCallback<S>);
+  }
+
   /** Wraps a tool's handler: admission, process slots, cancellation, progress settling, error results. */
-  handler<A>(name: string, run: (args: A, call: ToolCall) => Promise<CallToolResult>, slotUse: SlotUse = "none"): (args: A, extra: RequestExtra) => Promise<CallToolResult> {
+  private handler<A>(name: string, run: (args: A, call: ToolCall) => Promise<CallToolResult>, slotUse: SlotUse = "none"): (args: A, extra: RequestExtra) => Promise<CallToolResult> {
     return async (args, extra) => {
       if (this.closing) return errorResult("the MCP server is shutting down");
       if (slotUse === "tasks" && this.slots.full) return errorResult(this.slotsFull());

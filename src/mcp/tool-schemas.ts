@@ -17,7 +17,6 @@ export const CcExecuteArgs = z.strictObject({
   max_tokens: TokenCount.optional().describe("The most tokens (input + output + cache) it may use over all its attempts."),
   resume_session: z.boolean().optional().describe("false: retries start afresh instead of continuing the failed attempt's Claude session (default true)."),
 });
-export type CcExecuteArgs = z.infer<typeof CcExecuteArgs>;
 
 const TaskItem = z.union([
   z.string().min(1).describe("A claude task with this prompt."),
@@ -70,7 +69,6 @@ export const RunTaskListArgs = z
     if (a.name !== undefined && a.tasks === undefined) ctx.addIssue({ code: "custom", message: "names an inline `tasks` list (a file or text list names itself)", path: ["name"] });
     if (a.format !== undefined && a.text === undefined && a.file === undefined) ctx.addIssue({ code: "custom", message: "goes with `text` or `file`", path: ["format"] });
   });
-export type RunTaskListArgs = z.infer<typeof RunTaskListArgs>;
 
 export const ExecuteCommandArgs = z.strictObject({
   command: z.string().min(1, "must not be empty").describe("A shell command line (run by zsh, bash or sh)."),
@@ -79,11 +77,9 @@ export const ExecuteCommandArgs = z.strictObject({
     .describe("Wall-clock limit in seconds (default: estimated from the history of similar commands, else CC_EXECUTOR_COMMAND_TIMEOUT, 600; null: none). Killed after STREAM_TIMEOUT seconds without output either way."),
   cwd: z.string().min(1).optional().describe("Working directory (default: the MCP server's)."),
 });
-export type ExecuteCommandArgs = z.infer<typeof ExecuteCommandArgs>;
 
 export const HistoryArgs = z.strictObject({
   limit: z.number().int().min(1).max(1000).optional().describe("At most this many executions, newest first (default 20)."),
   status: z.enum(["running", "completed", "failed", "timeout", "canceled"]).optional(),
   kind: z.enum(["command", "claude", "task"]).optional(),
 });
-export type HistoryArgs = z.infer<typeof HistoryArgs>;
