@@ -1,9 +1,9 @@
 import { isAbsolute, resolve } from "node:path";
-import { Option, type Command } from "commander";
 import { ENV_VARS, loadConfig, type Config } from "../config.js";
 import type { ExecutorClient } from "../client/index.js";
 import { CliError, ExitCode } from "./exit-codes.js";
 import { warn } from "./output.js";
+import type { EnvFlags } from "./caller-env-options.js";
 import { redactUrl } from "../redact-url.js";
 
 /**
@@ -28,20 +28,6 @@ export type CallerCommand = keyof typeof CARRIED;
 
 /** Settings that only say which server (or store) this command talks to: used here, never compared. */
 const CONNECTION: ReadonlyArray<keyof typeof ENV_VARS> = ["CC_EXECUTOR_HOST", "CC_EXECUTOR_PORT", "CC_EXECUTOR_HOME", "CC_EXECUTOR_TOKEN", "LOG_LEVEL"];
-
-export interface EnvFlags {
-  env?: string[];
-  passEnv?: string[];
-}
-
-const collect = (value: string, previous: string[] = []) => [...previous, value];
-
-/** --env K=V and --pass-env NAME, both repeatable. */
-export function addEnvOptions(cmd: Command): Command {
-  return cmd
-    .addOption(new Option("-e, --env <K=V>", "set a variable for the work (repeatable); added to the server's environment").argParser(collect))
-    .addOption(new Option("--pass-env <NAME>", "pass this variable's value from here (repeatable); an unset NAME is an error").argParser(collect));
-}
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -109,12 +95,5 @@ export async function warnSettingDifferences(client: ExecutorClient, command: Ca
   const list = diff.map((d) => `${d.name}=${format(d.here)} (server: ${format(d.server)})`).join(", ");
   warn(`the server ${url ? `at ${url} ` : ""}runs with its own settings, not these from here: ${list}. Restart the server with them, or stop it (cc-executor server stop) to run in-process with this environment.`);
 }
-
-/** The --help paragraph of the commands that send work to a server. */
-export const CARRIED_HELP = `What the request carries from here: the working directory, this command's options, CLAUDE_BIN
-(claude work), the variables named with --env/--pass-env, and CC_EXECUTOR_SHELL, STREAM_TIMEOUT
-(run) or CC_EXECUTOR_PERMISSION_MODE, _WAIT_ON_LIMIT, _CLAUDE_MAX_ATTEMPTS (claude) when set.
-A running server keeps its own environment and other settings (a warning names those set here
-that differ); with no server the work runs in-process with this environment.`;
 
 const format = (v: unknown) => (v === null || v === undefined ? "unset" : Array.isArray(v) ? v.join(",") : String(v));

@@ -1,7 +1,7 @@
 import type { ClaudeTaskResult } from "../claude/index.js";
 import { summarizeInput } from "../claude/tool-input.js";
 import type { ExecutorEvent } from "../client/index.js";
-import { Notifications } from "../protocol/index.js";
+import { Notifications } from "../protocol/names.js";
 import { ExitCode } from "./exit-codes.js";
 import { formatDuration, info, printJson, style } from "./output.js";
 import { expectedClaudeDuration } from "./eta.js";

@@ -2,22 +2,14 @@ import { existsSync, readdirSync } from "node:fs";
 import type { Command, Option } from "commander";
 import { loadConfig } from "../config.js";
 import { statePaths } from "../paths.js";
+import { FILES } from "./completion-scripts.js";
 
 /**
  * Shell completion: the scripts (`cc-executor completion bash|zsh|fish`) ask the CLI itself for
  * candidates (`cc-executor __complete <words>`), so they always match this version's commands and
  * options, and can offer run ids from the state directory. A candidate line is `value<TAB>description`;
- * a first line `:files` means "complete a file name".
+ * a first line `:files` means "complete a file name". The scripts themselves: completion-scripts.ts.
  */
-
-export const SHELLS = ["bash", "zsh", "fish"] as const;
-export type Shell = (typeof SHELLS)[number];
-
-/** The hidden first argument the scripts call the CLI with. */
-export const COMPLETE = "__complete";
-
-/** Marks "complete a path" for the shell scripts. */
-export const FILES = ":files";
 
 /** Arguments completed with ids from the state directory, by command path. */
 const ID_ARGUMENTS: Record<string, "runs" | "executions" | "any"> = {
@@ -113,63 +105,4 @@ export function writeCandidates(program: Command, words: string[]): void {
     lines = [];
   }
   if (lines.length) process.stdout.write(`${lines.join("\n")}\n`);
-}
-
-/** The script that hooks completion into a shell. */
-export function completionScript(shell: Shell): string {
-  switch (shell) {
-    case "bash":
-      return `# cc-executor completion for bash: add to ~/.bashrc
-#   source <(cc-executor completion bash)
-_cc_executor() {
-  local cur="\${COMP_WORDS[COMP_CWORD]}" IFS=$'\\n'
-  local lines=($(cc-executor ${COMPLETE} "\${COMP_WORDS[@]:1:COMP_CWORD}" 2>/dev/null))
-  if [[ "\${lines[0]}" == "${FILES}" ]]; then
-    COMPREPLY=($(compgen -f -- "$cur"))
-  else
-    COMPREPLY=($(printf '%s\\n' "\${lines[@]}" | cut -f1))
-  fi
-}
-complete -o filenames -F _cc_executor cc-executor
-`;
-    case "zsh":
-      return `#compdef cc-executor
-# cc-executor completion for zsh: add to ~/.zshrc (after compinit)
-#   source <(cc-executor completion zsh)
-_cc_executor() {
-  local -a lines candidates
-  local line value
-  lines=("\${(@f)$(cc-executor ${COMPLETE} "\${(@)words[2,CURRENT]}" 2>/dev/null)}")
-  if [[ "\${lines[1]}" == "${FILES}" ]]; then
-    _files
-    return
-  fi
-  for line in "\${lines[@]}"; do
-    [[ -z "$line" ]] && continue
-    value="\${line%%$'\\t'*}"
-    if [[ "$line" == *$'\\t'* ]]; then
-      candidates+=("\${value//:/\\\\:}:\${line#*$'\\t'}")
-    else
-      candidates+=("\${value//:/\\\\:}")
-    fi
-  done
-  _describe 'cc-executor' candidates
-}
-compdef _cc_executor cc-executor
-`;
-    case "fish":
-      return `# cc-executor completion for fish: save as ~/.config/fish/completions/cc-executor.fish
-#   cc-executor completion fish > ~/.config/fish/completions/cc-executor.fish
-function __cc_executor_complete
-    set -l words (commandline -opc) (commandline -ct)
-    set -l lines (cc-executor ${COMPLETE} $words[2..-1] 2>/dev/null)
-    if test "$lines[1]" = "${FILES}"
-        __fish_complete_path (commandline -ct)
-    else
-        printf '%s\\n' $lines
-    end
-end
-complete -c cc-executor -f -a '(__cc_executor_complete)'
-`;
-  }
 }

@@ -1,10 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { ExecutorClient } from "../client/index.js";
 import { loadConfig } from "../config.js";
-import { createLogger } from "../logger.js";
-import { startServer, type RunningServer } from "../server/index.js";
+import type { RunningServer } from "../server/index.js";
 import { readRuntimeRecord } from "../security/runtime-file.js";
-import { startDaemon } from "./daemon.js";
 import { localTarget } from "./server-locate.js";
 import { CliError, ExitCode } from "./exit-codes.js";
 import { info, style } from "./output.js";
@@ -56,6 +54,8 @@ export async function connectOrStartLocal(flags: ConnectionFlags, quiet = false)
     if (flags.local === false || flags.url !== undefined) throw unreachable(err, flags);
   }
   if (!quiet) info(style(`no server at ${url}; running in-process (start one with: cc-executor server start)`, "dim"));
+  // The server and its logger load only on this path: a client of a running server needs neither.
+  const [{ createLogger }, { startServer }] = await Promise.all([import("../logger.js"), import("../server/index.js")]);
   const localConfig = loadConfig({ overrides: { host: "127.0.0.1", port: 0, token: randomBytes(24).toString("base64url"), auth: true } });
   const server = await startServer(localConfig, { logger: createLogger({ level: localConfig.logLevel === "info" ? "warn" : localConfig.logLevel }) });
   const client = await ExecutorClient.connect({ url: server.url, token: server.token });
@@ -100,6 +100,7 @@ export async function connectOrStartDaemon(flags: Omit<ConnectionFlags, "local">
     const target = localTarget(config, readRuntimeRecord(config.home, config.port));
     return ExecutorClient.connect({ url: target.ws, ca: target.ca, token: flags.token, home: config.home });
   };
+  const { startDaemon } = await import("./daemon.js");
   let started;
   try {
     started = await startDaemon(config, { deadline: options.deadline });

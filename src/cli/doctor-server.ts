@@ -2,7 +2,7 @@ import { ExecutorClient, defaultServerUrl, type ServerSettings } from "../client
 import type { Config } from "../config.js";
 import { findExecutable } from "../process/index.js";
 import { settingDifferences } from "./caller-env.js";
-import type { Check } from "./commands/doctor.js";
+import type { Check } from "./actions/doctor.js";
 
 /**
  * `doctor` on the server that requests will go to (not only this shell): can this CLI use it

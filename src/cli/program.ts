@@ -1,5 +1,4 @@
 import { Command } from "commander";
-import { loadConfig } from "../config.js";
 import { VERSION } from "../version.js";
 import { registerClaude } from "./commands/claude.js";
 import { registerCleanup } from "./commands/cleanup.js";
@@ -18,7 +17,12 @@ import { registerQueue } from "./commands/queue.js";
 import { registerWorker } from "./commands/worker.js";
 import { registerWait } from "./commands/wait.js";
 
-/** The `cc-executor` command tree; each command group lives in its own file under commands/. */
+/**
+ * The `cc-executor` command tree. Each command group declares its names, options and help in
+ * commands/ and loads its implementation (actions/) with import() when it runs: building the
+ * whole tree (for --help and completion) loads commander and little else, and a command loads
+ * only what it uses. test/cli/startup-imports.test.ts keeps it that way.
+ */
 export function buildProgram(): Command {
   const program = new Command("cc-executor")
     .description("run shell commands and headless Claude Code tasks as supervised, streamed, strictly ordered tasks")
@@ -29,7 +33,7 @@ export function buildProgram(): Command {
     .exitOverride()
     // A bad setting (CC_EXECUTOR_PORT=abc, in the environment or .env) is the same clear exit-2 error
     // for every command, before it does anything.
-    .hook("preAction", () => void loadConfig());
+    .hook("preAction", async () => void (await import("../config.js")).loadConfig());
   registerServer(program);
   registerRun(program);
   registerClaude(program);

@@ -1,5 +1,5 @@
 import type { ExecutorEvent } from "../client/index.js";
-import { Notifications } from "../protocol/index.js";
+import { Notifications } from "../protocol/names.js";
 import { describeBudget, type TaskListSummary, type TaskOutcome, type TaskRow, type TaskSpec } from "../tasks/index.js";
 import { progressPrinter } from "./claude-output.js";
 import { expectedTaskDurations } from "./eta.js";

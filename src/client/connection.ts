@@ -1,6 +1,7 @@
 import WebSocket from "ws";
 import { defaultHome } from "../paths.js";
-import { Notifications, type ConnectedParams } from "../protocol/index.js";
+import type { ConnectedParams } from "../protocol/index.js";
+import { Notifications } from "../protocol/names.js";
 import { recordedTlsServer } from "../security/runtime-file.js";
 import { verifyServer } from "../security/verify-server.js";
 import { readLocalToken } from "../server/auth.js";

@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
 import WebSocket from "ws";
-import { Methods, Notifications } from "../protocol/index.js";
+import { Methods, Notifications } from "../protocol/names.js";
 import type {
   ConnectedParams,
   JsonRpcResponse,

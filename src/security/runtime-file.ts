@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { processStartTime } from "../process/index.js";
+import { processStartTime } from "../process/process-table.js";
 
 /**
  * One file per running server, named by its port, in <home>/servers/ (mode 0600): which process

@@ -10,6 +10,7 @@ import { loadConfig } from "../config.js";
 import { startServer } from "../server/index.js";
 import { haveProc, liveGroupMembers, liveWithCmdline, uniqueSleep, waitFor } from "./procs.js";
 import { inFrozenCgroup } from "../process/cgroup.js";
+import type { AssessSuite } from "./choices.js";
 
 /**
  * `cc-executor test assess`: behavioural self-checks of this install, each one a real action whose
@@ -17,8 +18,6 @@ import { inFrozenCgroup } from "../process/cgroup.js";
  * own bookkeeping.
  */
 
-export type AssessSuite = "core" | "cli" | "hooks";
-export const ASSESS_SUITES: readonly AssessSuite[] = ["core", "cli", "hooks"];
 
 export interface AssessCheck {
   suite: AssessSuite;

@@ -1,3 +1,4 @@
-export { runStress, stressMarkdown, summarizeLatency, DEFAULT_STRESS_COMMAND, DEFAULT_STRESS_PROMPT, type StressOptions, type StressReport, type StressTaskResult, type LatencySummary } from "./stress.js";
-export { runAssess, assessMarkdown, cliEntry, ASSESS_SUITES, type AssessCheck, type AssessReport, type AssessSuite, type CoreTarget } from "./assess.js";
+export { runStress, stressMarkdown, summarizeLatency, type StressOptions, type StressReport, type StressTaskResult, type LatencySummary } from "./stress.js";
+export { runAssess, assessMarkdown, cliEntry, type AssessCheck, type AssessReport, type CoreTarget } from "./assess.js";
 export { rssOf } from "./procs.js";
+export { ASSESS_SUITES, DEFAULT_STRESS_COMMAND, DEFAULT_STRESS_PROMPT, type AssessSuite } from "./choices.js";

@@ -1,10 +1,8 @@
 import type { ExecutorClient } from "../client/index.js";
+import { DEFAULT_STRESS_COMMAND } from "./choices.js";
 import { rssOf } from "./procs.js";
 
 /** `cc-executor test stress`: many real executions through a server, timed and checked. */
-
-export const DEFAULT_STRESS_COMMAND = "echo stress-{i}";
-export const DEFAULT_STRESS_PROMPT = "Reply with the single word: pong ({i})";
 
 export interface StressOptions {
   tasks: number;

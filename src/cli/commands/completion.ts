@@ -1,5 +1,5 @@
 import { Argument, type Command } from "commander";
-import { completionScript, SHELLS, type Shell } from "../completion.js";
+import { completionScript, SHELLS, type Shell } from "../completion-scripts.js";
 
 export function registerCompletion(program: Command): void {
   program
