@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { homeSettingsFile, mergeSettings, projectSettingsFiles, SettingsFileError, warnOnStderr } from "./config-sources.js";
 import { defaultHome } from "./paths.js";
 import { parseAgeSeconds, parseBytes } from "./units.js";
@@ -281,7 +281,9 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     }
   }
   raw.home = home;
-  const parsed = ConfigSchema.safeParse(raw);
+  // jitless: the settings are parsed a few times per process; compiling zod's fast path for this
+  // schema would cost a CLI command more (tens of ms) than it could ever save.
+  const parsed = ConfigSchema.safeParse(raw, { jitless: true });
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const key = String(issue.path[0] ?? "");

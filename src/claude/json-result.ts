@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /** The answer shape asked for in JSON mode. */
 export const JsonAnswer = z

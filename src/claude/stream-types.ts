@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * The stream-json messages of `claude -p --output-format stream-json --verbose` that we consume

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { RunId, Seconds, TokenCount, Usd } from "../protocol/index.js";
 
 // The tools' arguments. Strict: a misspelt argument (timeout_s, max_turn) is an error naming it,

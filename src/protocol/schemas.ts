@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { RpcError } from "./messages.js";
 import { ErrorCodes } from "./names.js";
 

@@ -1,5 +1,5 @@
 import { Job, Queue, Worker } from "bullmq";
-import { z } from "zod";
+import * as z from "zod";
 import { EnvVars, RunId, Seconds, TokenCount, Usd } from "../protocol/index.js";
 import type { TaskRequest } from "../tasks/index.js";
 import { JobSignature, signatureProblem } from "./signing.js";

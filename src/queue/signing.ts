@@ -1,5 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * Job signing (CC_EXECUTOR_QUEUE_SECRET): write access to Redis alone must not be enough to run

@@ -1,5 +1,5 @@
 import { Redis } from "ioredis";
-import { z } from "zod";
+import * as z from "zod";
 import { JobQueue, UNREADABLE } from "./job.js";
 import { bullConnection, queueKeys, resolveQueue, type QueueConnectionOptions } from "./keys.js";
 import { redactUrl } from "../redact-url.js";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { ControlType, ErrorCodes, parseParams, RpcError } from "../protocol/index.js";
 import type { Store } from "../store/index.js";
 import { checkpointPath, isRunId, listRunStates, loadRunState, RunNotFoundError, summarize } from "../tasks/index.js";

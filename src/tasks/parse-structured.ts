@@ -1,7 +1,7 @@
 import { basename } from "node:path";
 import type { Document, Node as YamlNode } from "yaml";
 import { lazyRequire } from "../lazy-require.js";
-import { z } from "zod";
+import * as z from "zod";
 import { parseCost, parseDuration, parseFailurePolicy, parseTokenCount, parseToolList, TaskListError, validateTaskList, type TaskList, type TaskSpec } from "./model.js";
 
 const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 
@@ -31,6 +31,12 @@ function staticClosure(entry: string): { files: string[]; packages: string[] } {
   return { files: [...files].map((f) => relative(ROOT, f)).sort(), packages: [...packages].sort() };
 }
 
+function sourceFiles(dir: string): string[] {
+  return readdirSync(join(ROOT, dir), { recursive: true, encoding: "utf8" })
+    .filter((f) => f.endsWith(".ts"))
+    .map((f) => join(dir, f));
+}
+
 describe("what the CLI loads at start", () => {
   it("--version alone loads the version and the stdout guard, nothing of the command tree", () => {
     const { files, packages } = staticClosure("src/cli/main.ts");
@@ -52,5 +58,10 @@ describe("what the CLI loads at start", () => {
     expect(packages).toEqual(["dotenv", "ws", "zod"]);
     const heavy = files.filter((f) => /^src\/(server\/(?!auth\.ts)|store\/|queue\/|mcp\/|tasks\/|claude\/|hooks\/|doors\/|process\/(?!process-table\.ts)|logger\.ts|protocol\/schemas\.ts)/.test(f));
     expect(heavy).toEqual([]);
+  });
+
+  it("zod is imported as a namespace, so that the CLI bundle leaves out what it does not use (its locales)", () => {
+    const named = sourceFiles("src").filter((f) => /import\s*\{[^}]*\bz\b[^}]*\}\s*from\s*["']zod["']/.test(readFileSync(join(ROOT, f), "utf8")));
+    expect(named).toEqual([]);
   });
 });
