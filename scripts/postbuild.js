@@ -1,7 +1,6 @@
-// Make the CLI entry executable after tsc (npm link / npm install -g use it directly),
-// then bundle the dashboard into dist/dashboard.
-import { chmodSync, existsSync } from "node:fs";
+// After tsc (the library in dist/): bundle the CLI into dist/cli (its bin entry is made executable
+// there, for npm link / npm install -g), then the dashboard into dist/dashboard.
+import { buildCli } from "./build-cli.js";
 import { buildDashboard } from "./build-dashboard.js";
-const entry = new URL("../dist/cli/main.js", import.meta.url);
-if (existsSync(entry)) chmodSync(entry, 0o755);
+await buildCli();
 await buildDashboard();

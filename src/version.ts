@@ -1,14 +1,12 @@
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { PACKAGE_ROOT } from "./package-root.js";
 
-/** Package version, read once from package.json (works from src/ under vitest and from dist/). */
+/** Package version, read once from package.json. */
 export const VERSION: string = (() => {
-  for (const rel of ["../package.json", "../../package.json"]) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), "utf8")) as { name?: string; version?: string };
-      if (pkg.name === "cc-executor" && pkg.version) return pkg.version;
-    } catch {
-      // try the next candidate
-    }
+  try {
+    return (JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")) as { version?: string }).version ?? "0.0.0";
+  } catch {
+    return "0.0.0";
   }
-  return "0.0.0";
 })();

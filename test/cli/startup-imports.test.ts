@@ -41,7 +41,7 @@ describe("what the CLI loads at start", () => {
   it("--version alone loads the version and the stdout guard, nothing of the command tree", () => {
     const { files, packages } = staticClosure("src/cli/main.ts");
     expect(packages).toEqual([]);
-    expect(files).toEqual(["src/cli/exit-codes.ts", "src/cli/main.ts", "src/cli/stdout-closed.ts", "src/version.ts"]);
+    expect(files).toEqual(["src/cli/exit-codes.ts", "src/cli/main.ts", "src/cli/stdout-closed.ts", "src/package-root.ts", "src/version.ts"]);
   });
 
   it("the command tree (--help, completion, every command) loads commander and the declarations only", () => {
@@ -50,7 +50,7 @@ describe("what the CLI loads at start", () => {
     // every command's declaration is there, no implementation
     expect(files).toContain("src/cli/commands/run.ts");
     expect(files.filter((f) => f.startsWith("src/cli/actions/"))).toEqual([]);
-    expect(files.filter((f) => !f.startsWith("src/cli/"))).toEqual(["src/selftest/choices.ts", "src/tasks/model.ts", "src/units.ts", "src/version.ts"]);
+    expect(files.filter((f) => !f.startsWith("src/cli/"))).toEqual(["src/package-root.ts", "src/selftest/choices.ts", "src/tasks/model.ts", "src/units.ts", "src/version.ts"]);
   });
 
   it("`run` loads the client, the settings and its output code: no server, store, queue, process supervisor, logger or message schemas", () => {

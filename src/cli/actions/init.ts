@@ -1,11 +1,12 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
+import { PACKAGE_ROOT } from "../../package-root.js";
 import type { InitFlags } from "../commands/init.js";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { info, printJson, style, warn } from "../output.js";
 import { claudeMcpAddLine, mcpEntry } from "../mcp-entry.js";
 
-const TEMPLATES = new URL("../../../templates/", import.meta.url);
+const TEMPLATES = join(PACKAGE_ROOT, "templates");
 
 /** What `init` writes into a project: [template file, destination relative to the project]. */
 const FILES: Array<[string, string]> = [
@@ -28,7 +29,7 @@ export function initProject(dir: string, force = false): InitResult {
       continue;
     }
     mkdirSync(join(target, ".."), { recursive: true });
-    writeFileSync(target, readFileSync(new URL(template, TEMPLATES)));
+    writeFileSync(target, readFileSync(join(TEMPLATES, template)));
     result.written.push(dest);
   }
   return result;

@@ -1,0 +1,55 @@
+// Bundles the CLI (src/cli/main.ts and everything it loads, at start or on demand) into dist/cli:
+// main.js plus chunks that each command loads when it runs. Starting a Node program costs a file
+// look-up, read and compile per ES module; the CLI would otherwise load hundreds of them (zod alone
+// is ~100 files) before printing a line. The library (dist/index.js and the rest of dist) stays
+// tsc's output. Small pure-JS packages are bundled; packages with native code, worker files or
+// their own lazy loading stay in node_modules. Every chunk lands in dist/cli, one level below the
+// package's dist/ as the bundled modules were: what they find from import.meta.url (../dashboard)
+// is still there; src/package-root.ts finds the package's own files (templates/) from anywhere.
+import { build } from "esbuild";
+import { chmodSync, readdirSync, rmSync } from "node:fs";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+
+/** Packages compiled into the bundle; every other one is imported from node_modules at run time. */
+const BUNDLED = new Set(["commander", "zod", "ws", "dotenv"]);
+
+const packageName = (specifier) => specifier.split("/").slice(0, specifier.startsWith("@") ? 2 : 1).join("/");
+
+/** Bare imports of packages not in BUNDLED stay imports (resolved by node at run time). */
+const externalPackages = {
+  name: "external-packages",
+  setup(b) {
+    b.onResolve({ filter: /^[^./]/ }, (args) => {
+      if (args.path.startsWith("node:")) return { path: args.path, external: true };
+      return BUNDLED.has(packageName(args.path)) ? undefined : { path: args.path, external: true };
+    });
+  },
+};
+
+export async function buildCli({ outdir = `${root}dist/cli` } = {}) {
+  // an earlier build's chunks (their names carry a hash)
+  rmSync(outdir, { recursive: true, force: true });
+  await build({
+    entryPoints: [`${root}src/cli/main.ts`],
+    outdir,
+    bundle: true,
+    splitting: true,
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    entryNames: "[name]",
+    plugins: [externalPackages],
+    // CommonJS packages in an ES module bundle call require() for node's own modules
+    banner: { js: 'import { createRequire as __ccCreateRequire } from "node:module"; const require = __ccCreateRequire(import.meta.url);' },
+    sourcemap: true,
+    logLevel: "warning",
+  });
+  chmodSync(`${outdir}/main.js`, 0o755);
+  return readdirSync(outdir).filter((f) => f.endsWith(".js")).length;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  console.log(`CLI bundled into dist/cli (${await buildCli()} files)`);
+}
