@@ -185,8 +185,9 @@ describe("distributed mode: three workers, one strictly ordered list", () => {
     const summary = await run.finished();
     expect(summary.status).toBe("completed");
     expect(chunks.length).toBeGreaterThan(10); // 64 KiB chunks, streamed while the task ran
+    // Every message is bounded (an output chunk keeps its first 16 KiB). How much of the 3 MB that
+    // relays in all depends on how the pipe reads fell (chunks of up to 64 KiB), so no total is asserted.
     for (const c of chunks) expect(c.length).toBeLessThanOrEqual(16 * 1024 + 64);
-    expect(chunks.join("").length).toBeLessThan(1_500_000);
     // the outcome keeps the output's tail, as in local mode
     expect(summary.tasks[0]!.status === "completed" && (summary.tasks[0] as TaskOutcome).result).toMatch(/tail-marker\n?$/);
   }, 30_000);
