@@ -1,10 +1,11 @@
 import { dirname } from "node:path";
-import type { DetachedRun } from "../client/index.js";
+import type { DetachedRun, ExecutorClient } from "../client/index.js";
 import { loadConfig } from "../config.js";
 import { statePaths } from "../paths.js";
 import { callerBudgetS, deadlineAfter } from "./budget.js";
-import type { ServerStartingError } from "./connect.js";
-import { ExitCode } from "./exit-codes.js";
+import { warnSettingDifferences } from "./caller-env.js";
+import { connectOrStartDaemon, ServerStartingError } from "./connect.js";
+import { CliError, ExitCode } from "./exit-codes.js";
 import { info, printJson, style, warn } from "./output.js";
 
 /** What `claude --detach` and `tasks run --detach` print: the run's id and how to follow it. */
@@ -52,4 +53,33 @@ export function printServerStarting(err: ServerStartingError, flags: { json?: bo
   if (flags.json) printJson({ status: "starting", started: false, server_pid: err.pid, message: err.message });
   info(style(err.message, "yellow"));
   return ExitCode.notYet;
+}
+
+/**
+ * `claude --detach` and `tasks run|resume --detach`: starts the work on the server (starting one
+ * in the background when none runs), prints its id and how to follow it. Exit 0, or 4 when the
+ * server was still starting and nothing was started. `asCliError` says how a refusal exits.
+ */
+export async function startDetached(
+  flags: { url?: string; token?: string; quiet?: boolean; json?: boolean },
+  what: { kind: DetachedOutput["kind"]; command: "claude" | "tasks" },
+  start: (client: ExecutorClient) => Promise<DetachedRun>,
+  asCliError: (err: unknown) => CliError = (err) => new CliError((err as Error).message, ExitCode.failure),
+): Promise<number> {
+  let client: ExecutorClient;
+  try {
+    client = await connectOrStartDaemon({ url: flags.url, token: flags.token }, { quiet: flags.quiet, deadline: detachDeadline() });
+  } catch (err) {
+    if (err instanceof ServerStartingError) return printServerStarting(err, flags);
+    throw err;
+  }
+  try {
+    await warnSettingDifferences(client, what.command);
+    printDetached(await start(client), what.kind, flags);
+    return ExitCode.ok;
+  } catch (err) {
+    throw asCliError(err);
+  } finally {
+    await client.close();
+  }
 }

@@ -2,8 +2,8 @@ import { resolve } from "node:path";
 import type { ClaudeRequestOptions } from "../../client/index.js";
 import { carriedValue, requestEnv, warnSettingDifferences } from "../caller-env.js";
 import type { ClaudeFlags } from "../commands/claude.js";
-import { connectOrStartDaemon, connectOrStartLocal, ServerStartingError } from "../connect.js";
-import { detachDeadline, printDetached, printServerStarting } from "../detach.js";
+import { connectOrStartLocal } from "../connect.js";
+import { startDetached } from "../detach.js";
 import { cancelOnceStarted, onInterrupt } from "../interrupt.js";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { info, style } from "../output.js";
@@ -35,24 +35,9 @@ function requestOptions(flags: ClaudeFlags): Omit<ClaudeRequestOptions, "onEvent
   };
 }
 
-async function runDetached(prompt: string, flags: ClaudeFlags): Promise<number> {
+function runDetached(prompt: string, flags: ClaudeFlags): Promise<number> {
   const options = requestOptions(flags); // bad --env/--pass-env: exit 2 before anything starts
-  let client;
-  try {
-    client = await connectOrStartDaemon({ url: flags.url, token: flags.token }, { quiet: flags.quiet, deadline: detachDeadline() });
-  } catch (err) {
-    if (err instanceof ServerStartingError) return printServerStarting(err, flags);
-    throw err;
-  }
-  try {
-    await warnSettingDifferences(client, "claude");
-    printDetached(await client.detachClaude(prompt, options), "claude", flags);
-    return ExitCode.ok;
-  } catch (err) {
-    throw new CliError((err as Error).message, ExitCode.failure);
-  } finally {
-    await client.close();
-  }
+  return startDetached(flags, { kind: "claude", command: "claude" }, (client) => client.detachClaude(prompt, options));
 }
 
 /** `cc-executor claude`: one Claude Code task, in the foreground or detached; its exit code. */

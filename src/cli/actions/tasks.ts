@@ -10,8 +10,8 @@ import { taskListRunServices } from "../../doors/index.js";
 import { HistoryRecorder, storeOptionsFrom, timeoutLimitsFrom } from "../../store/index.js";
 import { openStoreOrFallback } from "../../store/fallback.js";
 import { budgetFromLimits, checkPreTaskList, formatFromPath, groupSettings, isRunId, listRunStates, loadRunState, loadTaskListFile, planPhases, summarize, TaskListError, TaskListRefusedError, RunNotFoundError, RunNotResumableError, type TaskList, type TaskListEvent, type TaskListSummary, type TaskSpec } from "../../tasks/index.js";
-import { connectOrStartDaemon, connectOrStartLocal, ServerStartingError } from "../connect.js";
-import { detachDeadline, printDetached, printServerStarting } from "../detach.js";
+import { connectOrStartLocal } from "../connect.js";
+import { startDetached } from "../detach.js";
 import { cancelOnceStarted, onInterrupt } from "../interrupt.js";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { formatDuration, formatTime, info, printJson, style } from "../output.js";
@@ -128,24 +128,9 @@ function listError(err: unknown): CliError {
   return new CliError((err as Error).message.replace(/^Invalid params: /, ""), refused ? ExitCode.usage : ExitCode.failure);
 }
 
-async function runDetached(request: TaskListRequest, flags: RunFlags): Promise<number> {
+function runDetached(request: TaskListRequest, flags: RunFlags): Promise<number> {
   const options = requestOptions(request, flags); // bad --env/--pass-env: exit 2 before anything starts
-  let client;
-  try {
-    client = await connectOrStartDaemon({ url: flags.url, token: flags.token }, { quiet: flags.quiet, deadline: detachDeadline() });
-  } catch (err) {
-    if (err instanceof ServerStartingError) return printServerStarting(err, flags);
-    throw err;
-  }
-  try {
-    await warnSettingDifferences(client, "tasks");
-    printDetached(await client.detachTaskList(request, options), "task-list", flags);
-    return ExitCode.ok;
-  } catch (err) {
-    throw listError(err);
-  } finally {
-    await client.close();
-  }
+  return startDetached(flags, { kind: "task-list", command: "tasks" }, (client) => client.detachTaskList(request, options), listError);
 }
 
 /** The tasks of a run to resume, from its checkpoint here (for ETAs; undefined when it is not here). */
