@@ -27,7 +27,8 @@ export async function spawnServerIn(options: { cwd: string; env?: NodeJS.Process
   child.stderr?.on("data", (d: Buffer) => (err += d.toString()));
   const exited = finished(child, 600_000);
   const deadline = Date.now() + 40_000;
-  while (!/listening on/.test(err)) {
+  // The start message's last line: the lines before it (where the token came from) are there too.
+  while (!/stop with Ctrl-C/.test(err)) {
     if (Date.now() > deadline || child.exitCode !== null) {
       child.kill("SIGKILL");
       throw new Error(`server did not start: ${err}`);
