@@ -176,6 +176,6 @@ describe("cc-executor doctor", () => {
     expect(report.checks.find((c: { name: string }) => c.name === "claude").detail).toMatch(/CLAUDE_BIN=\/nonexistent\/claude/);
     const bad = await runCli(["doctor"], { env: { ...env, REDIS_URL: "redis://127.0.0.1:1" } });
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toMatch(/FAIL\s+redis/);
+    expect(bad.stdout).toMatch(/FAIL\s+redis/); // the report is data: stdout
   });
 });

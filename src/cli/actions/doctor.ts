@@ -13,7 +13,7 @@ import { runsUsage, scanRunFolders } from "../../runs/index.js";
 import { openStore, storeOptionsFrom } from "../../store/index.js";
 import { formatAge, formatBytes } from "../../units.js";
 import { ExitCode } from "../exit-codes.js";
-import { info, printJson, style } from "../output.js";
+import { printJson, style } from "../output.js";
 import { inspectStateDir } from "../../security/state-dir.js";
 import { PEER_UID_SUPPORTED } from "../../security/peer-uid.js";
 import { probeServer } from "../server-locate.js";
@@ -225,10 +225,12 @@ export async function doctor(flags: { json?: boolean }): Promise<void> {
   const failed = checks.some((c) => c.status === "fail");
   if (flags.json) printJson({ ok: !failed, checks });
   else {
-    const mark = { ok: style("ok  ", "green"), warn: style("warn", "yellow"), fail: style("FAIL", "red") };
+    // The report is the command's data: stdout (`doctor | less`, `doctor > report.txt`).
+    const out = process.stdout;
+    const mark = { ok: style("ok  ", "green", out), warn: style("warn", "yellow", out), fail: style("FAIL", "red", out) };
     for (const c of checks) {
-      info(`${mark[c.status]}  ${c.name.padEnd(15)} ${c.detail}`);
-      if (c.hint) info(`      ${"".padEnd(15)} ${style(`→ ${c.hint}`, "dim")}`);
+      out.write(`${mark[c.status]}  ${c.name.padEnd(15)} ${c.detail}\n`);
+      if (c.hint) out.write(`      ${"".padEnd(15)} ${style(`→ ${c.hint}`, "dim", out)}\n`);
     }
   }
   if (failed) process.exitCode = ExitCode.failure;
