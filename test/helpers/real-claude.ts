@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ccExecute, type ClaudeTaskEvent, type ClaudeTaskOptions, type ClaudeTaskResult, type StreamEvent } from "../../src/claude/index.js";
 import { afterAll, beforeAll, beforeEach } from "vitest";
-import { markerHandler, startMessagesApi, type MessagesApi } from "./messages-api.js";
+import { markerHandler, startMessagesApi, type Handler, type MessagesApi } from "./messages-api.js";
 
 const PINNED_CLI = fileURLToPath(new URL("../../node_modules/@anthropic-ai/claude-code/cli.js", import.meta.url));
 
@@ -180,16 +180,16 @@ export function processGone(pid: number): boolean {
 
 /**
  * The Messages API double for a test file: started before its tests (the caller's own claude
- * settings set aside), the marker handler restored before each test, closed after them. The
+ * settings set aside), `handler` (default: the scenario markers) restored before each test, closed after them. The
  * returned object stands for the double started in beforeAll (it exists only from then on).
  */
-export function useMessagesApi(): MessagesApi {
+export function useMessagesApi(handler: Handler = markerHandler): MessagesApi {
   let current: MessagesApi | undefined;
   beforeAll(async () => {
     isolateFromCallerClaudeEnv();
-    current = await startMessagesApi();
+    current = await startMessagesApi({ handler });
   });
-  beforeEach(() => current!.setHandler(markerHandler));
+  beforeEach(() => current!.setHandler(handler));
   afterAll(async () => {
     await current?.close();
   });

@@ -6,20 +6,13 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startMessagesApi, userText, type MessagesApi } from "../../helpers/messages-api.js";
-import { isolateFromCallerClaudeEnv, realClaudeEnv, runRealTask } from "../../helpers/real-claude.js";
+import { describe, expect, it } from "vitest";
+import { userText } from "../../helpers/messages-api.js";
+import { useMessagesApi, realClaudeEnv, runRealTask } from "../../helpers/real-claude.js";
 import { forgetSessions, scriptedWorker } from "../../helpers/scripted-worker.js";
 
 describe("real claude CLI: retries continue the session; task budgets", () => {
-  let api: MessagesApi;
-  beforeAll(async () => {
-    isolateFromCallerClaudeEnv();
-    api = await startMessagesApi({ handler: scriptedWorker() });
-  });
-  afterAll(async () => {
-    await api.close();
-  });
+  const api = useMessagesApi(scriptedWorker());
   const callsOf = (sessionId: string | null) => api.messageRequests().filter((r) => r.sessionId === sessionId);
 
   it("a missing UUID: the retry continues the session — the resumed request carries the earlier turns and the continue prompt with the UUID", { timeout: 180_000 }, async () => {

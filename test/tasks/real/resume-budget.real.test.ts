@@ -6,23 +6,16 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { loadRunState, resumeTaskList, runTaskList, type TaskListEvent, type TaskListOptions } from "../../../src/tasks/index.js";
 import { finished, runCli, spawnCli } from "../../helpers/cli.js";
-import { startMessagesApi, userText, type ApiRequest, type MessagesApi } from "../../helpers/messages-api.js";
+import { userText, type ApiRequest } from "../../helpers/messages-api.js";
 import { waitUntil } from "../../helpers/procs.js";
-import { isolateFromCallerClaudeEnv, realClaudeEnv } from "../../helpers/real-claude.js";
+import { useMessagesApi, realClaudeEnv } from "../../helpers/real-claude.js";
 import { scriptedWorker } from "../../helpers/scripted-worker.js";
 
 describe("real claude CLI: task lists continue sessions and keep budgets", () => {
-  let api: MessagesApi;
-  beforeAll(async () => {
-    isolateFromCallerClaudeEnv();
-    api = await startMessagesApi({ handler: scriptedWorker() });
-  });
-  afterAll(async () => {
-    await api.close();
-  });
+  const api = useMessagesApi(scriptedWorker());
 
   function setup() {
     const { env, bin, home } = realClaudeEnv(api, { maxRetries: 0 });

@@ -5,11 +5,11 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { runTaskList, type TaskListEvent } from "../../../src/tasks/index.js";
 import { gitIn, gitRepo, branches, status, worktrees } from "../../helpers/git-repo.js";
-import { obedientAnswer, reply, startMessagesApi, type ApiRequest, type MessagesApi } from "../../helpers/messages-api.js";
-import { isolateFromCallerClaudeEnv, realClaudeEnv } from "../../helpers/real-claude.js";
+import { obedientAnswer, reply, type ApiRequest } from "../../helpers/messages-api.js";
+import { useMessagesApi, realClaudeEnv } from "../../helpers/real-claude.js";
 
 /** `RUN: <shell command>` in the task's prompt: the model runs it with Bash, then answers with the UUID. */
 function shellWorker(req: ApiRequest) {
@@ -23,14 +23,7 @@ function shellWorker(req: ApiRequest) {
 }
 
 describe("real claude CLI: parallel groups in git worktrees", () => {
-  let api: MessagesApi;
-  beforeAll(async () => {
-    isolateFromCallerClaudeEnv();
-    api = await startMessagesApi({ handler: shellWorker });
-  });
-  afterAll(async () => {
-    await api.close();
-  });
+  const api = useMessagesApi(shellWorker);
 
   function setup(files: Record<string, string>) {
     const { env, bin, home } = realClaudeEnv(api);
