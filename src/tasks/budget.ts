@@ -1,22 +1,13 @@
+import type { BudgetStatus } from "./budget-status.js";
 import { tokensOf, type Budget, type TaskOutcome, type TaskSpec } from "./model.js";
+
+export type { BudgetStatus };
 
 /** What a run has spent, in all and per task (over all its attempts); kept in the checkpoint. */
 export interface Spent {
   cost_usd: number;
   tokens: number;
   tasks: Record<string, { cost_usd: number; tokens: number }>;
-}
-
-/** A run's budget as reported (events, summary, `tasks show`): limits, spent, left. */
-export interface BudgetStatus {
-  max_cost_usd?: number;
-  max_tokens?: number;
-  spent_cost_usd: number;
-  spent_tokens: number;
-  remaining_cost_usd?: number;
-  remaining_tokens?: number;
-  /** Spent reached a limit: no new task starts. */
-  exhausted: boolean;
 }
 
 /** The limits one task attempt runs with. */

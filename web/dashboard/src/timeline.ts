@@ -1,3 +1,4 @@
+import type { BudgetStatus } from "../../../src/tasks/budget-status.js";
 import { badge, h } from "./dom.js";
 import { cost, duration, time, tokens } from "./format.js";
 
@@ -23,15 +24,7 @@ export interface TaskRow {
 }
 
 /** A run's budget as the server reports it: what was spent, and the limits and what is left when it has them. */
-export interface BudgetInfo {
-  max_cost_usd?: number;
-  max_tokens?: number;
-  spent_cost_usd: number;
-  spent_tokens: number;
-  remaining_cost_usd?: number;
-  remaining_tokens?: number;
-  exhausted: boolean;
-}
+export type BudgetInfo = BudgetStatus;
 
 /** The merge step of an isolated parallel task's branch. */
 export interface MergeInfo {
