@@ -46,16 +46,22 @@ async function exitWithin(worker: CliWorker, ms: number): Promise<{ code: number
   return { ...exit, ms: Date.now() - t0 };
 }
 
+/** A worker (task grace `graceS`) running a long task; then Redis freezes and the worker gets SIGTERM. */
+async function sigtermWhileRedisFrozen(graceS: number) {
+  const { redis, worker, queueName, dir } = await setup(graceS);
+  const s = uniqueSleep();
+  cleanups.push(() => liveSleeps(s).forEach((p) => process.kill(p.pid, "SIGKILL")));
+  const run = await submitTaskList([{ id: "long", command: `sleep ${s}` }], { redisUrl: redis.url, queueName, home: join(dir, "submitter"), cwd: dir });
+  cleanups.push(() => run.executor.close());
+  await waitUntil(() => liveSleeps(s).length === 1, 15_000, "the task to start");
+  freeze(redis);
+  worker.child.kill("SIGTERM");
+  return { worker, s };
+}
+
 describe("worker shutdown whatever Redis does", () => {
   it("Redis frozen while a task runs: SIGTERM kills the task after the grace period and exits", async () => {
-    const { redis, worker, queueName, dir } = await setup(2);
-    const s = uniqueSleep();
-    cleanups.push(() => liveSleeps(s).forEach((p) => process.kill(p.pid, "SIGKILL")));
-    const run = await submitTaskList([{ id: "long", command: `sleep ${s}` }], { redisUrl: redis.url, queueName, home: join(dir, "submitter"), cwd: dir });
-    cleanups.push(() => run.executor.close());
-    await waitUntil(() => liveSleeps(s).length === 1, 15_000, "the task to start");
-    freeze(redis);
-    worker.child.kill("SIGTERM");
+    const { worker, s } = await sigtermWhileRedisFrozen(2);
     // grace 2 s, then the task's kill grace (3 s) at most, and a bounded goodbye to Redis
     const exit = await exitWithin(worker, 7000);
     expect(exit.code).not.toBeNull();
@@ -63,14 +69,7 @@ describe("worker shutdown whatever Redis does", () => {
   }, 40_000);
 
   it("Redis frozen while a task runs, long grace: the first SIGTERM waits for the task, a second one ends it and exits at once", async () => {
-    const { redis, worker, queueName, dir } = await setup(60);
-    const s = uniqueSleep();
-    cleanups.push(() => liveSleeps(s).forEach((p) => process.kill(p.pid, "SIGKILL")));
-    const run = await submitTaskList([{ id: "long", command: `sleep ${s}` }], { redisUrl: redis.url, queueName, home: join(dir, "submitter"), cwd: dir });
-    cleanups.push(() => run.executor.close());
-    await waitUntil(() => liveSleeps(s).length === 1, 15_000, "the task to start");
-    freeze(redis);
-    worker.child.kill("SIGTERM");
+    const { worker, s } = await sigtermWhileRedisFrozen(60);
     await new Promise((r) => setTimeout(r, 1500));
     expect(worker.child.exitCode).toBeNull(); // the task has 60 s to finish
     expect(liveSleeps(s)).toHaveLength(1);
