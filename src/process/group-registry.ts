@@ -25,7 +25,7 @@ export interface ReapReport {
 
 /** How executions are contained, as doctor and /health report it. */
 export type ContainmentInfo =
-  | { kind: "cgroup"; dir: string; limits: CgroupLimits; limits_unavailable?: string }
+  | { kind: "cgroup"; dir: string; limits: CgroupLimits; limits_unavailable?: string; mount_point: string; favordynmods: boolean }
   | { kind: "process-group"; reason: string };
 
 export interface GroupRegistryOptions {
@@ -75,7 +75,7 @@ export class GroupRegistry {
   /** What contains executions here (cgroup or process group) and why. */
   containment(): ContainmentInfo {
     const cg = this.cgroups();
-    if (cg) return { kind: "cgroup", dir: cg.scopeDir, limits: cg.limits, ...(cg.limitsUnavailable ? { limits_unavailable: cg.limitsUnavailable } : {}) };
+    if (cg) return { kind: "cgroup", dir: cg.scopeDir, limits: cg.limits, ...(cg.limitsUnavailable ? { limits_unavailable: cg.limitsUnavailable } : {}), mount_point: cg.mountPoint, favordynmods: cg.favordynmods };
     const reason = this.options.containment === "process-group" ? "process groups chosen by configuration (CC_EXECUTOR_CONTAINMENT=process-group)" : (this.support as { reason: string }).reason;
     return { kind: "process-group", reason };
   }

@@ -142,7 +142,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
       active_processes: ctx.slots.inUse,
       max_processes: config.maxProcesses,
       // What kills an execution's processes: its cgroup (also a setsid daemon) or its process group.
-      containment: containment.kind === "cgroup" ? { kind: containment.kind, limits: containment.limits, limits_unavailable: containment.limits_unavailable } : containment,
+      containment: containment.kind === "cgroup" ? { kind: containment.kind, limits: containment.limits, limits_unavailable: containment.limits_unavailable, favordynmods: containment.favordynmods } : containment,
       uptime_seconds: Math.round((Date.now() - startedAt) / 1000),
       auth: config.auth,
       peer_auth: config.peerAuth && PEER_UID_SUPPORTED,

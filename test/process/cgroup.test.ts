@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { cgroupSupport, removeCgroupDir } from "../../src/process/cgroup.js";
+import { cgroupSupport, findCgroup2Mount, removeCgroupDir } from "../../src/process/cgroup.js";
 import { GroupRegistry, startProcess } from "../../src/process/index.js";
 import { crash, startGroupOwner } from "../helpers/group-owner.js";
 import { liveSleeps, uniqueSleep, waitUntil } from "../helpers/procs.js";
@@ -188,5 +188,14 @@ describe("without cgroups (configured, or not available)", () => {
     const info = reg.containment();
     if (info.kind === "cgroup" && info.limits.pidsMax === 20) return; // applied: covered above
     expect(info.kind === "cgroup" ? info.limits_unavailable : info.reason).toBeTruthy();
+  });
+});
+
+describe("the cgroup v2 mount as /proc/self/mountinfo describes it", () => {
+  const line = (superOptions: string) => `41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 ${superOptions}\n`;
+  it("finds the mount point and whether it is mounted with favordynmods (a super-block option)", () => {
+    expect(findCgroup2Mount(`22 1 0:21 / /proc rw - proc proc rw\n${line("rw")}`)).toEqual({ root: "/", mountPoint: "/sys/fs/cgroup/unified", readOnly: false, favordynmods: false });
+    expect(findCgroup2Mount(line("rw,nsdelegate,favordynmods,memory_recursiveprot"))).toMatchObject({ favordynmods: true });
+    expect(findCgroup2Mount("22 1 0:21 / /proc rw - proc proc rw\n")).toBeUndefined();
   });
 });

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
 import { cgroupSupport } from "../../src/process/cgroup.js";
 import { runCli } from "../helpers/cli.js";
 import { liveSleeps, uniqueSleep, waitUntil } from "../helpers/procs.js";
@@ -32,6 +33,8 @@ describe("containment as the server and doctor report it", () => {
     const fullHealth = async (t: TestServer) => (await (await fetch(`http://127.0.0.1:${t.port}/health`, { headers: { authorization: `Bearer ${t.token}` } })).json()) as { containment: { kind: string } };
     const health = await fullHealth(srv);
     expect(health.containment.kind).toBe(support.available ? "cgroup" : "process-group");
+    // whether joining a cgroup is cheap, as the kernel's mount table says
+    if (support.available) expect(health.containment).toMatchObject({ favordynmods: /\bfavordynmods\b/.test(readFileSync("/proc/self/mountinfo", "utf8")) });
     const pg = await server({ containment: "process-group" });
     const pgHealth = await fullHealth(pg);
     expect(pgHealth.containment).toEqual({ kind: "process-group", reason: expect.stringMatching(/CC_EXECUTOR_CONTAINMENT=process-group/) });
@@ -41,6 +44,7 @@ describe("containment as the server and doctor report it", () => {
     const run = await runCli(["doctor", "--json"], { env: { CLAUDE_BIN: "/nonexistent/claude" } });
     const check = JSON.parse(run.stdout).checks.find((c: { name: string }) => c.name === "containment");
     expect(check.detail).toMatch(support.available ? /own cgroup/ : /process groups/);
+    if (support.available && !support.favordynmods) expect(check.hint).toMatch(/without favordynmods.*mount -o remount,favordynmods /);
     const pg = await runCli(["doctor", "--json"], { env: { CLAUDE_BIN: "/nonexistent/claude", CC_EXECUTOR_CONTAINMENT: "process-group" } });
     expect(JSON.parse(pg.stdout).checks.find((c: { name: string }) => c.name === "containment")).toMatchObject({ status: "ok", detail: expect.stringMatching(/setsid escapes/) });
   });
