@@ -8,6 +8,8 @@
  * Usage: npx tsx bench/stream-bench.ts   (or: npx tsx bench/run-all.ts stream)
  */
 import { spawn } from "node:child_process";
+import { connect } from "node:net";
+import WebSocket from "ws";
 import { ExecutorClient } from "../src/client/index.js";
 import { spawnServerProcess } from "../test/helpers/server-process.js";
 import { isMain, printFigures, processCpuMs, repeat, timed, type Figure, type Measured } from "./lib.js";
@@ -35,6 +37,47 @@ export async function rawPipeRead(mb: number, kind: StreamKind): Promise<number>
   child.stdout.on("data", (d: Buffer) => (bytes += d.length));
   await new Promise((r) => child.once("close", r));
   return bytes;
+}
+
+/**
+ * Floors of the path itself: the writer's output relayed by a plain node process
+ * (bench/relay-floor.mjs) to this process over loopback, as raw TCP or as binary WebSocket
+ * messages: what Node costs for pipe -> socket -> client with nothing of ours. Returns bytes read.
+ */
+export async function nodeRelayRead(mb: number, kind: StreamKind, mode: "tcp" | "ws"): Promise<number> {
+  const script = new URL("./relay-floor.mjs", import.meta.url).pathname;
+  const relay = spawn(process.execPath, [script, mode, writerScript(mb, kind)], { stdio: ["ignore", "pipe", "inherit"] });
+  const port = await new Promise<number>((resolve) => relay.stdout.once("data", (d: Buffer) => resolve(Number(d.toString().trim()))));
+  let bytes = 0;
+  if (mode === "tcp") {
+    const socket = connect(port, "127.0.0.1");
+    socket.on("data", (d: Buffer) => (bytes += d.length));
+    await new Promise((r) => socket.once("close", r));
+  } else {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}`, { perMessageDeflate: false });
+    ws.on("message", (d: Buffer) => (bytes += d.length));
+    await new Promise((r) => ws.once("close", r));
+  }
+  await new Promise((r) => (relay.exitCode !== null ? r(undefined) : relay.once("close", r)));
+  return bytes;
+}
+
+/**
+ * What any client that hands the output over as JS strings pays at least: decoding the same bytes
+ * (64 KiB at a time) with Buffer#toString in this process. Returns MB/s. For ASCII it is nearly
+ * free; for multi-byte text V8's UTF-8 decoding is a bound of its own.
+ */
+export function decodeRate(mb: number, kind: StreamKind): number {
+  const line = Buffer.from(LINES[kind] + "\n");
+  const piece = Buffer.alloc(64 * 1024);
+  for (let i = 0; i + line.length <= piece.length; i += line.length) line.copy(piece, i);
+  const pieces = (mb * MiB) / piece.length;
+  let chars = 0;
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < pieces; i++) chars += piece.toString("utf8").length;
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (chars === 0) throw new Error("nothing decoded");
+  return mb / seconds;
 }
 
 /** Ours: the same output streamed by the server to our client, every byte counted. */
@@ -70,9 +113,15 @@ export async function run(): Promise<Figure[]> {
           const oursMs = await timed(async () => (oursBytes = await streamToClient(server.url, server.token, MB, kind)));
           const cpu2 = process.cpuUsage();
           const serverMs = processCpuMs(server.pid) - server0;
+          const relayed = { tcp: 0, ws: 0 };
+          const tcpMs = await timed(async () => (relayed.tcp = await nodeRelayRead(MB, kind, "tcp")));
+          const wsMs = await timed(async () => (relayed.ws = await nodeRelayRead(MB, kind, "ws")));
           const ms = (a: NodeJS.CpuUsage, b: NodeJS.CpuUsage) => (b.user - a.user + b.system - a.system) / 1000;
           out.push({ metric: `one ${MB} MB stream of ${what} to a client`, unit: "MB/s", ours: rate(oursBytes, oursMs), floor: rate(rawBytes, floorMs), note: "floor: the same output read from a raw pipe in the same run" });
           // CPU time is what the machine's other load changes least: where the throughput goes when cores are shared.
+          out.push({ metric: `  ${what}: ours vs a plain node relaying the pipe over loopback TCP`, unit: "MB/s", ours: rate(oursBytes, oursMs), floor: rate(relayed.tcp, tcpMs), note: "floor: bench/relay-floor.mjs tcp (writer, relay and reader: three processes, as ours)" });
+          out.push({ metric: `  ${what}: ours vs a plain node relaying it as binary WebSocket messages`, unit: "MB/s", ours: rate(oursBytes, oursMs), floor: rate(relayed.ws, wsMs), note: "floor: bench/relay-floor.mjs ws (ws, no JSON, no UTF-8 handling)" });
+          out.push({ metric: `  ${what}: ours vs decoding the same bytes to JS strings (Buffer#toString, one process)`, unit: "MB/s", ours: rate(oursBytes, oursMs), floor: decodeRate(MB, kind), note: "floor: the decoding alone that a client handing out strings cannot avoid" });
           out.push({ metric: `  server CPU per MB of ${what}, vs the raw reader's`, unit: "ms/MB", ours: serverMs / MB, floor: ms(cpu0, cpu1) / MB });
           out.push({ metric: `  client CPU per MB of ${what}, vs the raw reader's`, unit: "ms/MB", ours: ms(cpu1, cpu2) / MB, floor: ms(cpu0, cpu1) / MB });
         }
