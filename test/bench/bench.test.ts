@@ -25,7 +25,7 @@ const TINY = {
 };
 
 const SUITES: Record<string, RegExp[]> = {
-  stream: [/one 4 MB stream of text lines/, /one 4 MB stream of UTF-8/, /server CPU per MB/, /client CPU per MB/],
+  stream: [/one 4 MB stream of text lines/, /one 4 MB stream of UTF-8/, /relaying the pipe over loopback TCP/, /binary WebSocket messages/, /decoding the same bytes/, /server CPU per MB/, /client CPU per MB/],
   sessions: [/6 sessions x 2 short commands, latency p50/, /3 sessions x 2, total time/, /server CPU per command/],
   latency: [/execute -> process.started, p50/, /p99/],
   cli: [/--version, wall time/, /run "true" with a server up/],
