@@ -2,6 +2,8 @@
  * The server's memory (RSS, from /proc), each figure against a floor measured in the same run:
  *  1. a fresh server, idle (1 s after it answered /health), vs `node -e 0` at its exit;
  *  2. the same server 1 s after streaming one BENCH_MB (200) MB stream to a client, vs the same floor;
+ *  2b. the same for a server started as `server start --daemon` starts it (glibc malloc tuned, see
+ *     src/process/malloc-tuning.ts);
  *  3. while a process floods (5 s of `yes`) a client that stopped reading, vs the same server just
  *     before: backpressure keeps the growth near zero.
  * A fresh server per run. Usage: npx tsx bench/memory-bench.ts   (or: npx tsx bench/run-all.ts memory)
@@ -10,6 +12,7 @@ import { execFileSync } from "node:child_process";
 import type { Socket } from "node:net";
 import { RawPeer } from "../test/helpers/server.js";
 import { rssBytes, spawnServerProcess } from "../test/helpers/server-process.js";
+import { MALLOC_TUNED_MARK, MALLOC_TUNING } from "../src/process/malloc-tuning.js";
 import { isMain, printFigures, repeat, type Figure } from "./lib.js";
 import { streamToClient } from "./stream-bench.js";
 
@@ -53,9 +56,19 @@ export async function run(): Promise<Figure[]> {
         await settle(1000);
         const after = rssBytes(server.pid);
         const flood = await floodRss(server.url, server.token, server.pid);
+        const tuned = await spawnServerProcess({ ...MALLOC_TUNING, [MALLOC_TUNED_MARK]: "1" });
+        let afterTuned: number;
+        try {
+          await streamToClient(tuned.url, tuned.token, MB, "text");
+          await settle(1000);
+          afterTuned = rssBytes(tuned.pid);
+        } finally {
+          await tuned.stop();
+        }
         return [
           { metric: "server RSS, idle after start", unit: "MiB", ours: idle / MiB, floor: floor / MiB, note: "floor: node -e 0" },
           { metric: `server RSS after one ${MB} MB stream`, unit: "MiB", ours: after / MiB, floor: floor / MiB, note: "1 s after the stream ended; floor: node -e 0" },
+          { metric: `server RSS after one ${MB} MB stream, started as --daemon starts it`, unit: "MiB", ours: afterTuned / MiB, floor: floor / MiB, note: `1 s after; ${Object.entries(MALLOC_TUNING).map(([k, v]) => `${k}=${v}`).join(" ")} (glibc); floor: node -e 0` },
           { metric: `server RSS during a ${FLOOD_MS / 1000} s flood to a client that stopped reading, peak`, unit: "MiB", ours: flood.peak / MiB, floor: flood.before / MiB, note: "floor: the same server just before" },
         ];
       } finally {

@@ -7,6 +7,7 @@ import { processStartTime } from "../process/index.js";
 import { readRuntimeRecord, runtimeDir } from "../security/runtime-file.js";
 import { CliError, ExitCode } from "./exit-codes.js";
 import { recordedServer } from "./server-locate.js";
+import { withServerMallocTuning } from "../process/malloc-tuning.js";
 
 /** Starting the background server (`server start --daemon`, and detached runs when none is running). */
 
@@ -74,7 +75,7 @@ export async function startDaemon(config: Config, options: { shell?: string; dea
     if (config.allowPlaintext) args.push("--allow-plaintext");
     if (options.shell) args.push("--shell", options.shell);
     const log = openSync(paths.serverLog, "a", 0o600);
-    const child = spawn(process.execPath, args, { detached: true, stdio: ["ignore", log, log], env: { ...process.env, NO_COLOR: "1" } });
+    const child = spawn(process.execPath, args, { detached: true, stdio: ["ignore", log, log], env: withServerMallocTuning({ ...process.env, NO_COLOR: "1" }) });
     closeSync(log);
     child.unref();
     pid = child.pid!;

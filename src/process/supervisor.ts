@@ -9,6 +9,7 @@ import { PausableTimer } from "./pausable-timer.js";
 import { resolveShell, type ShellPreference } from "./shell.js";
 import { TailBuffer } from "./tail-buffer.js";
 import { ReadBatch } from "./read-batch.js";
+import { serverOnlyMallocEnv } from "./malloc-tuning.js";
 import { Utf8Chunker } from "./utf8-chunker.js";
 import { withUtf8Data } from "./utf8-text.js";
 
@@ -323,7 +324,9 @@ export async function startProcess(spec: SpawnSpec): Promise<SupervisedProcess> 
     }
     if (!isDir) throw new SpawnError(`cwd does not exist or is not a directory: ${spec.cwd}`, "ENOENT");
   }
-  const env: NodeJS.ProcessEnv = { ...process.env, ...spec.env, ...CHILD_ENV };
+  const inherited: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of serverOnlyMallocEnv(inherited)) delete inherited[name];
+  const env: NodeJS.ProcessEnv = { ...inherited, ...spec.env, ...CHILD_ENV };
   for (const name of spec.removeEnv ?? []) delete env[name];
 
   let file: string;

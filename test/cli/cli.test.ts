@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -85,6 +85,14 @@ describe("cc-executor server", () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toBe("via-server\n");
     expect(run.stderr).not.toContain("in-process");
+
+    // The background server runs with glibc's malloc tuned; the commands it runs do not inherit that.
+    const pid = Number(/pid (\d+)/.exec(start.stderr)![1]);
+    if (process.platform === "linux") expect(readFileSync(`/proc/${pid}/environ`, "utf8").split("\0")).toContain("MALLOC_MMAP_THRESHOLD_=65536");
+    const childEnv = await runCli(["run", "env"], { env });
+    expect(childEnv.code).toBe(0);
+    expect(childEnv.stdout).toContain("PYTHONUNBUFFERED=1");
+    expect(childEnv.stdout).not.toMatch(/MALLOC_MMAP_THRESHOLD_|CC_EXECUTOR_MALLOC_TUNED/);
 
     const again = await runCli(["server", "start", "--daemon"], { env });
     expect(again.code).toBe(1);
