@@ -277,11 +277,11 @@ export class ExecutorClient extends EventEmitter<ClientEvents> {
       for (;;) {
         while (queue.length > 0) {
           const ev = queue.shift()!;
+          // set before the yield: a caller that stops at process.completed (execute() returns there)
+          // ends this generator at the yield, and an ended process is not canceled
+          if (ev.method === Notifications.processCompleted) finished = true;
           yield ev;
-          if (ev.method === Notifications.processCompleted) {
-            finished = true;
-            return;
-          }
+          if (finished) return;
         }
         if (closed) return;
         await new Promise<void>((r) => (wake = r));

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import { ExecutorClient, RpcClientError, type ExecutorEvent } from "../../src/client/index.js";
 import { liveSleeps, uniqueSleep, waitUntil } from "../helpers/procs.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
@@ -33,6 +34,28 @@ describe("ExecutorClient", () => {
     expect(seen).toEqual(["stdout:hi\n", "stderr:err\n"]);
     const ok = await client.execute(["node", "-e", "console.log(process.argv[1])", "a b'c"]);
     expect(ok).toMatchObject({ success: true, stdout: "a b'c\n" });
+    await client.close();
+  });
+
+  it("sends only the execute request for a command that runs to its end (no cancel of the ended process)", async () => {
+    const client = await ExecutorClient.connect({ url: server.url, token: server.token });
+    const sent: string[] = [];
+    const send = WebSocket.prototype.send;
+    WebSocket.prototype.send = function (this: WebSocket, data: unknown, ...rest: unknown[]) {
+      // requests only (the in-process server's notifications and answers go through send too)
+      const msg = JSON.parse(String(data)) as { id?: number; method?: string };
+      if (msg.id !== undefined && msg.method !== undefined) sent.push(msg.method);
+      return (send as (...a: unknown[]) => void).call(this, data, ...rest);
+    } as typeof send;
+    try {
+      expect(await client.execute("true")).toMatchObject({ success: true });
+      const events: string[] = [];
+      for await (const ev of client.stream("echo a")) events.push(ev.method);
+      expect(events.at(-1)).toBe("process.completed");
+    } finally {
+      WebSocket.prototype.send = send;
+    }
+    expect(sent).toEqual(["execute", "execute"]);
     await client.close();
   });
 
