@@ -70,15 +70,19 @@ export interface SettingDifference {
   server: unknown;
 }
 
-/** Settings set here that the running server has otherwise (the ones this command does not carry). */
-export async function settingDifferences(client: ExecutorClient, command: CallerCommand): Promise<SettingDifference[]> {
+/**
+ * Settings set here that the running server has otherwise (the ones this command does not carry).
+ * The server is asked for its settings only when there is something to compare: a caller that
+ * set nothing beyond what the request carries costs no round trip.
+ */
+export async function settingDifferences(client: ExecutorClient, command: CallerCommand, config: Config = loadConfig()): Promise<SettingDifference[]> {
+  const carried = new Set<string>([...CONNECTION, ...CARRIED[command]]);
+  const compared = [...settingsSetHere(config)].filter((name) => !carried.has(name));
+  if (compared.length === 0) return [];
   const server = await client.settings().catch(() => undefined);
   if (!server) return []; // an older server without `settings`: nothing to compare
-  const config = loadConfig();
-  const carried = new Set<string>([...CONNECTION, ...CARRIED[command]]);
   const out: SettingDifference[] = [];
-  for (const name of settingsSetHere(config)) {
-    if (carried.has(name)) continue;
+  for (const name of compared) {
     const value = config[ENV_VARS[name as keyof typeof ENV_VARS]];
     const here = name === "REDIS_URL" && typeof value === "string" ? redactUrl(value) : value;
     const there = server.settings[name];
@@ -87,10 +91,9 @@ export async function settingDifferences(client: ExecutorClient, command: Caller
   return out;
 }
 
-
 /** Says on stderr which settings set here the running server does not use (never silently dropped). */
-export async function warnSettingDifferences(client: ExecutorClient, command: CallerCommand, url?: string): Promise<void> {
-  const diff = await settingDifferences(client, command);
+export async function warnSettingDifferences(client: ExecutorClient, command: CallerCommand, url?: string, config: Config = loadConfig()): Promise<void> {
+  const diff = await settingDifferences(client, command, config);
   if (diff.length === 0) return;
   const list = diff.map((d) => `${d.name}=${format(d.here)} (server: ${format(d.server)})`).join(", ");
   warn(`the server ${url ? `at ${url} ` : ""}runs with its own settings, not these from here: ${list}. Restart the server with them, or stop it (cc-executor server stop) to run in-process with this environment.`);
