@@ -1,7 +1,6 @@
-import * as z from "zod";
 import { homeSettingsFile, mergeSettings, projectSettingsFiles, SettingsFileError, warnOnStderr } from "./config-sources.js";
 import { defaultHome } from "./paths.js";
-import { parseAgeSeconds, parseBytes } from "./units.js";
+import { age, bool, bytes, int, oneOf, parseFields, positiveSeconds, stringList, text, url, withDefault, type Field } from "./config-fields.js";
 
 export { PROJECT_CONFIG_FILES, HOME_CONFIG_FILE, USER_ONLY_VARS } from "./config-sources.js";
 
@@ -151,87 +150,58 @@ export const ENV_VARS = {
   CC_EXECUTOR_QUEUE_SECRET: "queueSecret",
 } as const satisfies Record<string, keyof Config>;
 
-const int = (min: number, max: number) => z.coerce.number({ error: `expected a whole number from ${min} to ${max}` }).int().min(min).max(max);
-/** A size in bytes: a number, or with a binary unit ("512k", "64M", "2G", "2GiB"). */
-const bytes = (min: number, max: number) =>
-  z
-    .union([z.number(), z.string()])
-    .transform((v, ctx) => (typeof v === "number" ? v : (parseBytes(v) ?? (ctx.addIssue({ code: "custom", message: "expected bytes, e.g. 1048576, 512k, 64M or 2G" }), z.NEVER))))
-    .pipe(z.number().int().min(min).max(max));
-/** An age in seconds: a number, or with a unit ("30d", "12h", "90m", "2w"); 0 turns the limit off. */
-const age = z
-  .union([z.number(), z.string()])
-  .transform((v, ctx) => (typeof v === "number" ? v : (parseAgeSeconds(v) ?? (ctx.addIssue({ code: "custom", message: "expected an age, e.g. 30d, 12h, 90m, 2w or a number of seconds" }), z.NEVER))))
-  .pipe(z.number().min(0).max(100 * 365 * 86_400));
-const bool = z.union([z.boolean(), z.enum(["1", "0", "true", "false", "yes", "no", "on", "off"]).transform((v) => ["1", "true", "yes", "on"].includes(v))]);
+type Settings = Omit<Config, "sources">;
 
-/** A list from the environment: a JSON array of strings, or comma-separated values. */
-const stringList = z
-  .union([
-    z.array(z.string()),
-    z.string().transform((s, ctx) => {
-      if (!s.trim().startsWith("[")) return s.split(",").map((x) => x.trim()).filter(Boolean);
-      try {
-        const list = JSON.parse(s) as unknown;
-        if (Array.isArray(list) && list.every((x) => typeof x === "string")) return list as string[];
-      } catch {
-        // reported below
-      }
-      ctx.addIssue({ code: "custom", message: "expected a JSON array of strings or comma-separated values" });
-      return z.NEVER;
-    }),
-  ])
-  .default([]);
-
-const ConfigSchema = z.object({
-  host: z.string().min(1).default("127.0.0.1"),
-  port: int(0, 65535).default(8003),
-  shell: z.enum(["zsh", "bash", "sh", "default"]).default("default"),
-  home: z.string().min(1),
-  token: z.string().min(16, "must be at least 16 characters").optional(),
-  auth: bool.default(true),
-  streamTimeoutS: z.coerce.number().positive().default(600),
-  maxBufferSize: int(1024, 1024 ** 3).default(8 * 1024 * 1024),
-  logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-  maxSessions: int(1, 100_000).default(100),
-  sessionIdleTimeoutS: z.coerce.number().positive().default(3600),
-  maxMessageSize: int(1024, 256 * 1024 * 1024).default(1024 * 1024),
-  maxProcesses: int(1, 100_000).default(100),
-  killGraceMs: int(0, 600_000).default(3000),
+/** Each setting's kind and default (config-fields.ts), in the order problems are reported. */
+const FIELDS: { [K in keyof Settings]: Field<Settings[K]> } = {
+  host: withDefault(text({ min: 1 }), "127.0.0.1"),
+  port: withDefault(int(0, 65535), 8003),
+  shell: withDefault(oneOf(["zsh", "bash", "sh", "default"]), "default"),
+  home: text({ min: 1 }),
+  token: text({ min: 16, message: "must be at least 16 characters" }),
+  auth: withDefault(bool, true),
+  streamTimeoutS: withDefault(positiveSeconds(), 600),
+  maxBufferSize: withDefault(int(1024, 1024 ** 3), 8 * 1024 * 1024),
+  logLevel: withDefault(oneOf(["fatal", "error", "warn", "info", "debug", "trace", "silent"]), "info"),
+  maxSessions: withDefault(int(1, 100_000), 100),
+  sessionIdleTimeoutS: withDefault(positiveSeconds(), 3600),
+  maxMessageSize: withDefault(int(1024, 256 * 1024 * 1024), 1024 * 1024),
+  maxProcesses: withDefault(int(1, 100_000), 100),
+  killGraceMs: withDefault(int(0, 600_000), 3000),
   allowedOrigins: stringList,
-  redisUrl: z.string().url().optional(),
-  redisPrefix: z.string().min(1).max(100).default("cc-executor:"),
-  queueName: z.string().regex(/^[\w.-]+$/, "may only contain letters, digits, _ . - (no colon)").default("cc-executor"),
-  resumeGraceS: z.coerce.number().positive().max(7 * 24 * 3600).default(300),
-  replayBufferBytes: int(64 * 1024, 1024 ** 3).default(8 * 1024 * 1024),
-  replayFileMaxBytes: bytes(256 * 1024, 1024 ** 4).default(128 * 1024 ** 2),
-  runsMaxAgeS: age.default(30 * 86_400),
-  runsMaxBytes: bytes(0, 1024 ** 5).default(2 * 1024 ** 3),
-  historyMaxAgeS: age.default(180 * 86_400),
-  historyMaxRows: int(0, 1_000_000_000).default(100_000),
-  maxClientQueueBytes: bytes(64 * 1024, 1024 ** 4).default(16 * 1024 ** 2),
-  claudeApiKey: z.enum(["inherit", "strip"]).default("inherit"),
-  waitOnLimit: bool.default(false),
-  resumeSessions: bool.default(true),
-  claudeMaxAttempts: int(1, 20).default(3),
-  claudeRetryDelayMs: int(0, 600_000).default(5000),
-  claudeApiRetries: int(0, 20).default(5),
-  claudeTimeoutS: z.coerce.number().positive().max(7 * 24 * 3600).optional(),
-  commandTimeoutS: z.coerce.number().positive().max(7 * 24 * 3600).default(600),
-  maxTimeoutS: z.coerce.number().positive().max(7 * 24 * 3600).default(3 * 3600),
-  estimateTimeouts: bool.default(true),
-  permissionMode: z.enum(["default", "acceptEdits", "bypassPermissions", "plan", "dontAsk", "auto"]).optional(),
+  redisUrl: url,
+  redisPrefix: withDefault(text({ min: 1, max: 100 }), "cc-executor:"),
+  queueName: withDefault(text({ pattern: /^[\w.-]+$/, message: "may only contain letters, digits, _ . - (no colon)" }), "cc-executor"),
+  resumeGraceS: withDefault(positiveSeconds(7 * 24 * 3600), 300),
+  replayBufferBytes: withDefault(int(64 * 1024, 1024 ** 3), 8 * 1024 * 1024),
+  replayFileMaxBytes: withDefault(bytes(256 * 1024, 1024 ** 4), 128 * 1024 ** 2),
+  runsMaxAgeS: withDefault(age, 30 * 86_400),
+  runsMaxBytes: withDefault(bytes(0, 1024 ** 5), 2 * 1024 ** 3),
+  historyMaxAgeS: withDefault(age, 180 * 86_400),
+  historyMaxRows: withDefault(int(0, 1_000_000_000), 100_000),
+  maxClientQueueBytes: withDefault(bytes(64 * 1024, 1024 ** 4), 16 * 1024 ** 2),
+  claudeApiKey: withDefault(oneOf(["inherit", "strip"]), "inherit"),
+  waitOnLimit: withDefault(bool, false),
+  resumeSessions: withDefault(bool, true),
+  claudeMaxAttempts: withDefault(int(1, 20), 3),
+  claudeRetryDelayMs: withDefault(int(0, 600_000), 5000),
+  claudeApiRetries: withDefault(int(0, 20), 5),
+  claudeTimeoutS: positiveSeconds(7 * 24 * 3600),
+  commandTimeoutS: withDefault(positiveSeconds(7 * 24 * 3600), 600),
+  maxTimeoutS: withDefault(positiveSeconds(7 * 24 * 3600), 3 * 3600),
+  estimateTimeouts: withDefault(bool, true),
+  permissionMode: oneOf(["default", "acceptEdits", "bypassPermissions", "plan", "dontAsk", "auto"]),
   allowCommands: stringList,
   denyCommands: stringList,
-  containment: z.enum(["auto", "process-group"]).default("auto"),
-  pidsMax: int(1, 4_194_304).optional(),
-  memoryMax: bytes(4096, Number.MAX_SAFE_INTEGER).optional(),
-  peerAuth: bool.default(process.platform === "linux"),
-  tlsCert: z.string().min(1).optional(),
-  tlsKey: z.string().min(1).optional(),
-  allowPlaintext: bool.default(false),
-  queueSecret: z.string().min(16, "must be at least 16 characters").optional(),
-});
+  containment: withDefault(oneOf(["auto", "process-group"]), "auto"),
+  pidsMax: int(1, 4_194_304),
+  memoryMax: bytes(4096, Number.MAX_SAFE_INTEGER),
+  peerAuth: withDefault(bool, process.platform === "linux"),
+  tlsCert: text({ min: 1 }),
+  tlsKey: text({ min: 1 }),
+  allowPlaintext: withDefault(bool, false),
+  queueSecret: text({ min: 16, message: "must be at least 16 characters" }),
+};
 
 export type ConfigOverrides = Partial<{ [K in Exclude<keyof Config, "sources">]: Config[K] | string }>;
 
@@ -281,12 +251,10 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     }
   }
   raw.home = home;
-  // jitless: the settings are parsed a few times per process; compiling zod's fast path for this
-  // schema would cost a CLI command more (tens of ms) than it could ever save.
-  const parsed = ConfigSchema.safeParse(raw, { jitless: true });
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
-      const key = String(issue.path[0] ?? "");
+  const parsed = parseFields<Settings>(FIELDS, raw);
+  if (parsed.problems.length > 0) {
+    const problems = parsed.problems.map((issue) => {
+      const key = issue.key;
       const source = sourceOf[key] ?? key;
       const name = Object.entries(ENV_VARS).find(([, k]) => k === key)?.[0] ?? key;
       // "CC_EXECUTOR_PORT" for the environment, "--port" for a flag, "<file>: CC_EXECUTOR_PORT" for a file
@@ -295,7 +263,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     });
     throw new ConfigError(`invalid configuration: ${problems.join("; ")}`);
   }
-  return Object.freeze({ ...parsed.data, sources: Object.freeze(sourceOf) }) as Config;
+  return Object.freeze({ ...parsed.value, sources: Object.freeze(sourceOf) }) as Config;
 }
 function stripEmpty(env: NodeJS.ProcessEnv): Record<string, string> {
   const out: Record<string, string> = {};
