@@ -1,3 +1,5 @@
+import { Agent as HttpAgent } from "node:http";
+import { Agent as HttpsAgent } from "node:https";
 import WebSocket from "ws";
 import { defaultHome } from "../paths.js";
 import type { ConnectedParams } from "../protocol/index.js";
@@ -41,9 +43,9 @@ export interface ReconnectOptions {
   maxDelayMs?: number;
 }
 
-/** Opens a socket and waits for the server's `connected` greeting. */
-async function openSocket(url: string, headers: Record<string, string>, timeoutMs: number, ca?: string | Buffer): Promise<{ ws: WebSocket; hello: ConnectedParams }> {
-  const ws = new WebSocket(url, { headers, handshakeTimeout: timeoutMs, perMessageDeflate: false, ca });
+/** Opens a socket (over `agent`'s connection when it has one) and waits for the server's `connected` greeting. */
+async function openSocket(url: string, headers: Record<string, string>, timeoutMs: number, ca: string | Buffer | undefined, agent: HttpAgent): Promise<{ ws: WebSocket; hello: ConnectedParams }> {
+  const ws = new WebSocket(url, { headers, handshakeTimeout: timeoutMs, perMessageDeflate: false, ca, agent });
   return new Promise((resolve, reject) => {
     const fail = (err: Error) => {
       ws.removeAllListeners();
@@ -120,11 +122,28 @@ export function socketOpener(options: ConnectOptions): () => Promise<{ ws: WebSo
   const token = options.token ?? readLocalToken(home);
   const timeoutMs = options.connectTimeoutMs ?? 10_000;
   return async () => {
-    const headers: Record<string, string> = { ...options.headers };
-    if (token) {
-      const send = options.verifyServer === false || (await verifyServer(url, { token, home, ca, timeoutMs })).sendToken;
-      if (send) headers.authorization = `Bearer ${token}`;
+    const agent = oneConnection(url);
+    try {
+      const headers: Record<string, string> = { ...options.headers };
+      if (token) {
+        const send = options.verifyServer === false || (await verifyServer(url, { token, home, ca, timeoutMs, agent })).sendToken;
+        if (send) headers.authorization = `Bearer ${token}`;
+      }
+      return await openSocket(url, headers, timeoutMs, ca, agent);
+    } finally {
+      // the upgraded connection has left the agent; this closes only one that was not upgraded
+      agent.destroy();
     }
-    return openSocket(url, headers, timeoutMs, ca);
   };
+}
+
+/**
+ * A keep-alive agent of one connection for the server's proof and the WebSocket upgrade: the token
+ * travels over the very connection (and TLS session) whose server has just proved it holds it, and
+ * the second TCP (and TLS) handshake is saved. With one socket at most, the upgrade waits for the
+ * proof's connection to be free; a server that closes it after answering gets a new one.
+ */
+function oneConnection(url: string): HttpAgent {
+  const options = { keepAlive: true, maxSockets: 1 };
+  return /^(wss|https):/.test(url) ? new HttpsAgent(options) : new HttpAgent(options);
 }

@@ -1,4 +1,4 @@
-import { request as httpRequest } from "node:http";
+import { request as httpRequest, type Agent } from "node:http";
 import { request as httpsRequest } from "node:https";
 
 export interface HttpGetOptions {
@@ -6,6 +6,8 @@ export interface HttpGetOptions {
   /** Extra CA certificate(s) (PEM) for https, e.g. a self-signed server certificate. */
   ca?: string | Buffer;
   timeoutMs?: number;
+  /** The connection pool to use (e.g. a keep-alive agent whose connection the caller goes on using); default: node's global agent. */
+  agent?: Agent;
 }
 
 /** GET a JSON document over http or https; rejects on network errors and timeouts, resolves with any status. */
@@ -13,7 +15,7 @@ export function httpGetJson(url: string, options: HttpGetOptions = {}): Promise<
   const target = new URL(url);
   const request = target.protocol === "https:" ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
-    const req = request(target, { method: "GET", headers: { accept: "application/json", ...options.headers }, ca: options.ca, timeout: options.timeoutMs ?? 5000 }, (res) => {
+    const req = request(target, { method: "GET", headers: { accept: "application/json", ...options.headers }, ca: options.ca, agent: options.agent, timeout: options.timeoutMs ?? 5000 }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
       res.on("data", (d: Buffer) => {

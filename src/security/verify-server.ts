@@ -1,3 +1,4 @@
+import type { Agent } from "node:http";
 import { isLoopbackHost } from "./addresses.js";
 import { httpBaseOf, httpGetJson } from "./http-get.js";
 import { readRuntimeRecord } from "./runtime-file.js";
@@ -19,6 +20,8 @@ export interface VerifyServerOptions {
   /** CA certificate(s) for wss/https. */
   ca?: string | Buffer;
   timeoutMs?: number;
+  /** Keep-alive agent whose connection then carries the token (connection.ts): the token goes over the connection whose server proved itself. */
+  agent?: Agent;
 }
 
 export interface VerifiedServer {
@@ -43,13 +46,13 @@ export interface AskedServer {
 }
 
 /** Sends a fresh challenge to the server at `wsUrl`; throws the network error when nothing answers. */
-export async function askServer(wsUrl: string, options: { ca?: string | Buffer; timeoutMs?: number } = {}): Promise<AskedServer> {
+export async function askServer(wsUrl: string, options: { ca?: string | Buffer; timeoutMs?: number; agent?: Agent } = {}): Promise<AskedServer> {
   const url = new URL(wsUrl);
   const base = httpBaseOf(wsUrl);
   const challenge = newChallenge();
   let answer: { status: number; body: unknown };
   try {
-    answer = await httpGetJson(`${base}${CHALLENGE_PATH}?challenge=${challenge}`, { ca: options.ca, timeoutMs: options.timeoutMs });
+    answer = await httpGetJson(`${base}${CHALLENGE_PATH}?challenge=${challenge}`, { ca: options.ca, timeoutMs: options.timeoutMs, agent: options.agent });
   } catch (err) {
     throw new Error(`cannot connect to ${base}: ${(err as Error).message}`);
   }

@@ -1,3 +1,4 @@
+import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { ExecutorClient, RpcClientError, type ExecutorEvent } from "../../src/client/index.js";
@@ -16,6 +17,24 @@ describe("ExecutorClient", () => {
   it("finds the token in the state directory by itself", async () => {
     const client = await ExecutorClient.connect({ url: server.url, home: server.home });
     expect(client.sessionId).toMatch(/-/);
+    await client.close();
+  });
+
+  it("the server's proof and the WebSocket upgrade that carries the token share one connection", async () => {
+    const connect = net.Socket.prototype.connect;
+    let opened = 0;
+    net.Socket.prototype.connect = function (this: net.Socket, ...args: unknown[]) {
+      opened++;
+      return (connect as (...a: unknown[]) => net.Socket).apply(this, args);
+    } as typeof connect;
+    let client: ExecutorClient;
+    try {
+      client = await ExecutorClient.connect({ url: server.url, token: server.token });
+    } finally {
+      net.Socket.prototype.connect = connect;
+    }
+    expect(opened).toBe(1);
+    expect(await client.execute("echo one")).toMatchObject({ success: true, stdout: "one\n" });
     await client.close();
   });
 
