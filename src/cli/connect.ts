@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { ExecutorClient } from "../client/index.js";
-import { loadConfig } from "../config.js";
+import { loadConfig, type Config } from "../config.js";
 import type { RunningServer } from "../server/index.js";
 import { readRuntimeRecord } from "../security/runtime-file.js";
 import { localTarget } from "./server-locate.js";
@@ -20,6 +20,8 @@ export interface Connection {
   url: string;
   /** Set when the work runs in a server started by this command. */
   local?: RunningServer;
+  /** The settings read here (environment and settings files) to find the server. */
+  config: Config;
   close(): Promise<void>;
 }
 
@@ -28,7 +30,7 @@ function isUnreachable(err: unknown): boolean {
 }
 
 /** The configured server (environment and .env, as the server reads them): its URL and, with TLS, its certificate. */
-function configuredTarget(flags: ConnectionFlags): { url: string; ca?: Buffer; config: ReturnType<typeof loadConfig> } {
+function configuredTarget(flags: ConnectionFlags): { url: string; ca?: Buffer; config: Config } {
   const config = loadConfig();
   if (flags.url !== undefined) return { url: flags.url, config };
   const target = localTarget(config, readRuntimeRecord(config.home, config.port));
@@ -48,7 +50,7 @@ export async function connectOrStartLocal(flags: ConnectionFlags, quiet = false)
   const { url, ca, config } = configuredTarget(flags);
   try {
     const client = await ExecutorClient.connect({ url, ca, token: flags.token ?? config.token, home: config.home });
-    return { client, url, close: () => client.close() };
+    return { client, url, config, close: () => client.close() };
   } catch (err) {
     if (!isUnreachable(err)) throw err;
     if (flags.local === false || flags.url !== undefined) throw unreachable(err, flags);
@@ -63,6 +65,7 @@ export async function connectOrStartLocal(flags: ConnectionFlags, quiet = false)
     client,
     url: server.url,
     local: server,
+    config,
     close: async () => {
       await client.close();
       await server.close();

@@ -6,7 +6,8 @@ import { buildProgram } from "./program.js";
 
 /** Runs a command line (`process.argv`) through the command tree and maps how it ended to the exit code. */
 export async function runProgram(argv: string[]): Promise<void> {
-  const program = buildProgram();
+  // a command line naming a command builds only that command; anything else (--help, __complete) the whole tree
+  const program = buildProgram(argv[2]);
   try {
     // What the completion scripts call at each TAB (`cc-executor __complete <words...>`): not a
     // command of the tree, so that no word typed so far (--help, --version) is acted on.

@@ -163,6 +163,23 @@ describe("cc-executor server", () => {
       });
     }
   }, 180_000); // 30+ cold CLI starts: minutes on a loaded two-core machine
+
+  it("a command line naming a command builds only that command, with the same options and help as in the whole tree", () => {
+    const whole = buildProgram();
+    const find = (root: Command, path: string[]) => path.reduce<Command | undefined>((cmd, name) => cmd?.commands.find((c) => c.name() === name), root);
+    const helps = (root: Command, path: string[]): string[] => {
+      const cmd = find(root, path)!;
+      return [cmd.helpInformation(), ...cmd.commands.flatMap((sub) => helps(root, [...path, sub.name()]))];
+    };
+    expect(whole.commands.length).toBeGreaterThan(10);
+    for (const name of whole.commands.map((c) => c.name())) {
+      const one = buildProgram(name);
+      expect(one.commands.map((c) => c.name())).toEqual([name]);
+      expect(helps(one, [name])).toEqual(helps(whole, [name]));
+    }
+    // anything else gets the whole tree: --help, `help`, a misspelt command (commander suggests the right one)
+    for (const word of [undefined, "--help", "help", "rnu"]) expect(buildProgram(word).commands.length).toBe(whole.commands.length);
+  });
 });
 
 describe("cc-executor init", () => {

@@ -49,7 +49,7 @@ export async function runClaude(prompt: string, flags: ClaudeFlags): Promise<num
   const interrupt = onInterrupt("canceling the claude task…", cancel.request);
   const progress = flags.json || flags.quiet ? undefined : claudeProgress(prompt, isLiveTerminal(flags.json || flags.quiet) ? new LiveLine() : undefined);
   try {
-    if (!conn.local) await warnSettingDifferences(conn.client, "claude", conn.url);
+    if (!conn.local) await warnSettingDifferences(conn.client, "claude", conn.url, conn.config);
     const result = await conn.client.claude(prompt, { ...options, onEvent: (ev) => (cancel.started(), progress?.onEvent(ev)) });
     progress?.stop();
     printClaudeResult(result, flags);

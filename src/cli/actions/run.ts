@@ -16,13 +16,13 @@ export async function runCommand(command: string, flags: RunFlags): Promise<numb
   // `run … | head -2`: once the reader is gone, the command is canceled (nothing is left running).
   const pipe = onStdoutClosed(() => conn.client.cancel());
   try {
-    if (!conn.local) await warnSettingDifferences(conn.client, "run", conn.url);
+    if (!conn.local) await warnSettingDifferences(conn.client, "run", conn.url, conn.config);
     const result = await conn.client.execute(command, {
       timeout: flags.timeout,
-      inactivityTimeout: flags.inactivityTimeout ?? carriedValue("STREAM_TIMEOUT"),
+      inactivityTimeout: flags.inactivityTimeout ?? carriedValue("STREAM_TIMEOUT", conn.config),
       cwd: resolve(flags.cwd ?? process.cwd()),
       env,
-      shell: flags.shell ?? carriedValue("CC_EXECUTOR_SHELL"),
+      shell: flags.shell ?? carriedValue("CC_EXECUTOR_SHELL", conn.config),
       onOutput: flags.json ? undefined : ({ stream, data }) => void (stream === "stderr" ? process.stderr.write(data) : stdoutClosed() || process.stdout.write(data)),
     });
     const code = interrupt.interrupted ? ExitCode.interrupted : exitCodeFor(result);

@@ -155,7 +155,7 @@ async function runList(request: TaskListRequest, flags: RunFlags, tasks?: readon
   const interrupt = onInterrupt("stopping the running task…", cancel.request);
   const progress = progressFor(flags, tasks ?? ("resume_run_id" in request ? tasksOfRun(request.resume_run_id) : undefined));
   try {
-    if (!conn.local) await warnSettingDifferences(conn.client, "tasks", conn.url);
+    if (!conn.local) await warnSettingDifferences(conn.client, "tasks", conn.url, conn.config);
     const summary = await conn.client.runTaskList(request, { ...options, onEvent: (ev) => (cancel.started(), progress?.onEvent(ev)) });
     progress?.stop();
     const stopped = interrupt.interrupted && summary.status !== "completed";
