@@ -17,6 +17,20 @@ const BUNDLED = new Set(["commander", "zod", "ws", "dotenv"]);
 
 const packageName = (specifier) => specifier.split("/").slice(0, specifier.startsWith("@") ? 2 : 1).join("/");
 
+/**
+ * ws tries these optional native speed-ups with require() in a try block. Neither is a dependency
+ * of ours; looking for them anyway (node's module resolution through every node_modules up to /,
+ * failing) cost each command that loads ws a few ms. In the bundle they are absent: ws uses its
+ * JavaScript code, as it does wherever they are not installed.
+ */
+const absentOptional = {
+  name: "absent-optional",
+  setup(b) {
+    b.onResolve({ filter: /^(bufferutil|utf-8-validate)$/ }, (args) => ({ path: args.path, namespace: "absent-optional" }));
+    b.onLoad({ filter: /.*/, namespace: "absent-optional" }, (args) => ({ contents: `throw new Error(${JSON.stringify(`${args.path} is not part of the cc-executor bundle`)});`, loader: "js" }));
+  },
+};
+
 /** Bare imports of packages not in BUNDLED stay imports (resolved by node at run time). */
 const externalPackages = {
   name: "external-packages",
@@ -40,7 +54,7 @@ export async function buildCli({ outdir = `${root}dist/cli` } = {}) {
     platform: "node",
     target: "node20",
     entryNames: "[name]",
-    plugins: [externalPackages],
+    plugins: [absentOptional, externalPackages],
     // CommonJS packages in an ES module bundle call require() for node's own modules
     banner: { js: 'import { createRequire as __ccCreateRequire } from "node:module"; const require = __ccCreateRequire(import.meta.url);' },
     sourcemap: true,
