@@ -50,7 +50,8 @@ export async function connectOrStartLocal(flags: ConnectionFlags, quiet = false)
   const { url, ca, config } = configuredTarget(flags);
   try {
     const client = await ExecutorClient.connect({ url, ca, token: flags.token ?? config.token, home: config.home });
-    return { client, url, config, close: () => client.close() };
+    // the command has its result: nothing more to hear from the server, the process may end at once
+    return { client, url, config, close: async () => client.closeNow() };
   } catch (err) {
     if (!isUnreachable(err)) throw err;
     if (flags.local === false || flags.url !== undefined) throw unreachable(err, flags);

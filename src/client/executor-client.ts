@@ -405,6 +405,20 @@ export class ExecutorClient extends EventEmitter<ClientEvents> {
     });
   }
 
+  /**
+   * Sends the close frame and lets go of the connection at once, without waiting for the server's
+   * answer: for a process that is about to exit and has nothing more to hear from the server (the
+   * CLI once it has its result). The server ends the session as after close().
+   */
+  closeNow(): void {
+    this.closingByUser = true;
+    if (this.ws.readyState === WebSocket.CLOSED) return;
+    // the frame is written to the socket at once (a few bytes, nothing queued before it); ending
+    // the socket then also clears ws's timer that would wait up to 30 s for the server's answer
+    this.ws.close(1000);
+    this.ws.terminate();
+  }
+
   private onMessage(text: string): void {
     let msg: JsonRpcResponse & { method?: string; params?: unknown };
     try {

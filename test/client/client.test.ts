@@ -1,6 +1,10 @@
-import net from "node:net";
+import { mkdtempSync } from "node:fs";
+import net, { type AddressInfo } from "node:net";
+import { once } from "node:events";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import WebSocket from "ws";
+import WebSocket, { WebSocketServer } from "ws";
 import { ExecutorClient, RpcClientError, type ExecutorEvent } from "../../src/client/index.js";
 import { liveSleeps, uniqueSleep, waitUntil } from "../helpers/procs.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
@@ -76,6 +80,28 @@ describe("ExecutorClient", () => {
     }
     expect(sent).toEqual(["execute", "execute"]);
     await client.close();
+  });
+
+  it("closeNow sends a normal close (1000) and lets go of the connection without waiting for the server", async () => {
+    const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+    await once(wss, "listening");
+    const closedWith = new Promise<number>((resolve) =>
+      wss.on("connection", (ws) => {
+        ws.send(JSON.stringify({ jsonrpc: "2.0", method: "connected", params: { session_id: "s-1", version: "test", capabilities: [] } }));
+        ws.on("close", (code) => resolve(code));
+      }),
+    );
+    try {
+      const { port } = wss.address() as AddressInfo;
+      const client = await ExecutorClient.connect({ url: `ws://127.0.0.1:${port}/ws/mcp`, home: mkdtempSync(join(tmpdir(), "cce-client-")) });
+      const clientClosed = once(client, "close");
+      client.closeNow();
+      expect(await closedWith).toBe(1000);
+      await clientClosed;
+      await expect(client.settings()).rejects.toThrow(/connection closed/);
+    } finally {
+      wss.close();
+    }
   });
 
   it("stream yields typed notifications and ends after process.completed", async () => {
