@@ -1,19 +1,28 @@
 /**
- * CLI start-up, each figure against a floor measured in the same run (BENCH_CLI_ROUNDS, 10, of each):
+ * CLI start-up, each figure against a floor measured in the same run (BENCH_CLI_ROUNDS, 10, of each,
+ * interleaved):
  *  1. `cc-executor --version`, wall time until exit, vs `node -e 0`;
  *  2. `cc-executor run "true"` against a running server (found by CC_EXECUTOR_PORT and the state
  *     directory's token file, as a user's shell finds it), vs `sh -c true`;
- *  3. the peak RSS of (1) and (2) vs `node -e 0`'s (with GNU time; skipped without /usr/bin/time).
+ *  3. the same `run "true"` vs the floor of that path on Node: bench/bare-ws-client.mjs bundled with
+ *     ws into one file (as the CLI bundles it), a plain node process that opens one WebSocket with
+ *     the token and sends the same `execute`;
+ *  4. the peak RSS of (1) and (2) vs `node -e 0`'s (with GNU time; skipped without /usr/bin/time).
  * Usage: npx tsx bench/cli-bench.ts   (or: npx tsx bench/run-all.ts cli)
  */
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
 import { CLI } from "../test/helpers/cli.js";
 import { spawnServerProcess } from "../test/helpers/server-process.js";
 import { isMain, median, printFigures, repeat, timed, type Figure, type Measured } from "./lib.js";
 
 const ROUNDS = Number(process.env.BENCH_CLI_ROUNDS ?? 10);
 const GNU_TIME = "/usr/bin/time";
+const BARE_CLIENT = fileURLToPath(new URL("./bare-ws-client.mjs", import.meta.url));
 
 /** Runs a command to its end; with GNU time, also returns its peak RSS (KiB). Throws on a non-zero exit. */
 function exec(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<number | undefined> {
@@ -31,37 +40,77 @@ function exec(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<num
   });
 }
 
-/** Median wall time (ms) and peak RSS (MiB) of `rounds` runs. */
-async function sample(rounds: number, file: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ ms: number; rss?: number }> {
-  const times: number[] = [];
-  const rss: number[] = [];
+interface Command {
+  file: string;
+  args: string[];
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Median wall time (ms) and peak RSS (MiB) of each command over `rounds` rounds. Each round runs
+ * every command once, one after another: ours and its floors see the same load on a shared machine.
+ */
+async function interleaved<K extends string>(rounds: number, commands: Record<K, Command>): Promise<Record<K, { ms: number; rss?: number }>> {
+  const names = Object.keys(commands) as K[];
+  const times = new Map<K, number[]>(names.map((k) => [k, []]));
+  const rss = new Map<K, number[]>(names.map((k) => [k, []]));
   for (let i = 0; i < rounds; i++) {
-    let kib: number | undefined;
-    times.push(await timed(async () => (kib = await exec(file, args, env))));
-    if (kib !== undefined) rss.push(kib / 1024);
+    for (const name of names) {
+      const { file, args, env = process.env } = commands[name];
+      let kib: number | undefined;
+      times.get(name)!.push(await timed(async () => (kib = await exec(file, args, env))));
+      if (kib !== undefined) rss.get(name)!.push(kib / 1024);
+    }
   }
-  return { ms: median(times), rss: rss.length ? median(rss) : undefined };
+  return Object.fromEntries(names.map((k) => [k, { ms: median(times.get(k)!), rss: rss.get(k)!.length ? median(rss.get(k)!) : undefined }])) as Record<K, { ms: number; rss?: number }>;
+}
+
+/** bench/bare-ws-client.mjs and ws in one file, as the CLI loads ws (no look-up of ws's optional add-ons either). */
+async function bundleBareClient(dir: string): Promise<string> {
+  const outfile = join(dir, "bare-ws-client.mjs");
+  await build({
+    entryPoints: [BARE_CLIENT],
+    outfile,
+    bundle: true,
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    banner: { js: 'import { createRequire } from "node:module"; const require = createRequire(import.meta.url);' },
+    define: { "process.env.WS_NO_BUFFER_UTIL": '"1"' },
+    logLevel: "error",
+  });
+  return outfile;
 }
 
 export async function run(): Promise<Figure[]> {
-  const server = await spawnServerProcess();
+  const dir = mkdtempSync(join(tmpdir(), "cce-cli-bench-"));
+  const server = await spawnServerProcess().catch((err: unknown) => {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  });
   const env = { ...process.env, NO_COLOR: "1", CC_EXECUTOR_HOME: server.home, CC_EXECUTOR_PORT: String(server.port) };
+  const runTrue: Command = { file: process.execPath, args: [CLI, "run", "true"], env };
   try {
-    await sample(2, process.execPath, [CLI, "run", "true"], env); // warm-up: page cache
+    const bareClient = await bundleBareClient(dir);
+    await interleaved(2, { runTrue }); // warm-up: page cache
     return await repeat(
       "cli",
       async () => {
-        const nodeFloor = await sample(ROUNDS, process.execPath, ["-e", "0"]);
-        const version = await sample(ROUNDS, process.execPath, [CLI, "--version"], env);
-        const shFloor = await sample(ROUNDS, "/bin/sh", ["-c", "true"]);
-        const runTrue = await sample(ROUNDS, process.execPath, [CLI, "run", "true"], env);
+        const m = await interleaved(ROUNDS, {
+          nodeFloor: { file: process.execPath, args: ["-e", "0"] },
+          version: { file: process.execPath, args: [CLI, "--version"], env },
+          shFloor: { file: "/bin/sh", args: ["-c", "true"] },
+          runTrue,
+          bareClient: { file: process.execPath, args: [bareClient, server.url, server.token, "true"], env },
+        });
         const out: Measured[] = [
-          { metric: "cc-executor --version, wall time", unit: "ms", ours: version.ms, floor: nodeFloor.ms, note: `floor: node -e 0; median of ${ROUNDS} each` },
-          { metric: 'cc-executor run "true" with a server up, wall time', unit: "ms", ours: runTrue.ms, floor: shFloor.ms, note: `floor: sh -c true; median of ${ROUNDS} each` },
+          { metric: "cc-executor --version, wall time", unit: "ms", ours: m.version.ms, floor: m.nodeFloor.ms, note: `floor: node -e 0; median of ${ROUNDS} each, interleaved` },
+          { metric: 'cc-executor run "true" with a server up, wall time', unit: "ms", ours: m.runTrue.ms, floor: m.shFloor.ms, note: `floor: sh -c true; median of ${ROUNDS} each, interleaved` },
+          { metric: 'cc-executor run "true" vs a bare ws client, wall time', unit: "ms", ours: m.runTrue.ms, floor: m.bareClient.ms, note: `floor: node + ws in one file, one WebSocket with the token, the same execute (bench/bare-ws-client.mjs); median of ${ROUNDS} each, interleaved` },
         ];
-        if (nodeFloor.rss !== undefined && version.rss !== undefined && runTrue.rss !== undefined) {
-          out.push({ metric: "cc-executor --version, peak RSS", unit: "MiB", ours: version.rss, floor: nodeFloor.rss, note: "floor: node -e 0 (GNU time %M)" });
-          out.push({ metric: 'cc-executor run "true", peak RSS', unit: "MiB", ours: runTrue.rss, floor: nodeFloor.rss, note: "floor: node -e 0 (GNU time %M)" });
+        if (m.nodeFloor.rss !== undefined && m.version.rss !== undefined && m.runTrue.rss !== undefined) {
+          out.push({ metric: "cc-executor --version, peak RSS", unit: "MiB", ours: m.version.rss, floor: m.nodeFloor.rss, note: "floor: node -e 0 (GNU time %M)" });
+          out.push({ metric: 'cc-executor run "true", peak RSS', unit: "MiB", ours: m.runTrue.rss, floor: m.nodeFloor.rss, note: "floor: node -e 0 (GNU time %M)" });
         }
         return out;
       },
@@ -69,6 +118,7 @@ export async function run(): Promise<Figure[]> {
     );
   } finally {
     await server.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
