@@ -3,7 +3,7 @@ import { ExecutorClient } from "../client/index.js";
 import { loadConfig, type Config } from "../config.js";
 import type { RunningServer } from "../server/index.js";
 import { readRuntimeRecord } from "../security/runtime-file.js";
-import { localTarget } from "./server-locate.js";
+import { localTarget } from "./server-target.js";
 import { CliError, ExitCode } from "./exit-codes.js";
 import { info, style } from "./output.js";
 

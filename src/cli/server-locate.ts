@@ -1,8 +1,9 @@
-import { readFileSync } from "node:fs";
 import type { Config } from "../config.js";
 import { readLocalToken } from "../server/auth.js";
-import { httpBaseOf, httpGetJson } from "../security/http-get.js";
-import { readRuntimeRecord, recordedProcess, type ProcessCheck, type RuntimeRecord } from "../security/runtime-file.js";
+import { httpGetJson } from "../security/http-get.js";
+import { recordedProcess, type ProcessCheck } from "../security/recorded-process.js";
+import { readRuntimeRecord, type RuntimeRecord } from "../security/runtime-file.js";
+import { localTarget, type LocalTarget } from "./server-target.js";
 import { askServer, proved, ServerIdentityError, verifyServer } from "../security/verify-server.js";
 
 /**
@@ -19,31 +20,6 @@ export interface Health {
   uptime_seconds: number;
   pid: number;
   [k: string]: unknown;
-}
-
-export interface LocalTarget {
-  ws: string;
-  http: string;
-  /** The server's own certificate (from its runtime file) when it serves TLS. */
-  ca?: Buffer;
-}
-
-/** How to reach the server of `config` on this machine (a wildcard bind is reached over loopback). */
-export function localTarget(config: Config, record?: RuntimeRecord): LocalTarget {
-  const host = config.host === "0.0.0.0" ? "127.0.0.1" : config.host === "::" ? "::1" : config.host;
-  const tls = record?.tls ?? config.tlsCert !== undefined;
-  const hostForUrl = host.includes(":") ? `[${host}]` : host;
-  const ws = `${tls ? "wss" : "ws"}://${hostForUrl}:${config.port}/ws/mcp`;
-  let ca: Buffer | undefined;
-  const certFile = record?.tls_cert ?? config.tlsCert;
-  if (tls && certFile) {
-    try {
-      ca = readFileSync(certFile);
-    } catch {
-      // then only the system's CAs
-    }
-  }
-  return { ws, http: httpBaseOf(ws), ca };
 }
 
 export type Probe =

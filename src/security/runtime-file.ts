@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { processStartTime } from "../process/process-table.js";
 
 /**
  * One file per running server, named by its port, in <home>/servers/ (mode 0600): which process
@@ -106,28 +105,6 @@ export function removeStaleRecord(home: string, port: number): void {
     unlinkSync(runtimeFile(home, port));
   } catch {
     // already gone
-  }
-}
-
-export type ProcessCheck = "alive" | "gone" | "unknown";
-
-/**
- * Is the recorded process still the one that wrote the record? "alive": same pid and start time;
- * "gone": no such process, or another process got the pid; "unknown": start times cannot be read
- * here (no /proc), so only the server itself can tell (launch proof over HTTP).
- */
-export function recordedProcess(record: RuntimeRecord): ProcessCheck {
-  const now = processStartTime(record.pid);
-  if (record.process_start === null) return pidExists(record.pid) ? "unknown" : "gone";
-  return now === record.process_start ? "alive" : "gone";
-}
-
-function pidExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

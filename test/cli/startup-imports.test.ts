@@ -53,11 +53,11 @@ describe("what the CLI loads at start", () => {
     expect(files.filter((f) => !f.startsWith("src/cli/"))).toEqual(["src/package-root.ts", "src/selftest/choices.ts", "src/tasks/model.ts", "src/units.ts", "src/version.ts"]);
   });
 
-  it("`run` loads the client, the settings and its output code: no server, store, queue, process supervisor, logger, message schemas or schema library", () => {
+  it("`run` loads the client, the settings and its output code: no server, store, queue, process supervisor or process table, logger, message schemas or schema library", () => {
     const { files, packages } = staticClosure("src/cli/actions/run.ts");
     // the settings are parsed without zod (config-fields.ts): building its schema objects cost every command tens of ms
     expect(packages).toEqual(["dotenv", "ws"]);
-    const heavy = files.filter((f) => /^src\/(server\/(?!auth\.ts)|store\/|queue\/|mcp\/|tasks\/|claude\/|hooks\/|doors\/|process\/(?!process-table\.ts)|logger\.ts|protocol\/schemas\.ts)/.test(f));
+    const heavy = files.filter((f) => /^src\/(server\/(?!auth\.ts)|store\/|queue\/|mcp\/|tasks\/|claude\/|hooks\/|doors\/|process\/|logger\.ts|protocol\/schemas\.ts)/.test(f));
     expect(heavy).toEqual([]);
   });
 

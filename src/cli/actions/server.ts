@@ -8,7 +8,8 @@ import { PEER_UID_SUPPORTED } from "../../security/peer-uid.js";
 import type { ServerFlags } from "../commands/server.js";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { formatDuration, info, printJson, style } from "../output.js";
-import { localTarget, probeServer, recordedServer } from "../server-locate.js";
+import { probeServer, recordedServer } from "../server-locate.js";
+import { localTarget } from "../server-target.js";
 
 function configFrom(flags: ServerFlags): Config {
   const overrides: ConfigOverrides = {};
