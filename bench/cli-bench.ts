@@ -7,7 +7,9 @@
  *  3. the same `run "true"` vs the floor of that path on Node: bench/bare-ws-client.mjs bundled with
  *     ws into one file (as the CLI bundles it), a plain node process that opens one WebSocket with
  *     the token and sends the same `execute`;
- *  4. the peak RSS of (1) and (2) vs `node -e 0`'s (with GNU time; skipped without /usr/bin/time).
+ *  4. the peak RSS of (1) and (2) vs `node -e 0`'s (with GNU time; skipped without /usr/bin/time);
+ *  5. with BENCH_CLI_COMPARE=<another build's dist/cli/main.js>: `run "true"` of this build vs that
+ *     one's, against the same server (before/after a change, in one interleaved run).
  * Usage: npx tsx bench/cli-bench.ts   (or: npx tsx bench/run-all.ts cli)
  */
 import { spawn } from "node:child_process";
@@ -23,6 +25,7 @@ import { isMain, median, printFigures, repeat, timed, type Figure, type Measured
 const ROUNDS = Number(process.env.BENCH_CLI_ROUNDS ?? 10);
 const GNU_TIME = "/usr/bin/time";
 const BARE_CLIENT = fileURLToPath(new URL("./bare-ws-client.mjs", import.meta.url));
+const COMPARE = process.env.BENCH_CLI_COMPARE;
 
 /** Runs a command to its end; with GNU time, also returns its peak RSS (KiB). Throws on a non-zero exit. */
 function exec(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<number | undefined> {
@@ -96,21 +99,24 @@ export async function run(): Promise<Figure[]> {
     return await repeat(
       "cli",
       async () => {
-        const m = await interleaved(ROUNDS, {
+        const commands: Record<string, Command> = {
           nodeFloor: { file: process.execPath, args: ["-e", "0"] },
           version: { file: process.execPath, args: [CLI, "--version"], env },
           shFloor: { file: "/bin/sh", args: ["-c", "true"] },
           runTrue,
           bareClient: { file: process.execPath, args: [bareClient, server.url, server.token, "true"], env },
-        });
+        };
+        if (COMPARE) commands.otherBuild = { file: process.execPath, args: [COMPARE, "run", "true"], env };
+        const { nodeFloor, version, shFloor, runTrue: ours, bareClient: bare, otherBuild: other } = await interleaved(ROUNDS, commands);
         const out: Measured[] = [
-          { metric: "cc-executor --version, wall time", unit: "ms", ours: m.version.ms, floor: m.nodeFloor.ms, note: `floor: node -e 0; median of ${ROUNDS} each, interleaved` },
-          { metric: 'cc-executor run "true" with a server up, wall time', unit: "ms", ours: m.runTrue.ms, floor: m.shFloor.ms, note: `floor: sh -c true; median of ${ROUNDS} each, interleaved` },
-          { metric: 'cc-executor run "true" vs a bare ws client, wall time', unit: "ms", ours: m.runTrue.ms, floor: m.bareClient.ms, note: `floor: node + ws in one file, one WebSocket with the token, the same execute (bench/bare-ws-client.mjs); median of ${ROUNDS} each, interleaved` },
+          { metric: "cc-executor --version, wall time", unit: "ms", ours: version!.ms, floor: nodeFloor!.ms, note: `floor: node -e 0; median of ${ROUNDS} each, interleaved` },
+          { metric: 'cc-executor run "true" with a server up, wall time', unit: "ms", ours: ours!.ms, floor: shFloor!.ms, note: `floor: sh -c true; median of ${ROUNDS} each, interleaved` },
+          { metric: 'cc-executor run "true" vs a bare ws client, wall time', unit: "ms", ours: ours!.ms, floor: bare!.ms, note: `floor: node + ws in one file, one WebSocket with the token, the same execute (bench/bare-ws-client.mjs); median of ${ROUNDS} each, interleaved` },
         ];
-        if (m.nodeFloor.rss !== undefined && m.version.rss !== undefined && m.runTrue.rss !== undefined) {
-          out.push({ metric: "cc-executor --version, peak RSS", unit: "MiB", ours: m.version.rss, floor: m.nodeFloor.rss, note: "floor: node -e 0 (GNU time %M)" });
-          out.push({ metric: 'cc-executor run "true", peak RSS', unit: "MiB", ours: m.runTrue.rss, floor: m.nodeFloor.rss, note: "floor: node -e 0 (GNU time %M)" });
+        if (other) out.push({ metric: 'cc-executor run "true", this build vs BENCH_CLI_COMPARE', unit: "ms", ours: ours!.ms, floor: other.ms, note: `floor: ${COMPARE} run "true"; median of ${ROUNDS} each, interleaved` });
+        if (nodeFloor!.rss !== undefined && version!.rss !== undefined && ours!.rss !== undefined) {
+          out.push({ metric: "cc-executor --version, peak RSS", unit: "MiB", ours: version!.rss, floor: nodeFloor!.rss, note: "floor: node -e 0 (GNU time %M)" });
+          out.push({ metric: 'cc-executor run "true", peak RSS', unit: "MiB", ours: ours!.rss, floor: nodeFloor!.rss, note: "floor: node -e 0 (GNU time %M)" });
         }
         return out;
       },
