@@ -217,8 +217,12 @@ function detect(limits: CgroupLimits, scope: string): CgroupSupport {
     removeCgroupDirSync(ownerDir);
     return { available: false, reason: probeFailure };
   }
-  // Empty by then unless something is left running; the scope goes when no other process uses it.
-  process.once("exit", () => removeCgroupDirSync(ownerDir) && removeCgroupDirSync(scopeDir));
+  // At exit: the spare and cgroups whose removal was still under way (a busy one, still running
+  // something, stays for the next start to reap); the scope goes when no other process uses it.
+  process.once("exit", () => {
+    for (const dir of subdirectories(ownerDir)) removeCgroupDirSync(dir);
+    if (removeCgroupDirSync(ownerDir)) removeCgroupDirSync(scopeDir);
+  });
   const wanted = [...(limits.pidsMax !== undefined ? ["pids"] : []), ...(limits.memoryMax !== undefined ? ["memory"] : [])];
   const limitsUnavailable = wanted.length ? enableControllers([own.dir, base, scopeDir, ownerDir], wanted) : undefined;
   return {
@@ -245,24 +249,53 @@ function readEvents(dir: string): Record<string, string> | undefined {
   }
 }
 
+/**
+ * The next execution's cgroup for each cgroup support (owner directory and limits), made ahead of
+ * time so that an execute does not wait for the mkdir: `dir` once it exists, `making` meanwhile.
+ */
+const spares = new Map<CgroupSupport, { dir?: string; making?: Promise<void> }>();
+let cgroupCount = 0;
+
+/** mkdir of a new execution cgroup with the limits applied. */
+async function makeCgroupDir(support: Extract<CgroupSupport, { available: true }>): Promise<string> {
+  const dir = join(support.ownerDir, `e${++cgroupCount}`);
+  await mkdir(dir);
+  try {
+    if (support.limits.pidsMax !== undefined) await writeFile(join(dir, "pids.max"), String(support.limits.pidsMax));
+    if (support.limits.memoryMax !== undefined) await writeFile(join(dir, "memory.max"), String(support.limits.memoryMax));
+  } catch (err) {
+    await rmdir(dir).catch(() => undefined);
+    throw err;
+  }
+  return dir;
+}
+
+/** Starts making the owner's spare cgroup unless one exists or is being made; failures just leave none. */
+function prepareSpare(support: Extract<CgroupSupport, { available: true }>): void {
+  const spare = spares.get(support) ?? {};
+  spares.set(support, spare);
+  if (spare.dir || spare.making) return;
+  spare.making = makeCgroupDir(support)
+    .then((dir) => void (spare.dir = dir))
+    .catch(() => undefined)
+    .finally(() => (spare.making = undefined));
+}
+
 /** One execution's cgroup. */
 export class ExecutionCgroup {
   private constructor(readonly dir: string) {}
 
   /**
-   * Creates the cgroup (before the process is spawned) and applies the limits. Asynchronous: a
-   * mkdir in cgroupfs takes the kernel ~0.15 ms, which other sessions need not wait for.
+   * A new cgroup for an execution (before its process is spawned), with the limits applied: the
+   * spare made ahead of time when there is one, else made now; then the next spare is started.
+   * A mkdir in cgroupfs takes the kernel 0.15-0.5 ms, which the execute need not wait for.
    */
-  static async create(support: Extract<CgroupSupport, { available: true }>, name: string): Promise<ExecutionCgroup> {
-    const dir = join(support.ownerDir, name);
-    await mkdir(dir);
-    try {
-      if (support.limits.pidsMax !== undefined) await writeFile(join(dir, "pids.max"), String(support.limits.pidsMax));
-      if (support.limits.memoryMax !== undefined) await writeFile(join(dir, "memory.max"), String(support.limits.memoryMax));
-    } catch (err) {
-      await rmdir(dir).catch(() => undefined);
-      throw err;
-    }
+  static async create(support: Extract<CgroupSupport, { available: true }>): Promise<ExecutionCgroup> {
+    const spare = spares.get(support);
+    let dir = spare?.dir;
+    if (spare) spare.dir = undefined;
+    dir ??= await makeCgroupDir(support);
+    prepareSpare(support);
     return new ExecutionCgroup(dir);
   }
 
@@ -362,6 +395,16 @@ export class ExecutionCgroup {
   }
 }
 
+function subdirectories(dir: string): string[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => join(dir, d.name));
+  } catch {
+    return [];
+  }
+}
+
 /** Executions' cgroups left in `base` by processes that are gone, with their owner directories. */
 export function leftoverOwnerDirs(base: string, isOwnerAlive: (pid: number, startTime: string) => boolean): Array<{ ownerDir: string; cgroups: string[] }> {
   let owners: string[];
@@ -377,15 +420,7 @@ export function leftoverOwnerDirs(base: string, isOwnerAlive: (pid: number, star
     const m = /^(\d+)-(\d+|unknown)$/.exec(name);
     if (!m || isOwnerAlive(Number(m[1]), m[2]!)) continue;
     const ownerDir = join(base, name);
-    let cgroups: string[] = [];
-    try {
-      cgroups = readdirSync(ownerDir, { withFileTypes: true })
-        .filter((d) => d.isDirectory())
-        .map((d) => join(ownerDir, d.name));
-    } catch {
-      // removed meanwhile
-    }
-    out.push({ ownerDir, cgroups });
+    out.push({ ownerDir, cgroups: subdirectories(ownerDir) }); // none when removed meanwhile
   }
   return out;
 }

@@ -114,7 +114,7 @@ export async function prepareSpawn(registry: GroupRegistry | undefined, file: st
   const support = registry.cgroups();
   if (!support) return { file, args, env, recordId };
   checkExecutable(file, env);
-  const cgroup = await ExecutionCgroup.create(support, recordId);
+  const cgroup = await ExecutionCgroup.create(support);
   return { ...cgroup.wrap(file, args), env, recordId, cgroup };
 }
 

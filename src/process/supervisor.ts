@@ -257,10 +257,15 @@ export class SupervisedProcess extends EventEmitter<SupervisorEvents> {
     const cleanup = this.terminating ?? (this.containment.alive() ? this.containment.terminate(grace) : Promise.resolve());
     this.groupGone = cleanup
       .catch(() => undefined)
-      .then(() => this.containment.release())
-      .catch(() => undefined)
       .then(() => {
-        if (this.prepared.recordId) this.spec.registry?.remove(this.prepared.recordId);
+        // Nothing of it runs any more: the result need not wait for the kernel to let the cgroup go.
+        // Its record is dropped once it is removed (until then crash reaping would find it).
+        void this.containment
+          .release()
+          .catch(() => undefined)
+          .then(() => {
+            if (this.prepared.recordId) this.spec.registry?.remove(this.prepared.recordId);
+          });
         // A daemon that left the group may still hold our pipes: stop waiting for them eventually.
         if (this.openStreams > 0) {
           setTimeout(() => {

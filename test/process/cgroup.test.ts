@@ -47,7 +47,35 @@ describe.skipIf(!support.available)(`cgroup v2 containment${why}`, () => {
     // The leader joins its cgroup itself, first thing after it was spawned.
     await waitUntil(() => readFileSync(join(dir, "cgroup.procs"), "utf8").trim().split("\n").map(Number).includes(proc.pid), 5000, "the leader in its cgroup");
     await proc.cancel();
-    expect(existsSync(dir)).toBe(false);
+    await waitUntil(() => !existsSync(dir), 5000, "the cgroup removed");
+  });
+
+  it("the next execution's cgroup is made ahead of time, and a process that exits leaves none of its cgroups behind", async () => {
+    const script = join(mkdtempSync(join(tmpdir(), "cce-cg-exit-")), "owner.mts");
+    const processIndex = new URL("../../src/process/index.js", import.meta.url).pathname;
+    writeFileSync(
+      script,
+      `import { existsSync, readdirSync } from "node:fs";
+      import { GroupRegistry, startProcess } from ${JSON.stringify(processIndex)};
+      const registry = new GroupRegistry(process.argv[2]);
+      const first = await startProcess({ command: ["true"], registry });
+      const firstDir = registry.list()[0].cgroup;
+      await first.done;
+      const ownerDir = registry.cgroups().ownerDir;
+      const cgroups = () => readdirSync(ownerDir).filter((n) => /^e\\d+$/.test(n));
+      while (existsSync(firstDir) || cgroups().length !== 1) await new Promise((r) => setTimeout(r, 10));
+      const spare = cgroups()[0];
+      const second = await startProcess({ command: ["sleep", "0.2"], registry });
+      const secondDir = registry.list().at(-1).cgroup;
+      await second.done;
+      console.log(JSON.stringify({ ownerDir, firstDir, spare, secondDir }));`,
+    );
+    const { execFileSync } = await import("node:child_process");
+    const out = JSON.parse(execFileSync(process.execPath, ["--import", "tsx", script, mkdtempSync(join(tmpdir(), "cce-cg-groups-"))], { encoding: "utf8" })) as Record<string, string>;
+    expect(out.secondDir).toBe(join(out.ownerDir!, out.spare!)); // the spare made after the first
+    expect(out.secondDir).not.toBe(out.firstDir);
+    // exited with the spare made for a third and the second's removal possibly still under way
+    expect(existsSync(out.ownerDir!)).toBe(false);
   });
 
   it("cancel right after the start (before the leader has joined its cgroup) still kills it", async () => {

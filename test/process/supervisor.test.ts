@@ -216,6 +216,8 @@ describe("supervisor", () => {
     expect(readJournal(registry.journal.file)!.records.map((r) => r.pgid)).toEqual([proc.pgid]);
     expect(recordedGroups(dir)).toEqual([proc.pgid]);
     await proc.cancel();
+    // (with a cgroup, the record goes once the kernel let the cgroup be removed, just after the result)
+    await waitUntil(() => registry.list().length === 0, 5000, "the record dropped");
     await registry.journal.flushed();
     expect(readJournal(registry.journal.file)!.records).toEqual([]);
     expect(processTable().some((p) => p.cmdline.includes(s) && p.state !== "Z")).toBe(false);
