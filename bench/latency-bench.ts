@@ -8,7 +8,7 @@
  */
 import { RawPeer } from "../test/helpers/server.js";
 import { spawnServerProcess } from "../test/helpers/server-process.js";
-import { bareSpawner, isMain, ms, printFigures, repeat, serverContainment, summarize, type Figure } from "./lib.js";
+import { bareSpawner, isMain, ms, printFigures, repeat, serverContainment, summarize, type Figure, type Measured } from "./lib.js";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 200);
 
@@ -34,30 +34,63 @@ export async function executeLatency(url: string, token: string, rounds: number)
   return samples;
 }
 
+/** execute -> process.completed received, on a raw socket: the whole round trip of a short command. */
+export async function roundTrip(url: string, token: string, rounds: number): Promise<number[]> {
+  const peer = await RawPeer.open(url, { token });
+  await peer.waitFor((m) => m.method === "connected");
+  const samples: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    peer.messages.length = 0;
+    const t0 = process.hrtime.bigint();
+    peer.send({ jsonrpc: "2.0", id: i, method: "execute", params: { command: "true", shell: "sh" } });
+    await peer.waitFor((m) => m.method === "process.completed");
+    samples.push(ms(process.hrtime.bigint() - t0));
+  }
+  await peer.close();
+  return samples;
+}
+
 export async function run(): Promise<Figure[]> {
   const server = await spawnServerProcess();
+  // Where the default is a cgroup per execution, the same server with process groups, side by side: what the cgroup costs.
+  const containment = await serverContainment(server.port, server.token);
+  const pg = containment === "cgroup" ? await spawnServerProcess({ CC_EXECUTOR_CONTAINMENT: "process-group" }) : undefined;
   try {
-    await executeLatency(server.url, server.token, 20); // warm-up
+    for (const s of [server, pg]) if (s) await roundTrip(s.url, s.token, 20); // warm-up
     await bareSpawnLatency(20);
-    const containment = await serverContainment(server.port, server.token);
     return await repeat(
       "latency",
       async () => {
-        // interleaved halves, so that a change in the machine's load hits both sides alike
-        const bare = await bareSpawnLatency(ROUNDS / 2);
-        const ours = await executeLatency(server.url, server.token, ROUNDS / 2);
-        bare.push(...(await bareSpawnLatency(ROUNDS / 2)));
-        ours.push(...(await executeLatency(server.url, server.token, ROUNDS / 2)));
-        const [b, o] = [summarize(bare), summarize(ours)];
-        return [
+        // interleaved halves, so that a change in the machine's load hits every side alike
+        const bare: number[] = [];
+        const ours: number[] = [];
+        const oursPg: number[] = [];
+        const trip: number[] = [];
+        const tripPg: number[] = [];
+        for (let half = 0; half < 2; half++) {
+          bare.push(...(await bareSpawnLatency(ROUNDS / 2)));
+          ours.push(...(await executeLatency(server.url, server.token, ROUNDS / 2)));
+          trip.push(...(await roundTrip(server.url, server.token, ROUNDS / 2)));
+          if (pg) oursPg.push(...(await executeLatency(pg.url, pg.token, ROUNDS / 2)));
+          if (pg) tripPg.push(...(await roundTrip(pg.url, pg.token, ROUNDS / 2)));
+        }
+        const b = summarize(bare);
+        const o = summarize(ours);
+        const figures: Measured[] = [
           { metric: `execute -> process.started, p50 (${ROUNDS} rounds)`, unit: "ms", ours: o.p50, floor: b.p50, note: `floor: bare spawn of the same command until its 'spawn' event, from a plain node process; server containment: ${containment}` },
           { metric: "execute -> process.started, p99", unit: "ms", ours: o.p99, floor: b.p99 },
         ];
+        if (pg) {
+          figures.push({ metric: "execute -> process.started, p50, process-group containment", unit: "ms", ours: summarize(oursPg).p50, floor: b.p50, note: "the same with CC_EXECUTOR_CONTAINMENT=process-group" });
+          figures.push({ metric: "execute -> process.completed of `true`, p50: cgroup vs process group", unit: "ms", ours: summarize(trip).p50, floor: summarize(tripPg).p50, note: "the round trip of a short command; floor: the same server code with process groups" });
+        }
+        return figures;
       },
-      { pids: () => [server.pid] },
+      { pids: () => [server.pid, ...(pg ? [pg.pid] : [])] },
     );
   } finally {
     await server.stop();
+    await pg?.stop();
   }
 }
 
