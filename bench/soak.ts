@@ -12,7 +12,7 @@ import { readdirSync } from "node:fs";
 import { ExecutorClient } from "../src/client/index.js";
 import { processTable } from "../test/helpers/procs.js";
 import { rssBytes, spawnServerProcess } from "../test/helpers/server-process.js";
-import { figure, ms, printFigures, summarize, type Figure } from "./lib.js";
+import { figure, ms, printFigures, serverContainment, summarize, type Figure } from "./lib.js";
 
 const N = Number(process.env.SOAK_EXECUTIONS ?? 10_000);
 const WARMUP = 200;
@@ -25,6 +25,7 @@ export async function run(): Promise<Figure[]> {
   const fds = () => readdirSync(`/proc/${server.pid}/fd`).length;
   const lines = Array.from({ length: 10_000 }, (_, i) => `${i + 1}\n`).join("");
   try {
+    const containment = await serverContainment(server.port, server.token);
     const client = await ExecutorClient.connect({ url: server.url, token: server.token });
     for (let i = 0; i < WARMUP; i++) await client.execute(["true"]);
     const fd0 = fds();
@@ -55,7 +56,7 @@ export async function run(): Promise<Figure[]> {
     return [
       figure("soak", `server RSS after ${N} executions`, rss1 / MiB, rss0 / MiB, "MiB", `vs after ${WARMUP} warm-up; growth ${((rss1 - rss0) / MiB).toFixed(1)} MiB, peak ${(rssPeak / MiB).toFixed(1)} MiB`),
       figure("soak", "server open fds at the end", fd1, fd0, "fds", "vs after the warm-up"),
-      figure("soak", "latency p50, last 1,000 vs first 1,000", last.p50, first.p50, "ms", `${(N / wallS).toFixed(0)} executions/s`),
+      figure("soak", "latency p50, last 1,000 vs first 1,000", last.p50, first.p50, "ms", `${(N / wallS).toFixed(0)} executions/s; server containment: ${containment}`),
       figure("soak", "latency p99, last 1,000 vs first 1,000", last.p99, first.p99, "ms"),
     ];
   } finally {
