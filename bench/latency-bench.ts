@@ -17,37 +17,26 @@ export async function bareSpawnLatency(rounds: number): Promise<number[]> {
   return (await bareSpawner<{ latencies: number[] }>("latency", String(rounds))).latencies;
 }
 
-/** execute -> process.started, on a raw socket; waits for process.completed before the next round. */
-export async function executeLatency(url: string, token: string, rounds: number): Promise<number[]> {
+/**
+ * `rounds` executions of `true` one after another on a raw socket: for each, the time from
+ * `execute` sent to process.started received, and to process.completed received.
+ */
+export async function executeTimes(url: string, token: string, rounds: number): Promise<{ started: number[]; completed: number[] }> {
   const peer = await RawPeer.open(url, { token });
   await peer.waitFor((m) => m.method === "connected");
-  const samples: number[] = [];
+  const started: number[] = [];
+  const completed: number[] = [];
   for (let i = 0; i < rounds; i++) {
     peer.messages.length = 0;
     const t0 = process.hrtime.bigint();
     peer.send({ jsonrpc: "2.0", id: i, method: "execute", params: { command: "true", shell: "sh" } });
     await peer.waitFor((m) => m.method === "process.started");
-    samples.push(ms(process.hrtime.bigint() - t0));
+    started.push(ms(process.hrtime.bigint() - t0));
     await peer.waitFor((m) => m.method === "process.completed");
+    completed.push(ms(process.hrtime.bigint() - t0));
   }
   await peer.close();
-  return samples;
-}
-
-/** execute -> process.completed received, on a raw socket: the whole round trip of a short command. */
-export async function roundTrip(url: string, token: string, rounds: number): Promise<number[]> {
-  const peer = await RawPeer.open(url, { token });
-  await peer.waitFor((m) => m.method === "connected");
-  const samples: number[] = [];
-  for (let i = 0; i < rounds; i++) {
-    peer.messages.length = 0;
-    const t0 = process.hrtime.bigint();
-    peer.send({ jsonrpc: "2.0", id: i, method: "execute", params: { command: "true", shell: "sh" } });
-    await peer.waitFor((m) => m.method === "process.completed");
-    samples.push(ms(process.hrtime.bigint() - t0));
-  }
-  await peer.close();
-  return samples;
+  return { started, completed };
 }
 
 export async function run(): Promise<Figure[]> {
@@ -56,33 +45,30 @@ export async function run(): Promise<Figure[]> {
   const containment = await serverContainment(server.port, server.token);
   const pg = containment === "cgroup" ? await spawnServerProcess({ CC_EXECUTOR_CONTAINMENT: "process-group" }) : undefined;
   try {
-    for (const s of [server, pg]) if (s) await roundTrip(s.url, s.token, 20); // warm-up
+    for (const s of [server, pg]) if (s) await executeTimes(s.url, s.token, 20); // warm-up
     await bareSpawnLatency(20);
     return await repeat(
       "latency",
       async () => {
         // interleaved halves, so that a change in the machine's load hits every side alike
         const bare: number[] = [];
-        const ours: number[] = [];
-        const oursPg: number[] = [];
-        const trip: number[] = [];
-        const tripPg: number[] = [];
+        const ours = { started: [] as number[], completed: [] as number[] };
+        const oursPg = { started: [] as number[], completed: [] as number[] };
+        const add = (to: typeof ours, from: typeof ours) => (to.started.push(...from.started), to.completed.push(...from.completed));
         for (let half = 0; half < 2; half++) {
           bare.push(...(await bareSpawnLatency(ROUNDS / 2)));
-          ours.push(...(await executeLatency(server.url, server.token, ROUNDS / 2)));
-          trip.push(...(await roundTrip(server.url, server.token, ROUNDS / 2)));
-          if (pg) oursPg.push(...(await executeLatency(pg.url, pg.token, ROUNDS / 2)));
-          if (pg) tripPg.push(...(await roundTrip(pg.url, pg.token, ROUNDS / 2)));
+          add(ours, await executeTimes(server.url, server.token, ROUNDS / 2));
+          if (pg) add(oursPg, await executeTimes(pg.url, pg.token, ROUNDS / 2));
         }
         const b = summarize(bare);
-        const o = summarize(ours);
+        const o = summarize(ours.started);
         const figures: Measured[] = [
           { metric: `execute -> process.started, p50 (${ROUNDS} rounds)`, unit: "ms", ours: o.p50, floor: b.p50, note: `floor: bare spawn of the same command until its 'spawn' event, from a plain node process; server containment: ${containment}` },
           { metric: "execute -> process.started, p99", unit: "ms", ours: o.p99, floor: b.p99 },
         ];
         if (pg) {
-          figures.push({ metric: "execute -> process.started, p50, process-group containment", unit: "ms", ours: summarize(oursPg).p50, floor: b.p50, note: "the same with CC_EXECUTOR_CONTAINMENT=process-group" });
-          figures.push({ metric: "execute -> process.completed of `true`, p50: cgroup vs process group", unit: "ms", ours: summarize(trip).p50, floor: summarize(tripPg).p50, note: "the round trip of a short command; floor: the same server code with process groups" });
+          figures.push({ metric: "execute -> process.started, p50, process-group containment", unit: "ms", ours: summarize(oursPg.started).p50, floor: b.p50, note: "the same with CC_EXECUTOR_CONTAINMENT=process-group" });
+          figures.push({ metric: "execute -> process.completed of `true`, p50: cgroup vs process group", unit: "ms", ours: summarize(ours.completed).p50, floor: summarize(oursPg.completed).p50, note: "the round trip of a short command; floor: the same server code with process groups" });
         }
         return figures;
       },
