@@ -3,9 +3,13 @@
 // parent's memory. Prints one JSON object on stdout.
 //   node bench/bare-spawner.mjs latency <rounds>            -> {"latencies": [ms until 'spawn', ...]}
 //   node bench/bare-spawner.mjs sessions <sessions> <commands> -> {"latencies": [ms until 'close'], "wallMs", "wrong": [...]}
+// With CC_EXECUTOR_BENCH_LOAD=<module path> it imports that module first (e.g. the built server's
+// index): the same bare spawns from a process that carries the server's code, which makes every
+// fork dearer (page tables and mappings to copy), so what is left is the server's own work.
 import { spawn } from "node:child_process";
 
 const [mode, a, b] = process.argv.slice(2);
+if (process.env.CC_EXECUTOR_BENCH_LOAD) await import(process.env.CC_EXECUTOR_BENCH_LOAD);
 const ms = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
 /** Spawned as the server spawns: own process group, stdin closed, both pipes read. */
 const start = (command) => spawn("/bin/sh", ["-c", command], { detached: true, stdio: ["ignore", "pipe", "pipe"] });

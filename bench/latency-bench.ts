@@ -8,13 +8,13 @@
  */
 import { RawPeer } from "../test/helpers/server.js";
 import { spawnServerProcess } from "../test/helpers/server-process.js";
-import { bareSpawner, isMain, ms, printFigures, repeat, serverContainment, summarize, type Figure, type Measured } from "./lib.js";
+import { bareSpawner, BUILT_SERVER_MODULE, isMain, ms, printFigures, repeat, serverContainment, summarize, type Figure, type Measured } from "./lib.js";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 200);
 
 /** Floor: bare spawns until their 'spawn' event, in a plain node process of their own (bench/bare-spawner.mjs). */
-export async function bareSpawnLatency(rounds: number): Promise<number[]> {
-  return (await bareSpawner<{ latencies: number[] }>("latency", String(rounds))).latencies;
+export async function bareSpawnLatency(rounds: number, options: { load?: string } = {}): Promise<number[]> {
+  return (await bareSpawner<{ latencies: number[] }>(["latency", String(rounds)], options)).latencies;
 }
 
 /**
@@ -52,11 +52,13 @@ export async function run(): Promise<Figure[]> {
       async () => {
         // interleaved halves, so that a change in the machine's load hits every side alike
         const bare: number[] = [];
+        const bareLoaded: number[] = [];
         const ours = { started: [] as number[], completed: [] as number[] };
         const oursPg = { started: [] as number[], completed: [] as number[] };
         const add = (to: typeof ours, from: typeof ours) => (to.started.push(...from.started), to.completed.push(...from.completed));
         for (let half = 0; half < 2; half++) {
           bare.push(...(await bareSpawnLatency(ROUNDS / 2)));
+          bareLoaded.push(...(await bareSpawnLatency(ROUNDS / 2, { load: BUILT_SERVER_MODULE })));
           add(ours, await executeTimes(server.url, server.token, ROUNDS / 2));
           if (pg) add(oursPg, await executeTimes(pg.url, pg.token, ROUNDS / 2));
         }
@@ -65,6 +67,7 @@ export async function run(): Promise<Figure[]> {
         const figures: Measured[] = [
           { metric: `execute -> process.started, p50 (${ROUNDS} rounds)`, unit: "ms", ours: o.p50, floor: b.p50, note: `floor: bare spawn of the same command until its 'spawn' event, from a plain node process; server containment: ${containment}` },
           { metric: "execute -> process.started, p99", unit: "ms", ours: o.p99, floor: b.p99 },
+          { metric: "execute -> process.started, p50, vs a bare spawn from a node process that loaded the server's modules", unit: "ms", ours: o.p50, floor: summarize(bareLoaded).p50, note: "floor: the same bare spawns after importing dist/server/index.js (every fork copies the mappings of the code loaded)" },
         ];
         if (pg) {
           figures.push({ metric: "execute -> process.started, p50, process-group containment", unit: "ms", ours: summarize(oursPg.started).p50, floor: b.p50, note: "the same with CC_EXECUTOR_CONTAINMENT=process-group" });

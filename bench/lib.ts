@@ -197,15 +197,20 @@ export function printFigures(figures: Figure[]): void {
 
 /**
  * Runs bench/bare-spawner.mjs in its own plain node process: the floor of the spawn benchmarks,
- * measured without this (bigger) process's fork cost. Returns its JSON answer.
+ * measured without this (bigger) process's fork cost; with `load`, after importing that module.
+ * Returns its JSON answer.
  */
-export async function bareSpawner<T>(...args: string[]): Promise<T> {
+export async function bareSpawner<T>(args: string[], options: { load?: string } = {}): Promise<T> {
   const { execFile } = await import("node:child_process");
   const script = new URL("./bare-spawner.mjs", import.meta.url).pathname;
+  const env = { ...process.env, ...(options.load ? { CC_EXECUTOR_BENCH_LOAD: options.load } : {}) };
   return new Promise((resolve, reject) =>
-    execFile(process.execPath, [script, ...args], { maxBuffer: 64 * 1024 * 1024 }, (err, stdout) => (err ? reject(err) : resolve(JSON.parse(stdout) as T))),
+    execFile(process.execPath, [script, ...args], { maxBuffer: 64 * 1024 * 1024, env }, (err, stdout) => (err ? reject(err) : resolve(JSON.parse(stdout) as T))),
   );
 }
+
+/** The built server's module (dist/server/index.js), for floors measured from a process that carries its code. */
+export const BUILT_SERVER_MODULE = new URL("../dist/server/index.js", import.meta.url).pathname;
 
 /** The server's containment (from the full /health document, which needs the token): "cgroup" or "process-group". */
 export async function serverContainment(port: number, token: string): Promise<string> {

@@ -53,7 +53,7 @@ export async function manySessions(url: string, token: string, sessions: number,
 
 /** Floor: the same commands spawned directly, as many at once, until 'close', from a plain node process (bench/bare-spawner.mjs). */
 export async function bareSessions(sessions: number, commands: number): Promise<SessionsResult> {
-  return bareSpawner<SessionsResult>("sessions", String(sessions), String(commands));
+  return bareSpawner<SessionsResult>(["sessions", String(sessions), String(commands)]);
 }
 
 export async function run(): Promise<Figure[]> {

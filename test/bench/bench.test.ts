@@ -27,7 +27,7 @@ const TINY = {
 const SUITES: Record<string, RegExp[]> = {
   stream: [/one 4 MB stream of text lines/, /one 4 MB stream of UTF-8/, /relaying the pipe over loopback TCP/, /binary WebSocket messages/, /decoding the same bytes/, /server CPU per MB/, /client CPU per MB/],
   sessions: [/6 sessions x 2 short commands, latency p50/, /3 sessions x 2, total time/, /server CPU per command/],
-  latency: [/execute -> process.started, p50/, /p99/],
+  latency: [/execute -> process.started, p50/, /p99/, /loaded the server.s modules/],
   cli: [/--version, wall time/, /run "true" with a server up/, /run "true" vs a bare ws client/],
   memory: [/idle after start/, /after one 4 MB stream/, /as --daemon starts it/, /flood/],
   tasks: [/list of 3 direct tasks/, /list of 6 direct tasks/, /overhead per task, 6 tasks vs 3 tasks/, /list of 2 claude tasks/],
