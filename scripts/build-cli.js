@@ -3,7 +3,8 @@
 // look-up, read and compile per ES module; the CLI would otherwise load hundreds of them (zod alone
 // is ~100 files) before printing a line. The library (dist/index.js and the rest of dist) stays
 // tsc's output. Small pure-JS packages are bundled; packages with native code, worker files or
-// their own lazy loading stay in node_modules. Every chunk lands in dist/cli, one level below the
+// their own lazy loading stay in node_modules, and so do those our code loads only when needed
+// (lazyRequire: the SQLite binding, ioredis, yaml, pino-pretty, dotenv). Every chunk lands in dist/cli, one level below the
 // package's dist/ as the bundled modules were: what they find from import.meta.url (../dashboard)
 // is still there; src/package-root.ts finds the package's own files (templates/) from anywhere.
 import { build } from "esbuild";
@@ -13,7 +14,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 const root = fileURLToPath(new URL("..", import.meta.url));
 
 /** Packages compiled into the bundle; every other one is imported from node_modules at run time. */
-const BUNDLED = new Set(["commander", "zod", "ws", "dotenv"]);
+const BUNDLED = new Set(["commander", "zod", "ws"]);
 
 const packageName = (specifier) => specifier.split("/").slice(0, specifier.startsWith("@") ? 2 : 1).join("/");
 

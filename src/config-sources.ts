@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import { parse as parseDotenv } from "dotenv";
+import { lazyRequire } from "./lazy-require.js";
 
 /**
  * Where settings come from, and which places may set which settings.
@@ -61,7 +61,9 @@ export class SettingsFileError extends Error {
 function readSettingsFile(path: string): SettingsFile | undefined {
   if (!existsSync(path)) return undefined;
   try {
-    return { path, values: parseDotenv(readFileSync(path)) };
+    // dotenv is loaded only when there is a file to read: most commands find none
+    const { parse } = lazyRequire("dotenv") as typeof import("dotenv");
+    return { path, values: parse(readFileSync(path)) };
   } catch (err) {
     throw new SettingsFileError(`cannot read ${path}: ${(err as Error).message}`);
   }

@@ -55,8 +55,9 @@ describe("what the CLI loads at start", () => {
 
   it("`run` loads the client, the settings and its output code: no server, store, queue, process supervisor or process table, logger, message schemas or schema library", () => {
     const { files, packages } = staticClosure("src/cli/actions/run.ts");
-    // the settings are parsed without zod (config-fields.ts): building its schema objects cost every command tens of ms
-    expect(packages).toEqual(["dotenv", "ws"]);
+    // the settings are parsed without zod (config-fields.ts): building its schema objects cost every
+    // command tens of ms; dotenv is required only when a settings file exists
+    expect(packages).toEqual(["ws"]);
     const heavy = files.filter((f) => /^src\/(server\/(?!auth\.ts)|store\/|queue\/|mcp\/|tasks\/|claude\/|hooks\/|doors\/|process\/|logger\.ts|protocol\/schemas\.ts)/.test(f));
     expect(heavy).toEqual([]);
   });
