@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import * as nodeModule from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -179,6 +180,24 @@ describe("cc-executor server", () => {
     }
     // anything else gets the whole tree: --help, `help`, a misspelt command (commander suggests the right one)
     for (const word of [undefined, "--help", "help", "rnu"]) expect(buildProgram(word).commands.length).toBe(whole.commands.length);
+  });
+});
+
+describe("compiled-code cache", () => {
+  it("kept in the user's own cache directory where node has one (22.1+); on Node 20 nothing is written", async () => {
+    const cache = mkdtempSync(join(tmpdir(), "cce-xdg-"));
+    try {
+      const r = await runCli(["--help"], { env: { ...env, XDG_CACHE_HOME: cache } });
+      expect(r.code).toBe(0);
+      const written = readdirSync(cache, { recursive: true, encoding: "utf8" });
+      if (typeof (nodeModule as { enableCompileCache?: unknown }).enableCompileCache === "function") {
+        expect(written.some((f) => f.startsWith("cc-executor/v") && f.split("/").length > 2)).toBe(true);
+      } else {
+        expect(written).toEqual([]);
+      }
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
   });
 });
 
