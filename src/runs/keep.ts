@@ -75,20 +75,24 @@ export function keepCommandOutput(runs: RunFolders | undefined, e: KeptExecution
   setImmediate(open);
   // The chunk's bytes as they came (decoding them to text and back would cost more than the write).
   proc.on("output", (chunk) => open().write(utf8BytesOf(chunk) ?? chunk.data));
-  void proc.done.then((r: ProcessResult) => {
-    const done = open();
-    done.close();
-    io.write({
-      ...file,
-      status: r.status,
-      ended_at: new Date().toISOString(),
-      duration_ms: r.durationMs,
-      exit_code: r.exitCode,
-      signal: r.signal,
-      output_bytes: done.bytes,
-      dropped_bytes: done.droppedBytes,
-    });
-  });
+  // The end is written right after the turn that ends the execution: its terminal notification
+  // goes first (these are synchronous file writes), and any request that follows it finds them done.
+  void proc.done.then((r: ProcessResult) =>
+    setImmediate(() => {
+      const done = open();
+      done.close();
+      io.write({
+        ...file,
+        status: r.status,
+        ended_at: new Date().toISOString(),
+        duration_ms: r.durationMs,
+        exit_code: r.exitCode,
+        signal: r.signal,
+        output_bytes: done.bytes,
+        dropped_bytes: done.droppedBytes,
+      });
+    }),
+  );
 }
 
 /** The end of a claude task as execution.json records it. */

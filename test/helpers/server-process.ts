@@ -1,4 +1,5 @@
 import { mkdtempSync, readFileSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ChildProcess } from "node:child_process";
@@ -15,37 +16,81 @@ export interface ServerProcess {
   stop(): Promise<CliRun>;
 }
 
-/** The real CLI server in its own process, for tests that measure or kill the server itself. */
+/** A port that was free a moment ago (the kernel's choice for a listen on port 0). */
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+/**
+ * The real CLI server in its own process, for tests that measure or kill the server itself. Its
+ * port is one the kernel just reported free, unless given; should another process take it
+ * meanwhile (this server then exits, and /health answers for the other one), it is started again
+ * on another port: a test never talks to some other server.
+ */
 export async function spawnServerProcess(env: NodeJS.ProcessEnv = {}, options: { home?: string; cwd?: string; port?: number } = {}): Promise<ServerProcess> {
+  for (let attempt = 1; ; attempt++) {
+    const started = await startOnce(env, options, options.port ?? (await freePort()));
+    if (started !== "port taken" || options.port !== undefined || attempt === 5) {
+      if (started === "port taken") throw new Error(`server did not start: port ${options.port} is taken by another process`);
+      return started;
+    }
+  }
+}
+
+async function startOnce(env: NodeJS.ProcessEnv, options: { home?: string; cwd?: string }, port: number): Promise<ServerProcess | "port taken"> {
   const home = options.home ?? mkdtempSync(join(tmpdir(), "cce-srv-"));
-  const port = options.port ?? 20000 + Math.floor(Math.random() * 30000);
   const child = spawnCli(["server", "start", "--port", String(port), "--home", home, "--log-level", "warn"], { env, cwd: options.cwd });
   const exited = finished(child, 600_000);
   // generous: on a loaded two-core machine a cold Node start plus the SQLite open can take a while
   const deadline = Date.now() + 40_000;
   for (;;) {
+    let answered = false;
     try {
-      const res = await fetch(`http://127.0.0.1:${port}/health`);
-      if (res.ok) break;
+      answered = (await fetch(`http://127.0.0.1:${port}/health`)).ok;
     } catch {
       // not yet
     }
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`server did not start: ${JSON.stringify(await Promise.race([exited, Promise.resolve(undefined)]))}`);
+    // Ours only once its token file exists and the full /health (which needs it) names its pid.
+    if (answered && child.exitCode === null) {
+      const token = env.CC_EXECUTOR_TOKEN ?? readToken(home);
+      const pid = token ? await healthPid(port, token) : undefined;
+      if (pid === child.pid) {
+        const stop = () => {
+          child.kill("SIGTERM");
+          return exited;
+        };
+        return { child, pid: child.pid!, port, home, url: `ws://127.0.0.1:${port}/ws/mcp`, token: token!, exited, stop };
+      }
+    }
+    if (child.exitCode !== null || Date.now() > deadline) {
+      const run = await Promise.race([exited, Promise.resolve(undefined)]);
+      if (child.exitCode !== null && /in use|EADDRINUSE/i.test(run?.stderr ?? "")) return "port taken";
+      child.kill("SIGKILL");
+      throw new Error(`server did not start: ${JSON.stringify(run)}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
-  return {
-    child,
-    pid: child.pid!,
-    port,
-    home,
-    url: `ws://127.0.0.1:${port}/ws/mcp`,
-    token: env.CC_EXECUTOR_TOKEN ?? readFileSync(join(home, "token"), "utf8").trim(),
-    exited,
-    stop: () => {
-      child.kill("SIGTERM");
-      return exited;
-    },
-  };
+}
+
+function readToken(home: string): string | undefined {
+  try {
+    return readFileSync(join(home, "token"), "utf8").trim();
+  } catch {
+    return undefined;
+  }
+}
+
+async function healthPid(port: number, token: string): Promise<number | undefined> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/health`, { headers: { authorization: `Bearer ${token}` } });
+    return res.ok ? ((await res.json()) as { pid?: number }).pid : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Resident set size of a process in bytes, from /proc. */
