@@ -2,10 +2,10 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import WebSocket from "ws";
 import { ExecutorClient } from "../../src/client/index.js";
 import { settingDifferences } from "../../src/cli/caller-env.js";
 import { loadConfig } from "../../src/config.js";
+import { requestsDuring } from "../helpers/sent-requests.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 
 let server: TestServer;
@@ -18,23 +18,6 @@ afterAll(async () => {
   await client?.close();
   await server?.cleanup();
 });
-
-/** The methods of the requests this process sends while `fn` runs (the in-process server's answers are not requests). */
-async function requestsDuring(fn: () => Promise<unknown>): Promise<string[]> {
-  const sent: string[] = [];
-  const send = WebSocket.prototype.send;
-  WebSocket.prototype.send = function (this: WebSocket, data: unknown, ...rest: unknown[]) {
-    const msg = JSON.parse(String(data)) as { id?: number; method?: string };
-    if (msg.id !== undefined && msg.method !== undefined) sent.push(msg.method);
-    return (send as (...a: unknown[]) => void).call(this, data, ...rest);
-  } as typeof send;
-  try {
-    await fn();
-  } finally {
-    WebSocket.prototype.send = send;
-  }
-  return sent;
-}
 
 const configWith = (env: Record<string, string>) => loadConfig({ env: { HOME: "/home/u", ...env }, cwd: mkdtempSync(join(tmpdir(), "cce-diff-")) });
 

@@ -4,9 +4,10 @@ import { once } from "node:events";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import WebSocket, { WebSocketServer } from "ws";
+import { WebSocketServer } from "ws";
 import { ExecutorClient, RpcClientError, type ExecutorEvent } from "../../src/client/index.js";
 import { liveSleeps, uniqueSleep, waitUntil } from "../helpers/procs.js";
+import { requestsDuring } from "../helpers/sent-requests.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 
 let server: TestServer;
@@ -62,22 +63,12 @@ describe("ExecutorClient", () => {
 
   it("sends only the execute request for a command that runs to its end (no cancel of the ended process)", async () => {
     const client = await ExecutorClient.connect({ url: server.url, token: server.token });
-    const sent: string[] = [];
-    const send = WebSocket.prototype.send;
-    WebSocket.prototype.send = function (this: WebSocket, data: unknown, ...rest: unknown[]) {
-      // requests only (the in-process server's notifications and answers go through send too)
-      const msg = JSON.parse(String(data)) as { id?: number; method?: string };
-      if (msg.id !== undefined && msg.method !== undefined) sent.push(msg.method);
-      return (send as (...a: unknown[]) => void).call(this, data, ...rest);
-    } as typeof send;
-    try {
+    const sent = await requestsDuring(async () => {
       expect(await client.execute("true")).toMatchObject({ success: true });
       const events: string[] = [];
       for await (const ev of client.stream("echo a")) events.push(ev.method);
       expect(events.at(-1)).toBe("process.completed");
-    } finally {
-      WebSocket.prototype.send = send;
-    }
+    });
     expect(sent).toEqual(["execute", "execute"]);
     await client.close();
   });
