@@ -39,9 +39,13 @@ export type LineOut = (line: string) => void;
  * Progress lines from a claude task's notifications. `out` receives whole lines; with
  * `countdown` (a terminal without a live line) the wait for a usage-limit reset ticks in place.
  */
-export function progressPrinter(out: LineOut = info, options: { countdown?: boolean } = { countdown: Boolean(process.stderr.isTTY) }): (ev: ExecutorEvent) => void {
+export function progressPrinter(
+  out: LineOut = info,
+  options: { countdown?: boolean } = { countdown: Boolean(process.stderr.isTTY) },
+): ((ev: ExecutorEvent) => void) & { readonly lastError?: string } {
   let countdown: NodeJS.Timeout | undefined;
-  return (ev) => {
+  let lastError: string | undefined;
+  const printer = (ev: ExecutorEvent): void => {
     const p = ev.params as Record<string, any>;
     if (ev.method !== Notifications.claudeWaiting && countdown) {
       clearInterval(countdown);
@@ -56,12 +60,16 @@ export function progressPrinter(out: LineOut = info, options: { countdown?: bool
         else if (e.kind === "tool_use") out(style(`⚙ ${e.name} ${summarizeInput(e.input)}`, "cyan"));
         else if (e.kind === "tool_result" && e.isError) out(style("  tool reported an error", "yellow"));
         else if (e.kind === "api_retry") out(style(`  API ${e.status ?? "connection"} error; claude retries (attempt ${e.attempt})`, "yellow"));
-        else if (e.kind === "error") out(style(`✗ ${e.error_type}: ${e.message}`, "yellow"));
+        else if (e.kind === "error") {
+          lastError = `${e.error_type}: ${e.message}`;
+          out(style(`✗ ${lastError}`, "yellow"));
+        }
         break;
       }
       case Notifications.rateLimitExceeded:
       case Notifications.tokenLimitExceeded:
-        out(style(`✗ ${p.error_type}: ${p.message}`, "yellow"));
+        lastError = `${p.error_type}: ${p.message}`;
+        out(style(`✗ ${lastError}`, "yellow"));
         break;
       case Notifications.claudeSession:
         if (p.resumed) out(style(`↪ attempt ${p.attempt} continues session ${p.session_id} (${p.reason})`, "cyan"));
@@ -81,16 +89,21 @@ export function progressPrinter(out: LineOut = info, options: { countdown?: bool
       }
     }
   };
+  // The error it printed last, so that the result's status line need not repeat it.
+  return Object.defineProperty(printer, "lastError", { get: () => lastError }) as typeof printer & { readonly lastError?: string };
 }
 
-/** A task's result as `claude` prints it: the JSON object, or the answer on stdout and a status line on stderr. */
-export function printClaudeResult(result: ClaudeTaskResult, flags: { json?: boolean; quiet?: boolean }): void {
+/**
+ * A task's result as `claude` prints it: the JSON object, or the answer on stdout and a status line
+ * on stderr. `shownError`: the error the progress lines printed last; the same one is not repeated.
+ */
+export function printClaudeResult(result: ClaudeTaskResult, flags: { json?: boolean; quiet?: boolean }, shownError?: string): void {
   if (flags.json) return printJson(result);
   if (result.result) process.stdout.write(`${result.result}\n`);
   const tokens = `${result.usage.input_tokens} in / ${result.usage.output_tokens} out tokens`;
   if (result.success) {
     if (!flags.quiet) info(style(`✓ done${result.uuid_verified ? " · UUID verified" : ""} · ${result.attempts} attempt(s) · ${result.num_turns} turns · ${tokens} · $${result.cost_usd.toFixed(4)} · ${formatDuration(result.duration_ms)}`, "green"));
-  } else info(style(`✗ ${result.error_type}: ${result.message}`, "red"));
+  } else if (shownError !== `${result.error_type}: ${result.message}`) info(style(`✗ ${result.error_type}: ${result.message}`, "red"));
   for (const d of result.permission_denials) info(style(`  permission denied: ${d.tool_name} ${summarizeInput(d.tool_input)}`, "yellow"));
   if (!flags.quiet) info(style(`transcript: ${result.transcript_path}`, "dim"));
 }
@@ -101,7 +114,7 @@ export function printClaudeResult(result: ClaudeTaskResult, flags: { json?: bool
  * with the elapsed time against the typical duration of such tasks from history
  * ("claude · 1m02s of ~3m12s"), else against the timeout.
  */
-export function claudeProgress(prompt: string, live?: LiveLine): { onEvent(ev: ExecutorEvent): void; stop(): void } {
+export function claudeProgress(prompt: string, live?: LiveLine): { onEvent(ev: ExecutorEvent): void; stop(): void; shownError(): string | undefined } {
   const out = (line: string) => (live ? live.print(line) : info(line));
   const lines = progressPrinter(out, { countdown: !live && Boolean(process.stderr.isTTY) });
   const startedAt = Date.now();
@@ -120,5 +133,6 @@ export function claudeProgress(prompt: string, live?: LiveLine): { onEvent(ev: E
       lines(ev);
     },
     stop: () => live?.stop(),
+    shownError: () => lines.lastError,
   };
 }

@@ -51,3 +51,13 @@ describe("--quiet on every command that prints progress", () => {
     expect(loud.stderr).toMatch(/running in-process/);
   }, 120_000);
 });
+
+describe("a failed claude task's error", () => {
+  it("is stated once on stderr, with the progress lines and without them", async () => {
+    for (const args of [["claude", "hi"], ["claude", "-q", "hi"]]) {
+      const run = await runCli(args, { env: { ...env, FAKE_CLAUDE_SCENARIO: "auth" }, cwd: dir });
+      expect(run.code).toBe(1);
+      expect([args.join(" "), run.stderr.match(/✗ auth: /g)?.length]).toEqual([args.join(" "), 1]);
+    }
+  }, 60_000);
+});

@@ -52,7 +52,7 @@ export async function runClaude(prompt: string, flags: ClaudeFlags): Promise<num
     if (!conn.local) await warnSettingDifferences(conn.client, "claude", conn.url, conn.config);
     const result = await conn.client.claude(prompt, { ...options, onEvent: (ev) => (cancel.started(), progress?.onEvent(ev)) });
     progress?.stop();
-    printClaudeResult(result, flags);
+    printClaudeResult(result, flags, progress?.shownError());
     if (interrupt.interrupted) info(style(`claude task ${result.execution_id} stopped by ${interrupt.signal}; run it again (with --detach it outlives its caller)`, "yellow"));
     return interrupt.interrupted ? ExitCode.interrupted : claudeExitCode(result);
   } catch (err) {
