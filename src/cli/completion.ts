@@ -1,6 +1,6 @@
-import { existsSync, readdirSync } from "node:fs";
 import type { Command, Option } from "commander";
 import { loadConfig } from "../config.js";
+import { subdirectoryNames } from "../dir-entries.js";
 import { statePaths } from "../paths.js";
 import { FILES } from "./completion-scripts.js";
 
@@ -39,14 +39,13 @@ function optionNames(cmd: Command): Array<{ flag: string; option: Option }> {
 
 /** Names of the state directory's run folders: task-list runs (tl-…) and executions, newest first. */
 function runIds(kind: "runs" | "executions" | "any"): string[] {
-  let names: string[] = [];
+  let dir: string;
   try {
-    const dir = statePaths(loadConfig().home).runsDir;
-    if (!existsSync(dir)) return [];
-    names = readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+    dir = statePaths(loadConfig().home).runsDir; // a broken configuration completes nothing
   } catch {
     return [];
   }
+  const names = subdirectoryNames(dir);
   const runs = names.filter((n) => n.startsWith("tl-")).sort().reverse();
   const executions = names.filter((n) => !n.startsWith("tl-"));
   return kind === "runs" ? runs : kind === "executions" ? executions : [...runs, ...executions];

@@ -1,7 +1,8 @@
-import { readdirSync, statSync, unlinkSync } from "node:fs";
+import { statSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { statePaths } from "../paths.js";
 import { processStartTime } from "../process/index.js";
+import { entryNames } from "../dir-entries.js";
 
 /**
  * Files a process leaves behind when it dies at the wrong moment: `<file>.<pid>.tmp` of an atomic
@@ -30,24 +31,16 @@ function deadPidFile(dir: string, name: string, pattern: RegExp): Leftover | und
   }
 }
 
-function names(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
-}
-
 export function findLeftoverFiles(home: string): Leftover[] {
   const found: Leftover[] = [];
   const paths = statePaths(home);
-  for (const name of names(paths.home)) {
+  for (const name of entryNames(paths.home)) {
     const f = deadPidFile(paths.home, name, PROBE) ?? deadPidFile(paths.home, name, TMP);
     if (f) found.push(f);
   }
-  for (const run of names(paths.runsDir)) {
+  for (const run of entryNames(paths.runsDir)) {
     const dir = join(paths.runsDir, run);
-    for (const name of names(dir)) {
+    for (const name of entryNames(dir)) {
       const f = deadPidFile(dir, name, TMP);
       if (f) found.push(f);
     }

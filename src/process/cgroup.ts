@@ -1,10 +1,11 @@
 import { spawnSync } from "node:child_process";
-import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { mkdir, rmdir, writeFile } from "node:fs/promises";
 import { createHash } from "node:crypto";
 import { join, resolve } from "node:path";
 import { groupExists, signalGroup } from "./process-group.js";
 import { processStartTime } from "./process-table.js";
+import { subdirectoryNames, subdirectoryPaths } from "../dir-entries.js";
 
 /**
  * cgroup v2 containment: each execution in its own cgroup, so that everything it starts — also a
@@ -220,7 +221,7 @@ function detect(limits: CgroupLimits, scope: string): CgroupSupport {
   // At exit: the spare and cgroups whose removal was still under way (a busy one, still running
   // something, stays for the next start to reap); the scope goes when no other process uses it.
   process.once("exit", () => {
-    for (const dir of subdirectories(ownerDir)) removeCgroupDirSync(dir);
+    for (const dir of subdirectoryPaths(ownerDir)) removeCgroupDirSync(dir);
     if (removeCgroupDirSync(ownerDir)) removeCgroupDirSync(scopeDir);
   });
   const wanted = [...(limits.pidsMax !== undefined ? ["pids"] : []), ...(limits.memoryMax !== undefined ? ["memory"] : [])];
@@ -395,32 +396,15 @@ export class ExecutionCgroup {
   }
 }
 
-function subdirectories(dir: string): string[] {
-  try {
-    return readdirSync(dir, { withFileTypes: true })
-      .filter((d) => d.isDirectory())
-      .map((d) => join(dir, d.name));
-  } catch {
-    return [];
-  }
-}
-
 /** Executions' cgroups left in `base` by processes that are gone, with their owner directories. */
 export function leftoverOwnerDirs(base: string, isOwnerAlive: (pid: number, startTime: string) => boolean): Array<{ ownerDir: string; cgroups: string[] }> {
-  let owners: string[];
-  try {
-    owners = readdirSync(base, { withFileTypes: true })
-      .filter((d) => d.isDirectory())
-      .map((d) => d.name);
-  } catch {
-    return [];
-  }
+  const owners = subdirectoryNames(base);
   const out: Array<{ ownerDir: string; cgroups: string[] }> = [];
   for (const name of owners) {
     const m = /^(\d+)-(\d+|unknown)$/.exec(name);
     if (!m || isOwnerAlive(Number(m[1]), m[2]!)) continue;
     const ownerDir = join(base, name);
-    out.push({ ownerDir, cgroups: subdirectories(ownerDir) }); // none when removed meanwhile
+    out.push({ ownerDir, cgroups: subdirectoryPaths(ownerDir) }); // none when removed meanwhile
   }
   return out;
 }

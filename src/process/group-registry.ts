@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync, unlinkSync } from "node:fs";
+import { readFileSync, statSync, unlinkSync } from "node:fs";
 import { uptime } from "node:os";
 import { join } from "node:path";
 import { silentLogger, type Logger } from "../logger.js";
@@ -7,6 +7,7 @@ import { GroupJournal, JOURNAL_SUFFIX, readJournal, type GroupRecord, type Journ
 import { terminateGroup } from "./process-group.js";
 import { processTable } from "./process-table.js";
 import { isOurCgroupPath, ownerAlive, verifyRecord } from "./verify-record.js";
+import { entryNames } from "../dir-entries.js";
 
 export type { GroupRecord } from "./group-journal.js";
 
@@ -181,14 +182,8 @@ export class GroupRegistry {
 
   /** Every journal in the directory, and records of earlier versions (one `<pgid>.json` file each). */
   private journals(): Array<{ file: string; owner: JournalOwner; records: GroupRecord[] }> {
-    let names: string[];
-    try {
-      names = readdirSync(this.dir);
-    } catch {
-      return [];
-    }
     const out: Array<{ file: string; owner: JournalOwner; records: GroupRecord[] }> = [];
-    for (const name of names) {
+    for (const name of entryNames(this.dir)) {
       const file = join(this.dir, name);
       if (name.endsWith(JOURNAL_SUFFIX)) {
         const journal = readJournal(file);

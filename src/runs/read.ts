@@ -1,8 +1,9 @@
-import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { statePaths } from "../paths.js";
 import { readExecutionFile, writerAlive, type ExecutionFile, type KeptKind } from "./execution-file.js";
 import { executionDir, RunFiles } from "./layout.js";
+import { entryNames } from "../dir-entries.js";
 
 /** What an id names in the state directory. */
 export type RunFolderTarget =
@@ -28,12 +29,7 @@ export function findRunFolder(home: string, id: string): RunFolderTarget {
   const exact = /^[\w.-]+$/.test(id) && !id.startsWith(".") && existsSync(join(runsDir, id)) ? id : undefined;
   let name = exact;
   if (!name && id.length >= MIN_PREFIX) {
-    let names: string[] = [];
-    try {
-      names = readdirSync(runsDir).filter((n) => n.startsWith(id));
-    } catch {
-      // no runs yet
-    }
+    const names = entryNames(runsDir).filter((n) => n.startsWith(id)); // none: no runs yet
     if (names.length > 1) throw new RunFolderNotFoundError(`"${id}" matches ${names.length} runs (${names.slice(0, 3).join(", ")}${names.length > 3 ? ", …" : ""}); give more characters`);
     name = names[0];
   }

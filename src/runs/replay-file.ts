@@ -1,7 +1,8 @@
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, readSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { silentLogger, type Logger } from "../logger.js";
+import { entryNames } from "../dir-entries.js";
 
 /**
  * The replay file of a resumable execution: every notification as one JSON line
@@ -41,12 +42,7 @@ interface Segment {
 
 /** The segments in a folder, head first, then by first seq. */
 function listSegments(dir: string): Array<{ file: string; firstSeq: number }> {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return [];
-  }
+  const names = entryNames(dir);
   const tail = names
     .map((name) => ({ name, m: TAIL_FILE.exec(name) }))
     .filter((x) => x.m)

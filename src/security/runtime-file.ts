@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { entryNames } from "../dir-entries.js";
 
 /**
  * One file per running server, named by its port, in <home>/servers/ (mode 0600): which process
@@ -76,13 +77,7 @@ export function readRuntimeRecord(home: string, port: number): RuntimeRecord | u
 }
 
 export function listRuntimeRecords(home: string): RuntimeRecord[] {
-  let names: string[];
-  try {
-    names = readdirSync(runtimeDir(home));
-  } catch {
-    return [];
-  }
-  return names
+  return entryNames(runtimeDir(home))
     .map((n) => /^(\d+)\.json$/.exec(n))
     .filter((m): m is RegExpExecArray => m !== null)
     .map((m) => readRuntimeRecord(home, Number(m[1])))

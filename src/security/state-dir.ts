@@ -1,5 +1,6 @@
-import { chmodSync, lstatSync, mkdirSync, readdirSync, type Stats } from "node:fs";
+import { chmodSync, lstatSync, mkdirSync, type Stats } from "node:fs";
 import { join } from "node:path";
+import { entryNames } from "../dir-entries.js";
 
 /**
  * The state directory holds the token, the user's hooks and settings, history and every run's
@@ -39,7 +40,7 @@ export function inspectStateDir(home: string): StateDirProblem[] {
   if (st.isSymbolicLink()) return problems;
   if (!st.isDirectory()) return [...problems, { path: home, problem: "is not a directory", fix: "set CC_EXECUTOR_HOME to a directory" }];
   if (st.mode & 0o077) problems.push({ path: home, problem: `mode ${(st.mode & 0o777).toString(8)}`, fix: `chmod 700 ${home}` });
-  for (const name of safeReaddir(home)) {
+  for (const name of entryNames(home)) {
     const path = join(home, name);
     let entry: Stats;
     try {
@@ -72,7 +73,7 @@ export function secureStateDir(home: string): string[] {
     changed.push(`${path}: ${(s.mode & 0o777).toString(8)} -> ${(s.mode & 0o700).toString(8)}`);
   };
   if (st.isDirectory()) tighten(home, st);
-  for (const name of safeReaddir(home)) {
+  for (const name of entryNames(home)) {
     const path = join(home, name);
     try {
       const entry = lstatSync(path);
@@ -85,10 +86,3 @@ export function secureStateDir(home: string): string[] {
   return changed;
 }
 
-function safeReaddir(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
-}

@@ -1,11 +1,12 @@
 import { randomBytes } from "node:crypto";
-import { closeSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import { statePaths } from "../paths.js";
 import { processStartTime } from "../process/index.js";
 import { addSpend, emptySpent, type Spent } from "./budget.js";
 import type { Budget, FailurePolicy, Isolation, MergeStep, TaskList, TaskOutcome } from "./model.js";
+import { entryNames } from "../dir-entries.js";
 
 /** `budget_exhausted`: stopped because the list's budget was spent; resumable (with a larger one). */
 export type RunStatus = "running" | "completed" | "failed" | "canceled" | "interrupted" | "budget_exhausted";
@@ -242,14 +243,8 @@ export function effectiveStatus(state: RunState): RunStatus {
 
 /** Every task-list run in the state directory, newest first. Unreadable checkpoints are skipped. */
 export function listRunStates(home: string): RunState[] {
-  let names: string[];
-  try {
-    names = readdirSync(statePaths(home).runsDir).filter(isRunId);
-  } catch {
-    return [];
-  }
   const states: RunState[] = [];
-  for (const name of names) {
+  for (const name of entryNames(statePaths(home).runsDir).filter(isRunId)) {
     try {
       states.push(loadRunState(home, name));
     } catch {

@@ -4,6 +4,7 @@ import { statePaths } from "../paths.js";
 import { isRunId, loadRunState } from "./checkpoint.js";
 import { withRepoLock } from "./git.js";
 import { commitAll, currentBranch, mainTreeOf, removeWorktree } from "./worktree.js";
+import { entryNames } from "../dir-entries.js";
 
 /** What `cleanupWorktrees` did (or, with dryRun, would do). */
 export interface WorktreeCleanup {
@@ -25,13 +26,7 @@ export interface WorktreeCleanup {
 export async function cleanupWorktrees(home: string, options: { dryRun?: boolean } = {}): Promise<WorktreeCleanup> {
   const report: WorktreeCleanup = { removed: [], kept: [], errors: [] };
   const dir = statePaths(home).worktreesDir;
-  let runs: string[];
-  try {
-    runs = readdirSync(dir).filter(isRunId);
-  } catch {
-    return report;
-  }
-  for (const runId of runs) {
+  for (const runId of entryNames(dir).filter(isRunId)) {
     const runPath = join(dir, runId);
     let running = false;
     try {
