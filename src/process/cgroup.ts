@@ -31,7 +31,7 @@ export type CgroupSupport =
       /** Limits applied to each execution; `limitsUnavailable` says why configured ones are not. */
       limits: CgroupLimits;
       limitsUnavailable?: string;
-      /** Where the hierarchy is mounted, and whether with favordynmods (see joinCost). */
+      /** Where the hierarchy is mounted, and whether with favordynmods (see findCgroup2Mount). */
       mountPoint: string;
       favordynmods: boolean;
     }
@@ -254,7 +254,7 @@ function readEvents(dir: string): Record<string, string> | undefined {
  * The next execution's cgroup for each cgroup support (owner directory and limits), made ahead of
  * time so that an execute does not wait for the mkdir: `dir` once it exists, `making` meanwhile.
  */
-const spares = new Map<CgroupSupport, { dir?: string; making?: Promise<void> }>();
+const spares = new Map<CgroupSupport, { dir?: string; making: boolean }>();
 let cgroupCount = 0;
 
 /** mkdir of a new execution cgroup with the limits applied. */
@@ -273,13 +273,14 @@ async function makeCgroupDir(support: Extract<CgroupSupport, { available: true }
 
 /** Starts making the owner's spare cgroup unless one exists or is being made; failures just leave none. */
 function prepareSpare(support: Extract<CgroupSupport, { available: true }>): void {
-  const spare = spares.get(support) ?? {};
+  const spare = spares.get(support) ?? { making: false };
   spares.set(support, spare);
   if (spare.dir || spare.making) return;
-  spare.making = makeCgroupDir(support)
+  spare.making = true;
+  makeCgroupDir(support)
     .then((dir) => void (spare.dir = dir))
     .catch(() => undefined)
-    .finally(() => (spare.making = undefined));
+    .finally(() => (spare.making = false));
 }
 
 /** One execution's cgroup. */
