@@ -329,9 +329,9 @@ export async function startProcess(spec: SpawnSpec): Promise<SupervisedProcess> 
     }
     if (!isDir) throw new SpawnError(`cwd does not exist or is not a directory: ${spec.cwd}`, "ENOENT");
   }
-  const inherited: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of serverOnlyMallocEnv(inherited)) delete inherited[name];
-  const env: NodeJS.ProcessEnv = { ...inherited, ...spec.env, ...CHILD_ENV };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...spec.env, ...CHILD_ENV };
+  // The server's own malloc tuning is not the command's; a value the request sets is kept.
+  for (const name of serverOnlyMallocEnv(process.env)) if (spec.env?.[name] === undefined) delete env[name];
   for (const name of spec.removeEnv ?? []) delete env[name];
 
   let file: string;
