@@ -12,7 +12,7 @@ import { execFileSync } from "node:child_process";
 import type { Socket } from "node:net";
 import { RawPeer } from "../test/helpers/server.js";
 import { rssBytes, spawnServerProcess } from "../test/helpers/server-process.js";
-import { MALLOC_TUNED_MARK, MALLOC_TUNING } from "../src/process/malloc-tuning.js";
+import { MALLOC_TUNING, withServerMallocTuning } from "../src/process/malloc-tuning.js";
 import { isMain, printFigures, repeat, type Figure } from "./lib.js";
 import { streamToClient } from "./stream-bench.js";
 
@@ -56,7 +56,7 @@ export async function run(): Promise<Figure[]> {
         await settle(1000);
         const after = rssBytes(server.pid);
         const flood = await floodRss(server.url, server.token, server.pid);
-        const tuned = await spawnServerProcess({ ...MALLOC_TUNING, [MALLOC_TUNED_MARK]: "1" });
+        const tuned = await spawnServerProcess(withServerMallocTuning({}));
         let afterTuned: number;
         try {
           await streamToClient(tuned.url, tuned.token, MB, "text");
