@@ -1,9 +1,9 @@
 import { mkdtempSync, readFileSync } from "node:fs";
-import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ChildProcess } from "node:child_process";
 import { finished, spawnCli, type CliRun } from "./cli.js";
+import { freePort } from "./ports.js";
 
 export interface ServerProcess {
   child: ChildProcess;
@@ -16,15 +16,6 @@ export interface ServerProcess {
   stop(): Promise<CliRun>;
 }
 
-/** A port that was free a moment ago (the kernel's choice for a listen on port 0). */
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
-
 /**
  * The real CLI server in its own process, for tests that measure or kill the server itself. Its
  * port is one the kernel just reported free, unless given; should another process take it
@@ -33,11 +24,10 @@ async function freePort(): Promise<number> {
  */
 export async function spawnServerProcess(env: NodeJS.ProcessEnv = {}, options: { home?: string; cwd?: string; port?: number } = {}): Promise<ServerProcess> {
   for (let attempt = 1; ; attempt++) {
-    const started = await startOnce(env, options, options.port ?? (await freePort()));
-    if (started !== "port taken" || options.port !== undefined || attempt === 5) {
-      if (started === "port taken") throw new Error(`server did not start: port ${options.port} is taken by another process`);
-      return started;
-    }
+    const port = options.port ?? (await freePort());
+    const started = await startOnce(env, options, port);
+    if (started !== "port taken") return started;
+    if (options.port !== undefined || attempt === 5) throw new Error(`server did not start: port ${port} is taken by another process`);
   }
 }
 
@@ -48,22 +38,16 @@ async function startOnce(env: NodeJS.ProcessEnv, options: { home?: string; cwd?:
   // generous: on a loaded two-core machine a cold Node start plus the SQLite open can take a while
   const deadline = Date.now() + 40_000;
   for (;;) {
-    let answered = false;
-    try {
-      answered = (await fetch(`http://127.0.0.1:${port}/health`)).ok;
-    } catch {
-      // not yet
-    }
     // Ours only once its token file exists and the full /health (which needs it) names its pid.
-    if (answered && child.exitCode === null) {
-      const token = env.CC_EXECUTOR_TOKEN ?? readToken(home);
-      const pid = token ? await healthPid(port, token) : undefined;
+    const token = env.CC_EXECUTOR_TOKEN ?? readToken(home);
+    if (token && child.exitCode === null) {
+      const pid = await healthPid(port, token); // undefined while it is not answering yet
       if (pid === child.pid) {
         const stop = () => {
           child.kill("SIGTERM");
           return exited;
         };
-        return { child, pid: child.pid!, port, home, url: `ws://127.0.0.1:${port}/ws/mcp`, token: token!, exited, stop };
+        return { child, pid: child.pid!, port, home, url: `ws://127.0.0.1:${port}/ws/mcp`, token, exited, stop };
       }
     }
     if (child.exitCode !== null || Date.now() > deadline) {
