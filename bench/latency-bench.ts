@@ -55,7 +55,10 @@ export async function run(): Promise<Figure[]> {
         const bareLoaded: number[] = [];
         const ours = { started: [] as number[], completed: [] as number[] };
         const oursPg = { started: [] as number[], completed: [] as number[] };
-        const add = (to: typeof ours, from: typeof ours) => (to.started.push(...from.started), to.completed.push(...from.completed));
+        const add = (to: typeof ours, from: typeof ours) => {
+          to.started.push(...from.started);
+          to.completed.push(...from.completed);
+        };
         for (let half = 0; half < 2; half++) {
           bare.push(...(await bareSpawnLatency(ROUNDS / 2)));
           bareLoaded.push(...(await bareSpawnLatency(ROUNDS / 2, { load: BUILT_SERVER_MODULE })));
