@@ -35,6 +35,7 @@ describe("real claude CLI through the doors", () => {
     const r = await runCli(["claude", "[api:auth] cli auth task"], { env: cliEnv({ CC_EXECUTOR_CLAUDE_API_RETRIES: "1" }), timeoutMs: 90_000 });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/✗ auth: claude is not authenticated \(Invalid API key/);
+    expect(r.stderr.match(/✗ auth: /g)).toHaveLength(1); // stated once, not by the progress and again by the status line
     expect(callsWith("cli auth task")).toHaveLength(2);
   });
 
